@@ -1,0 +1,53 @@
+# Two commands matter: `make run` and `make test`. Each creates .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: venv run test lint unit integration e2e binaries cluster bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+# The sample API server in dev mode: no cluster, a PKI and kubeconfig in .aggapi/.
+run: venv
+	$(BIN)/python -m examples.sample_apiserver --dev
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: venv
+	$(PYTEST) -q
+
+# The Go-built control plane (kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubectl, etcd, kwok), cached in ~/.cache/k8s-aggapi/bin by version.
+binaries: venv
+	$(BIN)/python -m k8s_aggapi.envtest build
+
+integration: binaries
+	$(PYTEST) -q -m integration tests/integration
+
+e2e: binaries
+	$(PYTEST) -q -m e2e tests/e2e
+
+# lint, then every test: unit, integration (real TLS, real kubectl) and e2e (real control plane).
+test: lint binaries
+	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q tests
+
+cluster: binaries
+	$(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster \
+	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver"
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .aggapi .pytest_cache .mypy_cache .ruff_cache

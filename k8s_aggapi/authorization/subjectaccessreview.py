@@ -1,0 +1,121 @@
+"""Delegated authorization: ask kube-apiserver with a SubjectAccessReview, last in the chain.
+
+Answers are cached by the JSON of the review's spec, allowed ones for
+`--authorization-webhook-cache-authorized-ttl` and the rest for the unauthorized TTL (10 s
+each). A failed call is no opinion, which the middleware turns into a 403.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from k8s_aggapi.authentication.cache import Clock, ExpiringCache
+from k8s_aggapi.authorization.interface import Attributes, Decision
+from k8s_aggapi.authorization.selectors import field_requirements, label_requirements
+from k8s_aggapi.kube import (
+    DEFAULT_BACKOFF,
+    JSON,
+    Backoff,
+    KubeError,
+    SubjectAccessReviews,
+    with_retries,
+)
+
+logger = logging.getLogger(__name__)
+MAX_CONTROLLED_ATTR_CACHE_SIZE = 10000
+
+
+def _omit_empty(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v}
+
+
+def review_spec(attributes: Attributes) -> JSON:
+    """The SubjectAccessReview spec upstream's webhook authorizer sends (empty fields omitted)."""
+    user = attributes.user
+    spec = _omit_empty({
+        "user": user.name,
+        "uid": user.uid,
+        "groups": list(user.groups),
+        "extra": {k: list(v) for k, v in user.extra.items()},
+    })
+    if not attributes.resource_request:
+        spec["nonResourceAttributes"] = _omit_empty(
+            {"path": attributes.path, "verb": attributes.verb}
+        )
+        return spec
+    resource = _omit_empty({
+        "namespace": attributes.namespace,
+        "verb": attributes.verb,
+        "group": attributes.api_group,
+        "version": attributes.api_version,
+        "resource": attributes.resource,
+        "subresource": attributes.subresource,
+        "name": attributes.name,
+    })
+    if fields := field_requirements(attributes.field_selector):
+        resource["fieldSelector"] = {"requirements": fields}
+    if labels := label_requirements(attributes.label_selector):
+        resource["labelSelector"] = {"requirements": labels}
+    spec["resourceAttributes"] = resource
+    return spec
+
+
+def should_cache(attributes: Attributes) -> bool:
+    """Upstream skips the cache for requests with very long attributes."""
+    size = sum(len(s) for s in (
+        attributes.namespace, attributes.verb, attributes.api_group, attributes.api_version,
+        attributes.resource, attributes.subresource, attributes.name, attributes.path,
+    ))
+    return size < MAX_CONTROLLED_ATTR_CACHE_SIZE
+
+
+class SubjectAccessReviewAuthorizer:
+    def __init__(
+        self, kube: SubjectAccessReviews, *, authorized_ttl: float = 10.0,
+        unauthorized_ttl: float = 10.0, timeout: float = 10.0, backoff: Backoff = DEFAULT_BACKOFF,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._kube = kube
+        self._authorized_ttl, self._unauthorized_ttl = authorized_ttl, unauthorized_ttl
+        self._timeout, self._backoff = timeout, backoff
+        self._cache: ExpiringCache[str, JSON] = ExpiringCache(max_size=8192, clock=clock)
+
+    def _call(self, review: JSON) -> Callable[[], Awaitable[JSON]]:
+        return lambda: self._kube.create_subject_access_review(
+            review, request_timeout=self._timeout
+        )
+
+    async def authorize(self, attributes: Attributes) -> tuple[Decision, str]:
+        review: JSON = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": review_spec(attributes),
+        }
+        key = json.dumps(review["spec"], sort_keys=True, separators=(",", ":"))
+        found, cached = self._cache.get(key)
+        status: JSON = cached or {}
+        if not found:
+            try:
+                result = await with_retries(self._call(review), self._backoff)
+            except KubeError as exc:
+                logger.error("Failed to make webhook authorizer request: %s", exc)
+                return Decision.NO_OPINION, ""
+            status = result.get("status") or {}
+            if should_cache(attributes):
+                allowed = bool(status.get("allowed"))
+                ttl = self._authorized_ttl if allowed else self._unauthorized_ttl
+                self._cache.set(key, status, ttl)
+        reason = str(status.get("reason") or "")
+        allowed, denied = bool(status.get("allowed")), bool(status.get("denied"))
+        if allowed and denied:
+            logger.error("webhook subject access review returned both allow and deny response")
+            return Decision.DENY, reason
+        if denied:
+            return Decision.DENY, reason
+        if allowed:
+            return Decision.ALLOW, reason
+        return Decision.NO_OPINION, reason

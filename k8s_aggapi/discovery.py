@@ -1,0 +1,253 @@
+"""Discovery: `/apis`, `/apis/<g>`, `/apis/<g>/<v>` and aggregated discovery v2.
+
+Sits among the routes behind authn/authz. Groups never change once the server starts, so
+every document (and the v2 ETag) is computed once in `discovery_routes`; handlers only pick
+bytes. Shapes follow k8s.io/apiserver pkg/endpoints/discovery (legacy and `aggregated/`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from k8s_aggapi.api import APIGroup, APIVersion, Resource
+from k8s_aggapi.errors import NotAcceptable, PathNotFound
+
+JSON = "application/json"
+V2_GROUP, V2_VERSION, V2_KIND = "apidiscovery.k8s.io", "v2", "APIGroupDiscoveryList"
+V2_MEDIA_TYPE = f"{JSON};g={V2_GROUP};v={V2_VERSION};as={V2_KIND}"
+_CONVERSION_PARAMS = ("g", "v", "as")
+
+
+@dataclass(frozen=True)
+class _MediaRange:
+    type: str
+    subtype: str
+    params: dict[str, str]
+    q: float
+
+
+def _parse_accept(header: str) -> list[_MediaRange]:
+    """Accept clauses with q > 0, best first: by q, then concrete types before wildcards
+    (goautoneg's order); otherwise the client's order is kept."""
+    ranges: list[_MediaRange] = []
+    for clause in (header or "*/*").split(","):
+        kind, *raw_params = (part.strip() for part in clause.split(";"))
+        if not kind:
+            continue
+        main, _, sub = kind.partition("/")
+        params: dict[str, str] = {}
+        q = 1.0
+        for raw in raw_params:
+            key, _, value = raw.partition("=")
+            key, value = key.strip().lower(), value.strip().strip('"')
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+            elif key:
+                params[key] = value
+        if q > 0:
+            ranges.append(_MediaRange(main.lower(), (sub or "*").lower(), params, q))
+    return sorted(ranges, key=lambda r: (-r.q, r.type == "*", r.subtype == "*"))
+
+
+def _is_json(r: _MediaRange) -> bool:
+    return r.type in ("application", "*") and r.subtype in ("json", "*")
+
+
+def _wants_v2(r: _MediaRange) -> bool:
+    return (
+        _is_json(r)
+        and r.params.get("g") == V2_GROUP
+        and r.params.get("v") == V2_VERSION
+        and r.params.get("as") == V2_KIND
+    )
+
+
+def _wants_legacy(r: _MediaRange) -> bool:
+    return _is_json(r) and not any(p in r.params for p in _CONVERSION_PARAMS)
+
+
+def _negotiate(accept: str, *, allow_v2: bool) -> bool:
+    """True for aggregated v2, False for legacy JSON; 406 when neither is acceptable.
+
+    Only apidiscovery.k8s.io/v2 counts as aggregated (v2beta1 is gone upstream), so a
+    v2beta1-only Accept gets 406, as the legacy handler's endpoint restrictions give."""
+    for r in _parse_accept(accept):
+        if allow_v2 and _wants_v2(r):
+            return True
+        if _wants_legacy(r):
+            return False
+    accepted = f"{JSON}, {V2_MEDIA_TYPE}" if allow_v2 else JSON
+    raise NotAcceptable(f"only the following media types are accepted: {accepted}")
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
+    return etag in candidates or "*" in candidates
+
+
+def _group_version(v: APIVersion) -> dict[str, str]:
+    return {"groupVersion": v.group_version, "version": v.name}
+
+
+def _api_group(group: APIGroup) -> dict[str, Any]:
+    return {
+        "name": group.name,
+        "versions": [_group_version(v) for v in group.versions],
+        "preferredVersion": _group_version(group.preferred),
+    }
+
+
+def _sorted_resources(version: APIVersion) -> list[Resource]:
+    return [version.resources[name] for name in sorted(version.resources)]
+
+
+def _api_resource(r: Resource) -> dict[str, Any]:
+    info = r.info
+    entry: dict[str, Any] = {
+        "name": info.plural,
+        "singularName": "" if "/" in info.plural else info.singular_name,
+        "namespaced": info.namespaced,
+        "kind": info.kind,
+        "verbs": r.verbs,
+    }
+    if info.short_names:
+        entry["shortNames"] = list(info.short_names)
+    if info.categories:
+        entry["categories"] = list(info.categories)
+    if "/" not in info.plural:
+        entry["storageVersionHash"] = r.storage_version_hash
+    return entry
+
+
+def _resource_list(version: APIVersion) -> dict[str, Any]:
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": version.group_version,
+        "resources": [_api_resource(r) for r in _sorted_resources(version)],
+    }
+
+
+def _response_kind(r: Resource) -> dict[str, str]:
+    return {"group": r.group, "version": r.version, "kind": r.info.kind}
+
+
+def _resource_discovery(version: APIVersion) -> list[dict[str, Any]]:
+    """v2 entries; `<plural>/<sub>` resources become subresources of their parent."""
+    top: dict[str, dict[str, Any]] = {}
+    subs: list[Resource] = []
+    for r in _sorted_resources(version):
+        if "/" in r.info.plural:
+            subs.append(r)
+            continue
+        info = r.info
+        entry: dict[str, Any] = {
+            "resource": info.plural,
+            "responseKind": _response_kind(r),
+            "scope": "Namespaced" if info.namespaced else "Cluster",
+            "singularResource": info.singular_name,
+            "verbs": r.verbs,
+        }
+        if info.short_names:
+            entry["shortNames"] = list(info.short_names)
+        if info.categories:
+            entry["categories"] = list(info.categories)
+        top[info.plural] = entry
+    for r in subs:
+        parent, _, sub = r.info.plural.partition("/")
+        if parent in top:
+            top[parent].setdefault("subresources", []).append(
+                {"subresource": sub, "responseKind": _response_kind(r), "verbs": r.verbs}
+            )
+    return list(top.values())
+
+
+def _aggregated(groups: Sequence[APIGroup]) -> dict[str, Any]:
+    return {
+        "kind": V2_KIND,
+        "apiVersion": f"{V2_GROUP}/{V2_VERSION}",
+        "metadata": {},
+        "items": [
+            {
+                "metadata": {"name": g.name, "creationTimestamp": None},
+                "versions": [
+                    {
+                        "version": v.name,
+                        "resources": _resource_discovery(v),
+                        "freshness": "Current",
+                    }
+                    for v in g.versions
+                ],
+            }
+            for g in groups
+        ],
+    }
+
+
+def _json(doc: dict[str, Any]) -> bytes:
+    return orjson.dumps(doc)
+
+
+class _Discovery:
+    """The precomputed documents and the endpoints that serve them."""
+
+    def __init__(self, groups: Sequence[APIGroup]) -> None:
+        served = [g for g in groups if g.versions]
+        self.group_list = _json({"kind": "APIGroupList", "groups": [_api_group(g) for g in served]})
+        self.groups = {
+            g.name: _json({"kind": "APIGroup", "apiVersion": "v1", **_api_group(g)}) for g in served
+        }
+        self.versions = {
+            (g.name, v.name): _json(_resource_list(v)) for g in served for v in g.versions
+        }
+        self.v2 = _json(_aggregated(served))
+        self.v2_etag = f'"{hashlib.sha512(self.v2).hexdigest().upper()}"'
+
+    async def apis(self, request: Request) -> Response:
+        if not _negotiate(request.headers.get("accept", ""), allow_v2=True):
+            return Response(self.group_list, media_type=JSON)
+        headers = {"ETag": self.v2_etag, "Vary": "Accept", "Cache-Control": "public"}
+        if _etag_matches(request.headers.get("if-none-match"), self.v2_etag):
+            return Response(status_code=304, headers=headers)
+        return Response(self.v2, headers=headers, media_type=V2_MEDIA_TYPE)
+
+    async def group(self, request: Request) -> Response:
+        body = self.groups.get(request.path_params["group"])
+        if body is None:
+            raise PathNotFound()
+        _negotiate(request.headers.get("accept", ""), allow_v2=False)
+        return Response(body, media_type=JSON)
+
+    async def version(self, request: Request) -> Response:
+        key = (request.path_params["group"], request.path_params["version"])
+        body = self.versions.get(key)
+        if body is None:
+            raise PathNotFound()
+        _negotiate(request.headers.get("accept", ""), allow_v2=False)
+        return Response(body, media_type=JSON)
+
+
+def discovery_routes(groups: Sequence[APIGroup]) -> list[BaseRoute]:
+    """The discovery routes for `groups` (each listed in preference order of versions)."""
+    d = _Discovery(groups)
+    return [
+        Route("/apis", d.apis, methods=["GET"]),
+        Route("/apis/", d.apis, methods=["GET"]),
+        Route("/apis/{group}", d.group, methods=["GET"]),
+        Route("/apis/{group}/", d.group, methods=["GET"]),
+        Route("/apis/{group}/{version}", d.version, methods=["GET"]),
+        Route("/apis/{group}/{version}/", d.version, methods=["GET"]),
+    ]

@@ -1,0 +1,1 @@
+"""HTTP endpoints for resources: request info, negotiation, the verb handlers, watch, patch."""

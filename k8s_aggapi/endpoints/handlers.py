@@ -1,0 +1,253 @@
+"""The resource endpoint: one ASGI app for every `/apis/<group>/<version>/...` resource path.
+
+It finds the resource from the parsed request info, checks the verb against what the storage
+implements, and runs the handler: get, list, watch, create, update, patch, delete,
+deletecollection. Objects travel as dicts and are written with orjson.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs
+
+from k8s_aggapi import context, errors
+from k8s_aggapi.api import APIGroup, Resource
+from k8s_aggapi.endpoints import options as opts
+from k8s_aggapi.endpoints.negotiation import JSON, Target, body_media_type, negotiate
+from k8s_aggapi.endpoints.patch import PATCH_TYPES, apply_patch
+from k8s_aggapi.endpoints.responses import (
+    Receive,
+    Send,
+    parse_json,
+    parse_object,
+    read_body,
+    send_json,
+)
+from k8s_aggapi.endpoints.watch import stream_watch
+from k8s_aggapi.registry import rest
+from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
+
+_PROTOCOL = {
+    "get": rest.Getter, "list": rest.Lister, "watch": rest.Watcher, "create": rest.Creater,
+    "update": rest.Updater, "patch": rest.Patcher, "delete": rest.Deleter,
+    "deletecollection": rest.CollectionDeleter,
+}
+
+
+class ResourceEndpoint:
+    """ASGI app serving all resources of `groups` (discovery lives in `discovery.py`)."""
+
+    def __init__(self, groups: Sequence[APIGroup]) -> None:
+        self.resources: dict[tuple[str, str, str], Resource] = {}
+        for group in groups:
+            for version in group.versions:
+                for plural, resource in version.resources.items():
+                    self.resources[(group.name, version.name, plural)] = resource
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        info = context.request_info(scope)
+        resource = self.resources.get((info.api_group, info.api_version, info.resource))
+        if resource is None or not info.is_resource_request or info.subresource:
+            raise errors.PathNotFound()
+        namespaced = resource.info.namespaced
+        if (info.namespace and not namespaced) or (
+            namespaced and not info.namespace and info.verb not in ("list", "watch")
+        ):
+            raise errors.PathNotFound()
+        verb = info.verb
+        item_verb = verb in ("get", "update", "patch", "delete")
+        if (info.name and verb == "create") or (not info.name and item_verb and verb != "get"):
+            raise errors.MethodNotAllowed()
+        if verb not in _PROTOCOL or verb not in resource.verbs:
+            raise errors.MethodNotAllowed()
+        query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
+        ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
+        handler = Handler(resource, ctx, scope, receive, send, query)
+        await getattr(handler, verb)(info.name)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class Handler:
+    """One request against one resource; a method per verb."""
+
+    def __init__(self, resource: Resource, ctx: rest.RequestContext, scope: dict[str, Any],
+                 receive: Receive, send: Send, query: dict[str, list[str]]) -> None:
+        self.resource, self.ctx, self.scope = resource, ctx, scope
+        self.receive, self.send, self.query = receive, send, query
+        self.storage: Any = resource.storage
+        self.accept = _header(scope, b"accept")
+
+    def _table(self) -> DefaultTableConvertor:
+        if isinstance(self.storage, rest.TableConvertor) and hasattr(
+            self.storage, "column_definitions"
+        ):
+            return self.storage  # type: ignore[return-value]
+        return DefaultTableConvertor(self.resource.info.columns)
+
+    def _include_object(self) -> str:
+        value = opts.first(self.query, "includeObject", "Metadata")
+        if value not in ("None", "Metadata", "Object"):
+            raise errors.BadRequest(
+                f'includeObject: Unsupported value: "{value}": supported values: "None", '
+                '"Metadata", "Object"'
+            )
+        return value
+
+    def _shape(self, obj: rest.Object) -> rest.Object:
+        target = negotiate(self.accept, is_list=False)
+        if target is Target.TABLE:
+            return self._table().convert_to_table([obj], include_object=self._include_object())
+        if target is Target.PARTIAL:
+            return partial_metadata(obj)
+        return obj
+
+    def _with_dry_run(self, body: dict[str, Any] | None = None) -> None:
+        if opts.dry_run(self.query, body):
+            self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
+
+    async def _body(self, allowed: tuple[str, ...] = (JSON,)) -> tuple[str, bytes]:
+        media = body_media_type(_header(self.scope, b"content-type"), allowed)
+        return media, await read_body(self.receive)
+
+    # verbs ----------------------------------------------------------------
+    async def get(self, name: str) -> None:
+        target = negotiate(self.accept, is_list=False)  # 406 before any work
+        obj = await self.storage.get(self.ctx, name)
+        if target is not Target.OBJECT:
+            obj = self._shape(obj)
+        await send_json(self.send, 200, obj)
+
+    async def list(self, name: str) -> None:
+        target = negotiate(self.accept, is_list=True)
+        options = opts.list_options(self.query, self.resource.info.field_selectors)
+        result: rest.ObjectList = await self.storage.list(self.ctx, options)
+        meta: dict[str, Any] = {"resourceVersion": result.resource_version}
+        if result.continue_token:
+            meta["continue"] = result.continue_token
+        if result.remaining_item_count is not None:
+            meta["remainingItemCount"] = result.remaining_item_count
+        if target is Target.TABLE:
+            table_meta = {k: v for k, v in meta.items() if k != "resourceVersion"}
+            body = self._table().convert_to_table(
+                result.items, list_rv=result.resource_version,
+                include_object=self._include_object(), list_meta=table_meta)
+        elif target is Target.PARTIAL:
+            body = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                    "metadata": meta, "items": [partial_metadata(o) for o in result.items]}
+        else:
+            body = {"kind": self.resource.info.list_kind, "apiVersion": self.resource.api_version,
+                    "metadata": meta, "items": result.items}
+        await send_json(self.send, 200, body)
+
+    async def watch(self, name: str) -> None:
+        target = negotiate(self.accept, is_list=True)
+        options = opts.list_options(self.query, self.resource.info.field_selectors)
+        include = self._include_object()
+        table = self._table()
+
+        def transform(obj: rest.Object) -> rest.Object:
+            if target is Target.TABLE:
+                return table.convert_to_table([obj], include_object=include)
+            if target is Target.PARTIAL:
+                return partial_metadata(obj)
+            return obj
+
+        kind, api_version = self.resource.info.kind, self.resource.api_version
+
+        def bookmark(rv: str) -> rest.Object:
+            return {"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": rv}}
+
+        events = self.storage.watch(self.ctx, options)
+        await stream_watch(
+            events, self.send, self.receive, transform=transform,
+            bookmark=bookmark if options.allow_watch_bookmarks else None,
+            duration=float(options.timeout_seconds) if options.timeout_seconds else None,
+        )
+
+    def _check_type(self, body: dict[str, Any]) -> None:
+        api_version, kind = body.get("apiVersion"), body.get("kind")
+        if api_version and api_version != self.resource.api_version:
+            raise errors.BadRequest(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({self.resource.api_version})")
+        if kind and kind != self.resource.info.kind:
+            raise errors.BadRequest(
+                f"the kind in the data ({kind}) does not match the expected kind "
+                f"({self.resource.info.kind})")
+
+    async def create(self, name: str) -> None:
+        target = negotiate(self.accept, is_list=False)
+        _, raw = await self._body()
+        body = parse_object(raw)
+        self._check_type(body)
+        self._with_dry_run()
+        created = await self.storage.create(self.ctx, body)
+        body = created if target is Target.OBJECT else self._shape(created)
+        await send_json(self.send, 201, body)
+
+    async def update(self, name: str) -> None:
+        negotiate(self.accept, is_list=False)
+        _, raw = await self._body()
+        body = parse_object(raw)
+        self._check_type(body)
+        self._with_dry_run()
+        obj, created = await self.storage.update(self.ctx, name, body)
+        await send_json(self.send, 201 if created else 200, self._shape(obj))
+
+    async def patch(self, name: str) -> None:
+        negotiate(self.accept, is_list=False)
+        media, raw = await self._body(PATCH_TYPES)
+        patch = parse_json(raw)
+        self._with_dry_run()
+        current = await self.storage.get(self.ctx, name)
+        patched = apply_patch(media, current, patch)
+        meta = patched.get("metadata")
+        if not isinstance(meta, dict):
+            raise errors.BadRequest("the patched object has no metadata")
+        patch_meta = patch.get("metadata") if isinstance(patch, dict) else None
+        if not isinstance(patch_meta, dict) or "resourceVersion" not in patch_meta:
+            meta["resourceVersion"] = current["metadata"].get("resourceVersion")
+        self._check_type(patched)
+        obj, _ = await self.storage.update(self.ctx, name, patched)
+        await send_json(self.send, 200, self._shape(obj))
+
+    async def _delete_body(self) -> dict[str, Any] | None:
+        raw = await read_body(self.receive)
+        if not raw.strip():
+            return None
+        return parse_object(raw)
+
+    async def delete(self, name: str) -> None:
+        body = await self._delete_body()
+        options = opts.delete_options(self.query, body)
+        self._with_dry_run(body)
+        obj, gone = await self.storage.delete(self.ctx, name, options)
+        if not gone:
+            await send_json(self.send, 200, self._shape(obj))
+            return
+        details = {"name": name, "kind": self.resource.info.plural,
+                   "uid": obj.get("metadata", {}).get("uid", "")}
+        if self.resource.group:
+            details["group"] = self.resource.group
+        await send_json(self.send, 200, {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": details,
+        })
+
+    async def deletecollection(self, name: str) -> None:
+        body = await self._delete_body()
+        options = opts.delete_options(self.query, body)
+        list_options = opts.list_options(self.query, self.resource.info.field_selectors)
+        self._with_dry_run(body)
+        result = await self.storage.delete_collection(self.ctx, options, list_options)
+        await send_json(self.send, 200, {
+            "kind": self.resource.info.list_kind, "apiVersion": self.resource.api_version,
+            "metadata": {"resourceVersion": result.resource_version}, "items": result.items,
+        })

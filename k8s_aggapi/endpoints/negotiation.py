@@ -1,0 +1,91 @@
+"""Content negotiation: which representation an `Accept` header asks for.
+
+JSON only on the wire. A client may ask for the object itself, a server-side `Table`, or
+`PartialObjectMetadata(List)`; a request that accepts only protobuf, CBOR or YAML gets 406.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from k8s_aggapi.errors import NotAcceptable, UnsupportedMediaType
+
+JSON = "application/json"
+META_GROUP = "meta.k8s.io"
+META_VERSIONS = ("v1", "v1beta1")
+
+
+class Target(enum.Enum):
+    OBJECT = "object"
+    TABLE = "Table"
+    PARTIAL = "PartialObjectMetadata"
+
+
+@dataclass(frozen=True)
+class MediaRange:
+    type: str
+    subtype: str
+    params: dict[str, str]
+    q: float
+
+    @property
+    def mime(self) -> str:
+        return f"{self.type}/{self.subtype}"
+
+    def matches_json(self) -> bool:
+        return self.mime in (JSON, "application/*", "*/*")
+
+
+def parse_accept(header: str) -> list[MediaRange]:
+    """The ranges of an Accept header, most preferred first (stable for equal q)."""
+    ranges = []
+    for part in header.split(","):
+        pieces = [p.strip() for p in part.split(";")]
+        mime = pieces[0].lower()
+        if not mime:
+            continue
+        kind, _, subtype = mime.partition("/")
+        params: dict[str, str] = {}
+        for piece in pieces[1:]:
+            key, _, value = piece.partition("=")
+            params[key.strip().lower()] = value.strip().strip('"')
+        try:
+            q = float(params.pop("q", "1"))
+        except ValueError:
+            q = 1.0
+        if q > 0:
+            ranges.append(MediaRange(kind, subtype or "*", params, q))
+    return sorted(ranges, key=lambda r: -r.q)
+
+
+def negotiate(accept: str | None, *, is_list: bool) -> Target:
+    """Pick the representation for an object (or list) response, or raise 406."""
+    if not accept:
+        return Target.OBJECT
+    partial_kind = "PartialObjectMetadataList" if is_list else "PartialObjectMetadata"
+    for media in parse_accept(accept):
+        if not media.matches_json():
+            continue
+        as_kind = media.params.get("as")
+        if as_kind is None:
+            return Target.OBJECT
+        if media.params.get("g") != META_GROUP or media.params.get("v") not in META_VERSIONS:
+            continue
+        if as_kind == "Table":
+            return Target.TABLE
+        if as_kind == partial_kind:
+            return Target.PARTIAL
+    raise NotAcceptable(
+        "only the following media types are accepted: application/json, "
+        "application/json;as=Table;v=v1;g=meta.k8s.io, "
+        f"application/json;as={partial_kind};v=v1;g=meta.k8s.io"
+    )
+
+
+def body_media_type(content_type: str | None, allowed: tuple[str, ...] = (JSON,)) -> str:
+    """The media type of a request body (parameters dropped), or 415."""
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime not in allowed:
+        raise UnsupportedMediaType(allowed)
+    return mime

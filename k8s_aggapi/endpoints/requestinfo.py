@@ -1,0 +1,111 @@
+"""Request info: method + path + query -> verb, group, version, namespace, resource, name.
+
+A pure function with upstream's rules (k8s.io/apiserver pkg/endpoints/request/requestinfo.go).
+Authorization, metrics and the resource handlers all read the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+API_PREFIXES = frozenset({"api", "apis"})
+GROUPLESS_PREFIX = "api"
+SPECIAL_VERBS = frozenset({"proxy", "watch"})
+NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
+METHOD_VERBS = {
+    "POST": "create",
+    "GET": "get",
+    "HEAD": "get",
+    "PUT": "update",
+    "PATCH": "patch",
+    "DELETE": "delete",
+}
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    is_resource_request: bool
+    path: str
+    verb: str
+    api_prefix: str = ""
+    api_group: str = ""
+    api_version: str = ""
+    namespace: str = ""
+    resource: str = ""
+    subresource: str = ""
+    name: str = ""
+    parts: tuple[str, ...] = ()
+    label_selector: str = ""
+    field_selector: str = ""
+
+
+def _truthy_watch(values: list[str]) -> bool:
+    return bool(values) and values[0] not in ("false", "0")
+
+
+def parse_request_info(method: str, path: str, query: str = "") -> RequestInfo:
+    """Parse one request the way kube-apiserver does (see the module docstring)."""
+    non_resource = RequestInfo(is_resource_request=False, path=path, verb=method.lower())
+    segments = [s for s in path.strip("/").split("/")] if path.strip("/") else []
+    if len(segments) < 3 or segments[0] not in API_PREFIXES:
+        return non_resource
+    prefix, rest = segments[0], segments[1:]
+    group = ""
+    if prefix != GROUPLESS_PREFIX:
+        if len(rest) < 3:
+            return non_resource
+        group, rest = rest[0], rest[1:]
+    version, rest = rest[0], rest[1:]
+    if not rest:
+        return non_resource
+
+    verb_from_path = ""
+    if rest[0] in SPECIAL_VERBS:
+        if len(rest) < 2:
+            return non_resource
+        verb_from_path, rest = rest[0], rest[1:]
+    verb = verb_from_path or METHOD_VERBS.get(method.upper(), "")
+
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) > 1:
+        namespace = rest[1]
+        if len(rest) > 2 and rest[2] not in NAMESPACE_SUBRESOURCES:
+            rest = rest[2:]
+    parts = tuple(rest)
+
+    resource = parts[0] if parts else ""
+    name = parts[1] if len(parts) >= 2 else ""
+    subresource = parts[2] if len(parts) >= 3 and verb_from_path != "proxy" else ""
+
+    query_values = parse_qs(query, keep_blank_values=True)
+    label_selector = field_selector = ""
+    if not name and verb in ("get", "delete"):
+        if verb == "get":
+            verb = "watch" if _truthy_watch(query_values.get("watch", [])) else "list"
+        else:
+            verb = "deletecollection"
+    if verb in ("list", "watch", "deletecollection"):
+        label_selector = query_values.get("labelSelector", [""])[0]
+        field_selector = query_values.get("fieldSelector", [""])[0]
+        if verb in ("list", "watch") and not name:
+            for term in field_selector.split(","):
+                key, sep, value = term.partition("=")
+                if sep and key.strip() == "metadata.name":
+                    name = value.lstrip("=").strip()
+
+    return RequestInfo(
+        is_resource_request=True,
+        path=path,
+        verb=verb,
+        api_prefix=prefix,
+        api_group=group,
+        api_version=version,
+        namespace=namespace,
+        resource=resource,
+        subresource=subresource,
+        name=name,
+        parts=parts,
+        label_selector=label_selector,
+        field_selector=field_selector,
+    )

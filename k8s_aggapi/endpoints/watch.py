@@ -1,0 +1,107 @@
+"""Serving a watch: newline-delimited JSON events over one long response.
+
+Ends on `timeoutSeconds` (default: a random time in [30, 60) minutes, as upstream), on client
+disconnect, or when the event source ends; sends BOOKMARK events when asked for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+
+from k8s_aggapi.registry.rest import Object, WatchEvent
+
+Send = Callable[[dict[str, Any]], Any]
+Receive = Callable[[], Any]
+MIN_REQUEST_TIMEOUT = 1800.0
+BOOKMARK_INTERVAL = 60.0
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def stream_watch(
+    events: AsyncIterator[WatchEvent],
+    send: Send,
+    receive: Receive,
+    *,
+    transform: Callable[[Object], Object],
+    bookmark: Callable[[str], Object] | None,
+    duration: float | None,
+    bookmark_interval: float = BOOKMARK_INTERVAL,
+) -> None:
+    """Write `events` to the client until timeout or disconnect; `transform` shapes objects
+    (Table, PartialObjectMetadata or identity); `bookmark(rv)` makes a bookmark object."""
+    await send({
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"cache-control", b"no-cache, private"),
+        ],
+    })
+    loop = asyncio.get_running_loop()
+    if duration is None:
+        duration = MIN_REQUEST_TIMEOUT * (1 + random.random())
+    deadline = loop.time() + duration
+    next_bookmark = loop.time() + bookmark_interval
+    last_rv = ""
+    iterator = aiter(events)
+    disconnect: asyncio.Future[Any] = asyncio.ensure_future(_wait_disconnect(receive))
+    pending: asyncio.Future[Any] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(iterator))
+            now = loop.time()
+            wake = min(deadline, next_bookmark) if bookmark else deadline
+            done, _ = await asyncio.wait(
+                {pending, disconnect}, timeout=max(0.0, wake - now),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if disconnect in done:
+                return
+            if pending in done:
+                try:
+                    event = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                obj = event.object
+                if event.type not in ("ERROR", "BOOKMARK"):
+                    last_rv = str(obj.get("metadata", {}).get("resourceVersion", last_rv))
+                    obj = transform(obj)
+                line = orjson.dumps({"type": event.type, "object": obj}) + b"\n"
+                await send({"type": "http.response.body", "body": line, "more_body": True})
+                if event.type == "ERROR":
+                    return
+                continue
+            if loop.time() >= deadline:
+                return
+            if bookmark is not None and last_rv:
+                line = orjson.dumps({"type": "BOOKMARK", "object": bookmark(last_rv)}) + b"\n"
+                await send({"type": "http.response.body", "body": line, "more_body": True})
+            next_bookmark = loop.time() + bookmark_interval
+    finally:
+        disconnect.cancel()
+        if pending is not None:
+            pending.cancel()
+        for task in (disconnect, pending):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
+                    await task
+        closer = getattr(iterator, "aclose", None)
+        if closer is not None:
+            with contextlib.suppress(Exception):
+                await closer()
+        with contextlib.suppress(Exception):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -1,0 +1,50 @@
+"""`python -m k8s_aggapi.envtest build | path NAME | cluster`: binaries and a dev cluster.
+
+`build` builds every missing binary into the cache and prints the paths; `path` prints one path
+(building it if needed); `cluster` runs a control plane with aggregated servers (`make cluster`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from k8s_aggapi.envtest.binaries import ALL_BINARIES, BinariesUnavailable, ensure_binaries
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m k8s_aggapi.envtest")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="build the missing binaries into the cache; print all paths")
+    path = sub.add_parser("path", help="print the path of one binary (built when missing)")
+    path.add_argument("name", choices=ALL_BINARIES)
+    cluster = sub.add_parser("cluster", help="run a control plane until Ctrl-C")
+    cluster.add_argument("--state-dir", type=Path, default=Path(".aggapi/cluster"))
+    cluster.add_argument(
+        "--server", action="append", default=[], metavar="GROUP/VERSION[,VERSION...]=COMMAND",
+        help="an aggregated server to start and register (repeatable)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            for name, path in ensure_binaries().items():
+                print(f"{name}\t{path}")
+        elif args.command == "path":
+            print(ensure_binaries([args.name])[args.name])
+        else:
+            from k8s_aggapi.envtest.cluster import run_cluster
+
+            return run_cluster(args.state_dir, args.server)
+    except BinariesUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

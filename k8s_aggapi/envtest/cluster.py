@@ -1,0 +1,94 @@
+"""`make cluster`: a control plane plus aggregated servers, kept running until SIGINT/SIGTERM.
+
+Writes `<state-dir>/kubeconfig` (admin) at once and `<state-dir>/ready` when every APIService is
+Available; on a signal it stops what it started and removes `ready`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from k8s_aggapi.envtest.aggregated import AggregatedServer, start_aggregated_server
+from k8s_aggapi.envtest.apiservice import APIServiceUnavailable
+from k8s_aggapi.envtest.controlplane import ControlPlane
+from k8s_aggapi.envtest.processes import StartupError
+
+
+def parse_server_spec(spec: str) -> tuple[str, str]:
+    """`"wardle.example.com/v1alpha1=python -m examples.sample_apiserver"` -> (gvs, command)."""
+    group_versions, sep, command = spec.partition("=")
+    if not sep or not command.strip():
+        raise ValueError(f"expected GROUP/VERSION[,VERSION...]=COMMAND, got {spec!r}")
+    return group_versions.strip(), command.strip()
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def run_cluster(state_dir: Path, servers: Sequence[str] = (), *, out: TextIO = sys.stdout) -> int:
+    """Run until a signal; return the exit code (0 after a clean stop)."""
+    specs = [parse_server_spec(s) for s in servers]
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ready, kubeconfig = state_dir / "ready", state_dir / "kubeconfig"
+    ready.unlink(missing_ok=True)
+    run_dir = state_dir / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)  # fresh etcd every time
+    previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    t0, code = time.monotonic(), 0
+    cp = ControlPlane(run_dir)
+    started: list[AggregatedServer] = []
+    try:
+        cp.start()
+        shutil.copy(cp.admin_kubeconfig, kubeconfig)
+        print(kubeconfig, file=out, flush=True)
+        for group_versions, command in specs:
+            server = start_aggregated_server(command, group_versions, control_plane=cp)
+            started.append(server)
+            print(f"{', '.join(server.apiservices)} -> 127.0.0.1:{server.port} "
+                  f"(log {server.log_path})", file=out, flush=True)
+        ready.touch()
+        print(f"ready in {time.monotonic() - t0:.1f}s (control plane "
+              f"{cp.timings['total']:.1f}s); logs in {run_dir / 'logs'}; Ctrl-C to stop",
+              file=out, flush=True)
+        _watch(started, out)
+    except _Stop as e:
+        print(f"{e}: stopping", file=out, flush=True)
+    except (StartupError, APIServiceUnavailable) as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+        ready.unlink(missing_ok=True)
+        for server in reversed(started):
+            with contextlib.suppress(Exception):
+                server.close()
+        cp.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code
+
+
+def _watch(servers: list[AggregatedServer], out: TextIO) -> None:
+    """Sleep until a signal; report (once) a server that exited on its own."""
+    reported: set[str] = set()
+    while True:
+        time.sleep(1)
+        for s in servers:
+            if not s.process.running and s.process.name not in reported:
+                reported.add(s.process.name)
+                print(f"warning: {s.process.name} exited with code {s.process.returncode}; "
+                      f"see {s.log_path}", file=out, flush=True)

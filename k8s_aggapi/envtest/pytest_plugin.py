@@ -1,0 +1,71 @@
+"""pytest fixtures for e2e tests against a real control plane (entry point `k8s_aggapi_envtest`).
+
+`control_plane` (session), `namespace` and `kubectl` (function). Nothing starts unless a test
+asks for them; without binaries and Go they skip, or fail under `CI` / `AGGAPI_E2E_REQUIRED=1`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from k8s_aggapi.envtest.controlplane import ControlPlane
+
+REQUIRED_ENV = "AGGAPI_E2E_REQUIRED"
+Kubectl = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def e2e_required() -> bool:
+    """True on CI (`CI` set, not false/0) or with `AGGAPI_E2E_REQUIRED=1`."""
+    ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    return ci or os.environ.get(REQUIRED_ENV, "") == "1"
+
+
+def _unsuspended_output(request: pytest.FixtureRequest) -> contextlib.AbstractContextManager[Any]:
+    """Let the build's progress lines reach the terminal while pytest captures output."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        return contextlib.nullcontext()
+    return capture.global_and_fixture_disabled()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    """A control plane shared by the session (etcd, apiserver, KCM, scheduler, kwok node)."""
+    from k8s_aggapi.envtest.binaries import BinariesUnavailable, ensure_binaries
+    from k8s_aggapi.envtest.controlplane import ControlPlane
+
+    try:
+        with _unsuspended_output(request):
+            binaries = ensure_binaries()
+    except BinariesUnavailable as e:
+        if e2e_required():
+            pytest.fail(f"{e} ({REQUIRED_ENV}=1 or CI is set, so this is an error)")
+        pytest.skip(str(e))
+    with ControlPlane(binaries=binaries) as cp:
+        yield cp
+
+
+@pytest.fixture
+def namespace(control_plane: ControlPlane) -> Iterator[str]:
+    """A fresh namespace (with its default ServiceAccount) for one test, deleted afterwards."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    control_plane.kubectl("create", "namespace", name)
+    # pods are admitted only once KCM has created the namespace's default ServiceAccount
+    control_plane.kubectl("wait", "--for=create", "serviceaccount/default", "-n", name,
+                          "--timeout=60s")
+    yield name
+    control_plane.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def kubectl(control_plane: ControlPlane) -> Kubectl:
+    """`kubectl("get", "pods", user=None, check=True)` -> CompletedProcess (text)."""
+    return control_plane.kubectl

@@ -1,0 +1,140 @@
+"""The server's Prometheus registry, upstream's request metrics in it, and the `/metrics` route.
+
+One `CollectorRegistry` per server (never the global one); `MetricsMiddleware` fills it.
+Names, labels and buckets follow k8s.io/apiserver pkg/endpoints/metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+COMPONENT = "apiserver"
+DURATION_BUCKETS = (
+    0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0,
+    4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0,
+)  # fmt: skip
+REQUEST_LABELS = (
+    "verb", "dry_run", "group", "version", "resource", "subresource", "scope", "component",
+)  # fmt: skip
+LONGRUNNING_LABELS = tuple(label for label in REQUEST_LABELS if label != "dry_run")
+OVERFLOW = "other"
+"""Replaces group, version, resource and subresource once `max_series` label sets exist."""
+
+RequestLabels = tuple[str, str, str, str, str, str, str, str]
+
+
+class InflightRequests(Collector):
+    """`apiserver_current_inflight_requests{request_kind}`: the peak since the previous scrape.
+
+    Upstream reports the peak of the last second; long-running requests are not counted.
+    """
+
+    KINDS = ("mutating", "readOnly")
+
+    def __init__(self) -> None:
+        self.current = dict.fromkeys(self.KINDS, 0)
+        self.peak = dict.fromkeys(self.KINDS, 0)
+
+    def enter(self, kind: str) -> None:
+        now = self.current[kind] = self.current[kind] + 1
+        if now > self.peak[kind]:
+            self.peak[kind] = now
+
+    def leave(self, kind: str) -> None:
+        self.current[kind] -= 1
+
+    def describe(self) -> Iterator[Metric]:
+        yield self._family()
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        for kind in self.KINDS:
+            family.add_metric([kind], self.peak[kind])
+        self.peak = dict(self.current)
+        yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "apiserver_current_inflight_requests",
+            "Maximal number of currently used inflight request limit of this apiserver per "
+            "request kind in last second.",
+            labels=["request_kind"],
+        )
+
+
+class ServerMetrics:
+    """The request metrics of one server, with child lookups cached for the hot path."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, max_series: int = 5000):
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.max_series = max_series
+        self.requests = Counter(
+            "apiserver_request_total",
+            "Counter of apiserver requests broken out for each verb, dry run value, group, "
+            "version, resource, scope, component, and HTTP response code.",
+            [*REQUEST_LABELS, "code"],
+            registry=self.registry,
+        )
+        self.durations = Histogram(
+            "apiserver_request_duration_seconds",
+            "Response latency distribution in seconds for each verb, dry run value, group, "
+            "version, resource, subresource, scope and component.",
+            REQUEST_LABELS,
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.longrunning = Gauge(
+            "apiserver_longrunning_requests",
+            "Gauge of all active long-running apiserver requests broken out by verb, group, "
+            "version, resource, scope and component. Not all requests are tracked this way.",
+            LONGRUNNING_LABELS,
+            registry=self.registry,
+        )
+        self.inflight = InflightRequests()
+        self.registry.register(self.inflight)
+        self._counters: dict[tuple[str, ...], Counter] = {}
+        self._histograms: dict[RequestLabels, Histogram] = {}
+
+    def observe(self, labels: RequestLabels, code: int, seconds: float) -> None:
+        """Count one finished request and record its duration."""
+        histogram = self._histograms.get(labels)
+        if histogram is None:
+            labels = self._bounded(labels)
+            histogram = self._histograms.setdefault(labels, self.durations.labels(*labels))
+        key = (*labels, str(code))
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters.setdefault(key, self.requests.labels(*key))
+        counter.inc()
+        histogram.observe(seconds)
+
+    def longrunning_gauge(self, labels: RequestLabels) -> Gauge:
+        verb, _dry_run, *rest = self._bounded(labels)
+        return self.longrunning.labels(verb, *rest)
+
+    def _bounded(self, labels: RequestLabels) -> RequestLabels:
+        if len(self._histograms) < self.max_series or labels in self._histograms:
+            return labels
+        verb, dry_run, _g, _v, _r, _s, scope, component = labels
+        return (verb, dry_run, OVERFLOW, OVERFLOW, OVERFLOW, OVERFLOW, scope, component)
+
+
+def metrics_routes(registry: CollectorRegistry) -> list[BaseRoute]:
+    """`GET /metrics` in the text format the scraper asks for (Prometheus or OpenMetrics)."""
+
+    async def metrics(request: Request) -> Response:
+        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+        body = await asyncio.to_thread(encoder, registry)
+        return Response(body, headers={"Content-Type": content_type})
+
+    return [Route("/metrics", metrics, methods=["GET"])]

@@ -1,0 +1,151 @@
+"""Upstream-compatible command-line flags -> `ServerConfig`.
+
+Flag names and defaults follow k8s.io/apiserver's RecommendedOptions (`--secure-port`,
+`--requestheader-*`, `--authorization-*`, ...); `--tls-san` and `--dev` are our own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+
+from k8s_aggapi.api import APIGroup
+from k8s_aggapi.authentication.delegating import AuthenticationOptions
+from k8s_aggapi.authorization.delegating import AuthorizationOptions
+from k8s_aggapi.config import ServerConfig
+from k8s_aggapi.serving.options import SecureServingOptions
+
+
+def _duration(text: str) -> float:
+    """Go durations as the flags take them: 10s, 1m30s, 500ms, or plain seconds."""
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (e.g. 10s, 1m)")
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "t"):
+        return True
+    if text.lower() in ("false", "0", "f"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {text!r}")
+
+
+class _StringSlice(argparse.Action):
+    """Comma-separated and repeatable, like pflag's StringSlice."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        current = getattr(namespace, self.dest, None)
+        items = [] if current is None or current is self.default else list(current)
+        items += [v.strip() for v in str(values).split(",") if v.strip()]
+        setattr(namespace, self.dest, items)
+
+
+def build_parser(
+    prog: str | None = None, description: str | None = None
+) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    s = p.add_argument_group("secure serving")
+    s.add_argument("--bind-address", default="0.0.0.0")
+    s.add_argument("--secure-port", type=int, default=None,
+                   help="port to serve HTTPS on (default 443; 8443 with --dev)")
+    s.add_argument("--tls-cert-file", default="")
+    s.add_argument("--tls-private-key-file", default="")
+    s.add_argument("--cert-dir", default=None,
+                   help="where self-signed certs go (default apiserver.local.config/certificates;"
+                        " .aggapi with --dev)")
+    s.add_argument("--tls-san", action=_StringSlice, default=[],
+                   help="extra DNS names/IPs for the self-signed cert, e.g. my-api.my-ns.svc")
+    s.add_argument("--tls-min-version", default="VersionTLS12",
+                   choices=["VersionTLS12", "VersionTLS13"])
+
+    a = p.add_argument_group("authentication")
+    a.add_argument("--client-ca-file", default="")
+    a.add_argument("--requestheader-client-ca-file", default="")
+    a.add_argument("--requestheader-allowed-names", action=_StringSlice, default=[])
+    a.add_argument("--requestheader-username-headers", action=_StringSlice,
+                   default=["X-Remote-User"])
+    a.add_argument("--requestheader-group-headers", action=_StringSlice,
+                   default=["X-Remote-Group"])
+    a.add_argument("--requestheader-extra-headers-prefix", action=_StringSlice,
+                   default=["X-Remote-Extra-"])
+    a.add_argument("--requestheader-uid-headers", action=_StringSlice, default=[])
+    a.add_argument("--authentication-kubeconfig", default="")
+    a.add_argument("--authentication-skip-lookup", type=_bool, nargs="?", const=True,
+                   default=False)
+    a.add_argument("--authentication-tolerate-lookup-failure", type=_bool, nargs="?",
+                   const=True, default=False)
+    a.add_argument("--authentication-token-webhook-cache-ttl", type=_duration, default=10.0)
+    a.add_argument("--anonymous-auth", type=_bool, nargs="?", const=True, default=True)
+
+    z = p.add_argument_group("authorization")
+    z.add_argument("--authorization-kubeconfig", default="")
+    z.add_argument("--authorization-always-allow-paths", action=_StringSlice,
+                   default=["/healthz", "/readyz", "/livez"])
+    z.add_argument("--authorization-webhook-cache-authorized-ttl", type=_duration, default=10.0)
+    z.add_argument("--authorization-webhook-cache-unauthorized-ttl", type=_duration,
+                   default=10.0)
+
+    o = p.add_argument_group("other")
+    o.add_argument("--kubeconfig", default="",
+                   help="kubeconfig for the server's own calls to kube-apiserver")
+    o.add_argument("--dev", action="store_true",
+                   help="run without a cluster: dev PKI and kubeconfig in --cert-dir")
+    o.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
+    return p
+
+
+def config_from_args(
+    groups: Sequence[APIGroup],
+    argv: Sequence[str] | None = None,
+    *,
+    title: str = "k8s-aggapi",
+    prog: str | None = None,
+) -> ServerConfig:
+    """Parse `argv` (default sys.argv[1:]) into a `ServerConfig` serving `groups`."""
+    args = build_parser(prog, title).parse_args(argv)
+    dev = bool(args.dev)
+    serving = SecureServingOptions(
+        bind_address="127.0.0.1" if dev and args.bind_address == "0.0.0.0" else args.bind_address,
+        secure_port=args.secure_port if args.secure_port is not None else (8443 if dev else 443),
+        tls_cert_file=args.tls_cert_file,
+        tls_private_key_file=args.tls_private_key_file,
+        cert_dir=args.cert_dir or (".aggapi" if dev else "apiserver.local.config/certificates"),
+        tls_sans=tuple(args.tls_san),
+        tls_min_version=args.tls_min_version,
+    )
+    authentication = AuthenticationOptions(
+        client_ca_file=args.client_ca_file,
+        requestheader_client_ca_file=args.requestheader_client_ca_file,
+        requestheader_allowed_names=tuple(args.requestheader_allowed_names),
+        requestheader_username_headers=tuple(args.requestheader_username_headers),
+        requestheader_group_headers=tuple(args.requestheader_group_headers),
+        requestheader_extra_headers_prefix=tuple(args.requestheader_extra_headers_prefix),
+        requestheader_uid_headers=tuple(args.requestheader_uid_headers),
+        authentication_kubeconfig=args.authentication_kubeconfig or args.kubeconfig,
+        skip_lookup=args.authentication_skip_lookup,
+        tolerate_lookup_failure=args.authentication_tolerate_lookup_failure,
+        token_webhook_cache_ttl=args.authentication_token_webhook_cache_ttl,
+        anonymous=args.anonymous_auth,
+    )
+    authorization = AuthorizationOptions(
+        authorization_kubeconfig=args.authorization_kubeconfig or args.kubeconfig,
+        always_allow_paths=tuple(args.authorization_always_allow_paths),
+        cache_authorized_ttl=args.authorization_webhook_cache_authorized_ttl,
+        cache_unauthorized_ttl=args.authorization_webhook_cache_unauthorized_ttl,
+    )
+    return ServerConfig(
+        groups=list(groups),
+        serving=serving,
+        authentication=authentication,
+        authorization=authorization,
+        dev=dev,
+        title=title,
+        verbosity=args.v,
+    )

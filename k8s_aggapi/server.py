@@ -1,0 +1,136 @@
+"""Building the ASGI app from a `CompletedConfig`, and running it over TLS.
+
+`build_app` is the one place where routes and the handler chain are put together; `main`
+is what a server's `__main__` calls: flags -> config -> complete -> serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from k8s_aggapi import errors
+from k8s_aggapi.api import APIGroup
+from k8s_aggapi.config import CompletedConfig, ServerConfig
+from k8s_aggapi.discovery import discovery_routes
+from k8s_aggapi.endpoints.handlers import ResourceEndpoint
+from k8s_aggapi.health import health_routes
+from k8s_aggapi.metrics import metrics_routes
+from k8s_aggapi.middleware import handler_chain
+from k8s_aggapi.openapi import openapi_routes
+
+log = logging.getLogger("k8s_aggapi.server")
+
+
+class _NotFound:
+    """The last route: anything unmatched is a 404 Status (an ASGI app, not a handler)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        raise errors.PathNotFound()
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """Routing's own 404/405 (and any HTTPException) as a Status."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error: errors.StatusError = errors.MethodNotAllowed()
+    elif exc.status_code == 404:
+        error = errors.PathNotFound()
+    else:
+        error = errors.StatusError(str(exc.detail), exc.status_code, "BadRequest")
+    import orjson
+
+    return Response(orjson.dumps(error.to_status()), error.code, media_type="application/json")
+
+
+def routes(config: CompletedConfig) -> list[BaseRoute]:
+    return [
+        *health_routes(config.health),
+        *metrics_routes(config.metrics.registry),
+        *discovery_routes(config.groups),
+        *openapi_routes(config.groups, title=config.title, version=config.version),
+        Route("/apis/{group}/{version}/{rest:path}", ResourceEndpoint(config.groups)),
+        Route("/{path:path}", _NotFound()),
+    ]
+
+
+def build_app(config: CompletedConfig) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await config.start()
+        try:
+            yield
+        finally:
+            await config.stop()
+
+    return Starlette(
+        routes=routes(config),
+        middleware=handler_chain(
+            authenticator=config.authenticator,
+            authorizer=config.authorizer,
+            metrics=config.metrics,
+            strip_headers=config.strip_headers,
+        ),
+        exception_handlers={HTTPException: _http_exception},
+        lifespan=lifespan,
+    )
+
+
+def _dev_hints(config: CompletedConfig, port: int) -> str:
+    assert config.dev_pki is not None
+    kc = config.dev_pki.kubeconfig
+    resources = sorted({r.info.plural for g in config.groups for v in g.versions
+                        for r in v.resources.values()})
+    first = resources[0] if resources else "<resource>"
+    return "\n".join([
+        f"k8s-aggapi dev server on https://127.0.0.1:{port} (Ctrl-C to stop). Try:",
+        f"  kubectl --kubeconfig {kc} api-resources",
+        f"  kubectl --kubeconfig {kc} get {first} -A",
+        f"  kubectl --kubeconfig {kc} create -f <file.yaml>",
+        f"  kubectl --kubeconfig {kc} get {first} -o wide",
+        "",
+    ])
+
+
+async def run(config: ServerConfig) -> None:
+    completed = await config.complete()
+    if completed.serving is None:
+        raise ValueError("serving is not configured")
+    app = build_app(completed)
+
+    serving = completed.serving
+
+    async def on_ready(server: Any) -> None:
+        log.info("serving securely on %s:%s", serving.bind_address, server.port)
+        if completed.dev_pki is not None:
+            sys.stderr.write(_dev_hints(completed, server.port))
+
+    from k8s_aggapi.serving.runner import serve
+
+    await serve(app, serving, on_ready=on_ready,
+                on_shutdown=completed.health.mark_shutting_down,
+                log_level="debug" if config.verbosity >= 4 else "info")
+
+
+def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
+         title: str = "k8s-aggapi", prog: str | None = None) -> None:
+    """Parse upstream-style flags and serve `groups` until interrupted."""
+    from k8s_aggapi.options import config_from_args
+
+    config = config_from_args(groups, argv, title=title, prog=prog)
+    logging.basicConfig(
+        level=logging.DEBUG if config.verbosity >= 4 else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(config))

@@ -1,0 +1,77 @@
+"""The storage contract: keyed JSON objects, one revision counter, compare-and-swap, watch.
+
+A backend knows nothing of HTTP, groups or kinds; it stores dicts under string keys and
+stamps `metadata.resourceVersion` with its revision. Objects it returns must not be mutated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+Object = dict[str, Any]
+
+
+class StorageError(Exception):
+    """Base of the backend errors; the generic store maps each to a StatusError."""
+
+
+class KeyNotFound(StorageError):
+    pass
+
+
+class KeyExists(StorageError):
+    pass
+
+
+class Conflict(StorageError):
+    """The stored revision is not the expected one."""
+
+
+class Expired(StorageError):
+    """The requested revision is older than the backend still remembers."""
+
+    def __init__(self, requested: int, oldest: int) -> None:
+        super().__init__(f"too old resource version: {requested} ({oldest})")
+        self.requested = requested
+        self.oldest = oldest
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change: type is ADDED, MODIFIED or DELETED; `object` is the new (or last) state."""
+
+    type: str
+    key: str
+    object: Object
+    revision: int
+
+
+@dataclass(frozen=True)
+class ListResult:
+    items: list[Object]
+    revision: int
+    remaining: int = 0  # items after this page; 0 = complete
+    next_key: str = ""
+
+
+@runtime_checkable
+class Storage(Protocol):
+    async def get(self, key: str) -> Object | None: ...
+
+    async def list(self, prefix: str, *, start: str = "", limit: int = 0) -> ListResult:
+        """Objects under `prefix` in key order, from key `start` on, at most `limit` (0: all)."""
+        ...
+
+    async def create(self, key: str, obj: Object) -> Object: ...
+
+    async def update(self, key: str, obj: Object, *, expected_revision: int | None) -> Object: ...
+
+    async def delete(self, key: str, *, expected_revision: int | None = None) -> Object: ...
+
+    def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[Event]:
+        """Events under `prefix` with a revision above `after_revision`, then live ones."""
+        ...
+
+    async def current_revision(self) -> int: ...

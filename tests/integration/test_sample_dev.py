@@ -1,0 +1,189 @@
+"""The sample in dev mode over real TLS, driven by the real (Go-built) kubectl.
+
+Also checks front-proxy trust with real client certificates: identity headers count only on
+a connection authenticated by the front-proxy CA's `front-proxy-client` certificate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from k8s_aggapi.envtest.binaries import ensure_binaries
+from k8s_aggapi.serving.certs import KeyPair, new_cert
+
+pytestmark = pytest.mark.integration
+
+FLUNDER = """\
+apiVersion: wardle.example.com/v1alpha1
+kind: Flunder
+metadata:
+  name: my-first-flunder
+  labels:
+    sample-label: "true"
+spec:
+  reference: other
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _json(raw: bytes) -> dict:
+    try:
+        return dict(json.loads(raw))
+    except ValueError:
+        return {"text": raw.decode(errors="replace")}
+
+
+class DevServer:
+    def __init__(self, directory: Path, port: int) -> None:
+        self.dir, self.port = directory, port
+        self.base = f"https://127.0.0.1:{port}"
+
+    def request(self, path: str, *, cert: str | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict]:
+        ctx = ssl.create_default_context(cafile=str(self.dir / "serving-ca.crt"))
+        if cert:
+            ctx.load_cert_chain(self.dir / f"{cert}.crt", self.dir / f"{cert}.key")
+        req = urllib.request.Request(self.base + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+                return resp.status, _json(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, _json(err.read())
+
+
+@pytest.fixture(scope="module")
+def kubectl_bin() -> Path:
+    return ensure_binaries(["kubectl"])["kubectl"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    directory = tmp_path_factory.mktemp("dev")
+    port = free_port()
+    log = open(directory / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "examples.sample_apiserver", "--dev",
+         f"--cert-dir={directory}", f"--secure-port={port}"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
+    )
+    dev = DevServer(directory, port)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail("server exited:\n" + (directory / "server.log").read_text())
+            try:
+                if dev.request("/readyz")[0] == 200:
+                    break
+            except (OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("server not ready:\n" + (directory / "server.log").read_text())
+            time.sleep(0.2)
+        yield dev
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def kubectl(kubectl_bin: Path, server: DevServer, *args: str, stdin: str | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECACHEDIR": str(server.dir / "kube-cache")}
+    result = subprocess.run(
+        [str(kubectl_bin), f"--kubeconfig={server.dir / 'kubeconfig'}", *args],
+        input=stdin, capture_output=True, text=True, timeout=60, env=env,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"kubectl {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def test_kubectl_crud_flow(kubectl_bin: Path, server: DevServer) -> None:
+    assert "No resources found" in kubectl(kubectl_bin, server, "get", "flunders", "-A").stderr
+    created = kubectl(kubectl_bin, server, "create", "-f", "-", stdin=FLUNDER)
+    assert "flunder.wardle.example.com/my-first-flunder created" in created.stdout
+    table = kubectl(kubectl_bin, server, "get", "flunders").stdout.splitlines()
+    assert table[0].split() == ["NAME", "CREATED", "AT"]
+    assert table[1].startswith("my-first-flunder")
+    wide = kubectl(kubectl_bin, server, "get", "flunders", "-o", "wide", "-A").stdout
+    assert "NAMESPACE" in wide and "my-first-flunder" in wide
+    obj = json.loads(kubectl(kubectl_bin, server, "get", "flunder", "my-first-flunder",
+                             "-o", "json").stdout)
+    assert obj["spec"] == {"reference": "other", "referenceType": "Flunder"}
+    assert obj["metadata"]["labels"] == {"sample-label": "true"}
+    yaml_out = kubectl(kubectl_bin, server, "get", "flunder", "my-first-flunder",
+                       "-o", "yaml").stdout
+    assert "kind: Flunder" in yaml_out
+    labelled = kubectl(kubectl_bin, server, "get", "flunders", "-l", "sample-label=true",
+                       "-o", "name").stdout
+    assert labelled.strip() == "flunder.wardle.example.com/my-first-flunder"
+    dup = kubectl(kubectl_bin, server, "create", "-f", "-", stdin=FLUNDER, check=False)
+    assert dup.returncode != 0 and "AlreadyExists" in dup.stderr
+    kubectl(kubectl_bin, server, "delete", "flunder", "my-first-flunder")
+    missing = kubectl(kubectl_bin, server, "get", "flunder", "my-first-flunder", check=False)
+    assert "NotFound" in missing.stderr
+    fischer = "apiVersion: wardle.example.com/v1alpha1\nkind: Fischer\nmetadata: {name: f1}\n"
+    kubectl(kubectl_bin, server, "create", "-f", "-", stdin=fischer)
+    assert "f1" in kubectl(kubectl_bin, server, "get", "fischers").stdout
+
+
+def test_kubectl_reports_invalid_objects(kubectl_bin: Path, server: DevServer) -> None:
+    bad = FLUNDER.replace("my-first-flunder", "bad").replace(
+        "reference: other", "referenceType: Nope")
+    result = kubectl(kubectl_bin, server, "create", "-f", "-", stdin=bad, check=False)
+    assert result.returncode != 0
+    assert 'spec.referenceType: Invalid value: "Nope": must be Flunder or Fischer' in result.stderr
+
+
+def test_front_proxy_headers_need_the_front_proxy_cert(server: DevServer) -> None:
+    client_ca = KeyPair.load(server.dir / "client-ca.crt", server.dir / "client-ca.key")
+    new_cert(client_ca, "bob", client=True).write(server.dir / "bob.crt", server.dir / "bob.key")
+    path = "/apis/wardle.example.com/v1alpha1/fischers"
+    spoof = {"X-Remote-User": "alice", "X-Remote-Group": "system:masters"}
+    # bob's certificate is valid for x509 authentication, but not a front proxy
+    code, status = server.request(path, cert="bob", headers=spoof)
+    assert code == 403
+    assert status["message"].startswith(
+        'fischers.wardle.example.com is forbidden: User "bob" cannot list resource "fischers" '
+        'in API group "wardle.example.com" at the cluster scope: '
+    )
+    assert status["details"] == {"group": "wardle.example.com", "kind": "fischers"}
+    # no certificate at all: anonymous, headers ignored
+    code, status = server.request(path, headers=spoof)
+    assert code == 403 and 'User "system:anonymous"' in status["message"]
+    # the real front proxy: headers are the identity
+    code, _ = server.request(path, cert="front-proxy-client", headers=spoof)
+    assert code == 200
+    code, status = server.request(path, cert="front-proxy-client",
+                                  headers={"X-Remote-User": "carol"})
+    assert code == 403 and 'User "carol"' in status["message"]
+
+
+def test_health_and_errors_over_tls(server: DevServer) -> None:
+    assert server.request("/healthz")[0] == 200
+    code, status = server.request("/no/such/path", cert="admin")
+    assert (code, status["kind"], status["reason"]) == (404, "Status", "NotFound")
+    code, _ = server.request("/metrics")
+    assert code == 403
+    assert server.request("/apis/wardle.example.com/v1alpha1", cert="admin")[0] == 200

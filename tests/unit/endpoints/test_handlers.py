@@ -1,0 +1,225 @@
+"""The resource endpoint through HTTP: verbs, negotiation, errors as Status."""
+
+import pytest
+
+from .conftest import TABLE, W, flunder
+
+NS = f"{W}/namespaces/default/flunders"
+
+
+def create(client, name, ns="default", **spec):
+    r = client.post(f"{W}/namespaces/{ns}/flunders", json=flunder(name, **spec))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_create_fills_system_fields(client):
+    obj = create(client, "a", reference="b")
+    meta = obj["metadata"]
+    assert meta["namespace"] == "default"
+    assert meta["uid"] and meta["creationTimestamp"].endswith("Z")
+    assert meta["resourceVersion"] == "1"
+    assert obj["spec"] == {"reference": "b", "referenceType": "Flunder"}
+
+
+def test_get_list_and_selectors(client):
+    create(client, "a")
+    create(client, "b", ns="other")
+    assert client.get(f"{NS}/a").json()["metadata"]["name"] == "a"
+    everywhere = client.get(f"{W}/flunders").json()
+    assert everywhere["kind"] == "FlunderList"
+    assert [i["metadata"]["name"] for i in everywhere["items"]] == ["a", "b"]
+    assert everywhere["metadata"]["resourceVersion"] == "2"
+    only_b = client.get(f"{W}/flunders", params={"labelSelector": "app=b"}).json()
+    assert [i["metadata"]["name"] for i in only_b["items"]] == ["b"]
+    by_ns = client.get(f"{W}/flunders", params={"fieldSelector": "metadata.namespace=other"})
+    assert [i["metadata"]["name"] for i in by_ns.json()["items"]] == ["b"]
+
+
+def test_pagination(client):
+    for name in "abcde":
+        create(client, name)
+    first = client.get(NS, params={"limit": 2}).json()
+    assert len(first["items"]) == 2 and first["metadata"]["remainingItemCount"] == 3
+    second = client.get(NS, params={"limit": 2, "continue": first["metadata"]["continue"]}).json()
+    assert [i["metadata"]["name"] for i in second["items"]] == ["c", "d"]
+    bad = client.get(NS, params={"continue": "garbage"})
+    assert bad.status_code == 400 and bad.json()["reason"] == "BadRequest"
+
+
+def test_table_and_partial_metadata(client):
+    create(client, "a")
+    table = client.get(NS, headers={"Accept": TABLE}).json()
+    assert table["kind"] == "Table"
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Created At"]
+    assert table["rows"][0]["cells"][0] == "a"
+    assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+    none = client.get(NS, params={"includeObject": "None"}, headers={"Accept": TABLE}).json()
+    assert "object" not in none["rows"][0]
+    accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+    partial = client.get(NS, headers={"Accept": accept}).json()
+    assert partial["kind"] == "PartialObjectMetadataList"
+    assert "spec" not in partial["items"][0]
+    one = client.get(
+        f"{NS}/a",
+        headers={"Accept": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"},
+    ).json()
+    assert one["kind"] == "PartialObjectMetadata"
+
+
+def test_protobuf_only_is_406_but_star_falls_back_to_json(client):
+    create(client, "a")
+    r = client.get(f"{NS}/a", headers={"Accept": "application/vnd.kubernetes.protobuf"})
+    assert r.status_code == 406 and r.json()["reason"] == "NotAcceptable"
+    r = client.get(f"{NS}/a", headers={"Accept": "application/vnd.kubernetes.protobuf, */*"})
+    assert r.status_code == 200 and r.json()["kind"] == "Flunder"
+    r = client.get(
+        NS, headers={"Accept": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"}
+    )
+    assert r.status_code == 406
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "code", "reason"),
+    [
+        (b"{not json", {"content-type": "application/json"}, 400, "BadRequest"),
+        (b"[]", {"content-type": "application/json"}, 400, "BadRequest"),
+        (b"{}", {"content-type": "application/xml"}, 415, "UnsupportedMediaType"),
+        (b'{"metadata":{"name":"Bad_Name"}}', {"content-type": "application/json"}, 422, "Invalid"),
+        (b'{"metadata":{}}', {"content-type": "application/json"}, 422, "Invalid"),
+        (
+            b'{"kind":"Fischer","metadata":{"name":"x"}}',
+            {"content-type": "application/json"},
+            400,
+            "BadRequest",
+        ),
+        (
+            b'{"metadata":{"name":"x","namespace":"other"}}',
+            {"content-type": "application/json"},
+            400,
+            "BadRequest",
+        ),
+        (
+            b'{"metadata":{"name":"x"},"spec":{"reference":5}}',
+            {"content-type": "application/json"},
+            422,
+            "Invalid",
+        ),
+        (
+            b'{"metadata":{"name":"x"},"spec":{"referenceType":"Fischer"}}',
+            {"content-type": "application/json"},
+            422,
+            "Invalid",
+        ),
+    ],
+)
+def test_bad_creates(client, body, headers, code, reason):
+    r = client.post(NS, content=body, headers=headers)
+    assert r.status_code == code, r.text
+    status = r.json()
+    assert (status["kind"], status["status"], status["reason"], status["code"]) == (
+        "Status",
+        "Failure",
+        reason,
+        code,
+    )
+    assert status["metadata"] == {}
+    assert client.get(NS).json()["items"] == []
+
+
+def test_body_over_3_mib_is_413(client):
+    r = client.post(
+        NS,
+        content=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 413 and r.json()["reason"] == "RequestEntityTooLarge"
+
+
+def test_conflicts(client):
+    create(client, "a")
+    dup = client.post(NS, json=flunder("a"))
+    assert dup.status_code == 409
+    assert dup.json()["message"] == 'flunders.wardle.example.com "a" already exists'
+    stale = client.put(
+        f"{NS}/a", json={**flunder("a"), "metadata": {"name": "a", "resourceVersion": "999"}}
+    )
+    assert stale.status_code == 409
+    assert stale.json()["reason"] == "Conflict"
+    no_rv = client.put(f"{NS}/a", json=flunder("a"))
+    assert no_rv.status_code == 422
+    assert "must be specified for an update" in no_rv.json()["message"]
+
+
+def test_update_and_patches(client):
+    obj = create(client, "a", reference="x")
+    obj["spec"]["reference"] = "y"
+    updated = client.put(f"{NS}/a", json=obj)
+    assert updated.status_code == 200
+    assert updated.json()["metadata"]["generation"] == 2
+    merged = client.patch(
+        f"{NS}/a",
+        content=b'{"metadata":{"labels":{"k":"v"}}}',
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert merged.status_code == 200 and merged.json()["metadata"]["labels"]["k"] == "v"
+    ops = b'[{"op":"test","path":"/spec/reference","value":"y"},{"op":"replace","path":"/spec/reference","value":"z"}]'
+    patched = client.patch(
+        f"{NS}/a", content=ops, headers={"content-type": "application/json-patch+json"}
+    )
+    assert patched.json()["spec"]["reference"] == "z"
+    failed = client.patch(
+        f"{NS}/a",
+        content=b'[{"op":"test","path":"/spec/reference","value":"q"}]',
+        headers={"content-type": "application/json-patch+json"},
+    )
+    assert failed.status_code == 422
+    smp = client.patch(
+        f"{NS}/a", content=b"{}", headers={"content-type": "application/strategic-merge-patch+json"}
+    )
+    assert smp.status_code == 415
+    missing = client.patch(
+        f"{NS}/zz", content=b"{}", headers={"content-type": "application/merge-patch+json"}
+    )
+    assert missing.status_code == 404
+
+
+def test_delete_and_finalizers(client):
+    create(client, "a")
+    gone = client.delete(f"{NS}/a").json()
+    assert gone["status"] == "Success"
+    assert gone["details"]["kind"] == "flunders" and gone["details"]["name"] == "a"
+    assert client.get(f"{NS}/a").status_code == 404
+    body = flunder("f")
+    body["metadata"]["finalizers"] = ["example.com/keep"]
+    client.post(NS, json=body)
+    held = client.delete(f"{NS}/f")
+    assert held.status_code == 200 and held.json()["metadata"]["deletionTimestamp"]
+    obj = held.json()
+    obj["metadata"]["finalizers"] = []
+    assert client.put(f"{NS}/f", json=obj).status_code == 200
+    assert client.get(f"{NS}/f").status_code == 404
+
+
+def test_dry_run_persists_nothing(client):
+    r = client.post(NS, params={"dryRun": "All"}, json=flunder("a"))
+    assert r.status_code == 201
+    assert client.get(NS).json()["items"] == []
+    assert client.post(NS, params={"dryRun": "Some"}, json=flunder("a")).status_code == 400
+
+
+def test_deletecollection(client):
+    for name in "abc":
+        create(client, name)
+    r = client.delete(NS, params={"labelSelector": "app in (a,b)"})
+    assert [i["metadata"]["name"] for i in r.json()["items"]] == ["a", "b"]
+    assert [i["metadata"]["name"] for i in client.get(NS).json()["items"]] == ["c"]
+
+
+def test_paths_and_scopes(client):
+    assert client.get(f"{W}/namespaces/default/unknown").status_code == 404
+    assert client.get(f"{W}/namespaces/default/fischers").status_code == 404
+    assert client.get(f"{W}/flunders/a").status_code == 404
+    assert client.get(f"{NS}/a/status").status_code == 404
+    assert client.post(f"{W}/fischers", json={"metadata": {"name": "f"}}).status_code == 201
+    assert client.get(f"{W}/fischers/f").json()["metadata"].get("namespace") is None

@@ -1,0 +1,120 @@
+"""Watch over raw ASGI: initial events, live events, selectors, timeout, too-old RV."""
+
+import asyncio
+
+import orjson
+
+from .conftest import W, flunder, resource_app
+
+NS = f"{W}/namespaces/default/flunders"
+
+
+async def call(app, method, path, query=b"", body=b"", headers=()):
+    """Run one request; returns (status, body chunks queue, disconnect event, task)."""
+    chunks: asyncio.Queue = asyncio.Queue()
+    status: asyncio.Future = asyncio.get_running_loop().create_future()
+    gone = asyncio.Event()
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            status.set_result(message["status"])
+        elif message.get("body"):
+            await chunks.put(message["body"])
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": query,
+        "headers": [(b"content-type", b"application/json"), *headers],
+    }
+    task = asyncio.ensure_future(app(scope, receive, send))
+    return status, chunks, gone, task
+
+
+async def events(chunks, n):
+    return [orjson.loads(await asyncio.wait_for(chunks.get(), 2)) for _ in range(n)]
+
+
+async def test_watch_sees_initial_and_live_events():
+    app = resource_app()
+    _, _, _, t = await call(app, "POST", NS, body=orjson.dumps(flunder("a")))
+    await t
+    status, chunks, gone, task = await call(
+        app, "GET", NS, b"watch=true&labelSelector=app%21%3Dskip"
+    )
+    assert await status == 200
+    [added] = await events(chunks, 1)
+    assert added["type"] == "ADDED" and added["object"]["metadata"]["name"] == "a"
+    for name in ("skip", "b"):
+        _, _, _, t = await call(app, "POST", NS, body=orjson.dumps(flunder(name)))
+        await t
+    _, _, _, t = await call(app, "DELETE", f"{NS}/a")
+    await t
+    got = await events(chunks, 2)
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in got] == [
+        ("ADDED", "b"),
+        ("DELETED", "a"),
+    ]
+    gone.set()
+    await asyncio.wait_for(task, 2)
+
+
+async def test_watch_from_resource_version_and_timeout():
+    app = resource_app()
+    for name in "ab":
+        _, _, _, t = await call(app, "POST", NS, body=orjson.dumps(flunder(name)))
+        await t
+    status, chunks, _, task = await call(
+        app, "GET", NS, b"watch=1&resourceVersion=1&timeoutSeconds=1"
+    )
+    assert await status == 200
+    [event] = await events(chunks, 1)
+    assert event["object"]["metadata"]["name"] == "b"
+    await asyncio.wait_for(task, 3)
+
+
+async def test_watch_table_events():
+    app = resource_app()
+    accept = (b"accept", b"application/json;as=Table;v=v1;g=meta.k8s.io, application/json")
+    status, chunks, gone, task = await call(app, "GET", NS, b"watch=true", headers=[accept])
+    assert await status == 200
+    _, _, _, t = await call(app, "POST", NS, body=orjson.dumps(flunder("a")))
+    await t
+    [event] = await events(chunks, 1)
+    assert event["object"]["kind"] == "Table"
+    assert event["object"]["rows"][0]["cells"][0] == "a"
+    gone.set()
+    await asyncio.wait_for(task, 2)
+
+
+async def test_watch_too_old_is_410_error_event():
+    from k8s_aggapi.api import APIGroup, ResourceInfo
+    from k8s_aggapi.endpoints.handlers import ResourceEndpoint
+    from k8s_aggapi.middleware.errors import ErrorsMiddleware
+    from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
+    from k8s_aggapi.storage import MemoryStorage
+
+    group = APIGroup("wardle.example.com")
+    group.version("v1alpha1").add_resource(
+        ResourceInfo("Flunder", "flunders"), MemoryStorage(history=1)
+    )
+    app = ErrorsMiddleware(RequestInfoMiddleware(ResourceEndpoint([group])))
+    for name in "abc":
+        _, _, _, t = await call(app, "POST", NS, body=orjson.dumps(flunder(name)))
+        await t
+    status, chunks, _, task = await call(app, "GET", NS, b"watch=true&resourceVersion=1")
+    assert await status == 200
+    [event] = await events(chunks, 1)
+    assert event["type"] == "ERROR"
+    assert event["object"]["code"] == 410 and event["object"]["reason"] == "Expired"
+    await asyncio.wait_for(task, 2)

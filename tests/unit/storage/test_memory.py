@@ -1,0 +1,60 @@
+import asyncio
+
+import pytest
+
+from k8s_aggapi.storage import Conflict, Expired, KeyExists, KeyNotFound, MemoryStorage
+
+
+async def test_crud_and_revisions():
+    s = MemoryStorage()
+    a = await s.create("/g/r/a", {"metadata": {"name": "a"}})
+    assert a["metadata"]["resourceVersion"] == "1"
+    with pytest.raises(KeyExists):
+        await s.create("/g/r/a", {"metadata": {}})
+    b = await s.update("/g/r/a", {"metadata": {"name": "a"}, "x": 1}, expected_revision=1)
+    assert b["metadata"]["resourceVersion"] == "2"
+    with pytest.raises(Conflict):
+        await s.update("/g/r/a", {"metadata": {}}, expected_revision=1)
+    gone = await s.delete("/g/r/a")
+    assert gone["metadata"]["resourceVersion"] == "3"
+    with pytest.raises(KeyNotFound):
+        await s.delete("/g/r/a")
+    assert await s.get("/g/r/a") is None
+
+
+async def test_list_prefix_and_pages():
+    s = MemoryStorage()
+    for name in ["c", "a", "b", "d"]:
+        await s.create(f"/g/r/ns/{name}", {"metadata": {"name": name}})
+    await s.create("/g/r/other/z", {"metadata": {"name": "z"}})
+    page = await s.list("/g/r/ns/", limit=3)
+    assert [o["metadata"]["name"] for o in page.items] == ["a", "b", "c"]
+    assert page.remaining == 1
+    rest = await s.list("/g/r/ns/", start=page.next_key, limit=3)
+    assert [o["metadata"]["name"] for o in rest.items] == ["d"]
+    assert rest.remaining == 0
+    assert len((await s.list("/g/r/")).items) == 5
+
+
+async def test_watch_replays_then_streams():
+    s = MemoryStorage()
+    await s.create("/g/r/a", {"metadata": {"name": "a"}})
+    events = s.watch("/g/r/", after_revision=0)
+    first = await anext(events)
+    assert (first.type, first.revision) == ("ADDED", 1)
+    task = asyncio.ensure_future(anext(events))
+    await asyncio.sleep(0)
+    await s.create("/g/other/b", {"metadata": {"name": "b"}})
+    await s.delete("/g/r/a")
+    event = await asyncio.wait_for(task, 1)
+    assert event.type == "DELETED"
+    await events.aclose()
+
+
+async def test_watch_too_old_revision_expires():
+    s = MemoryStorage(history=2)
+    for i in range(5):
+        await s.create(f"/g/r/{i}", {"metadata": {}})
+    with pytest.raises(Expired) as err:
+        await anext(s.watch("/g/r/", after_revision=1))
+    assert str(err.value) == "too old resource version: 1 (3)"

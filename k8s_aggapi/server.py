@@ -132,5 +132,7 @@ def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
         level=logging.DEBUG if config.verbosity >= 4 else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if config.verbosity >= 3:
+        logging.getLogger("k8s_aggapi.httplog").setLevel(logging.DEBUG)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(config))

@@ -14,6 +14,7 @@ from k8s_aggapi.metrics import ServerMetrics
 from k8s_aggapi.middleware.authentication import AuthenticationMiddleware, StripHeaders
 from k8s_aggapi.middleware.authorization import AuthorizationMiddleware
 from k8s_aggapi.middleware.errors import ErrorsMiddleware
+from k8s_aggapi.middleware.httplog import HTTPLogMiddleware
 from k8s_aggapi.middleware.metrics import MetricsMiddleware
 from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
 
@@ -31,5 +32,6 @@ def handler_chain(
         Middleware(RequestInfoMiddleware),
         Middleware(AuthenticationMiddleware, authenticator=authenticator,
                    strip_headers=strip_headers),
+        Middleware(HTTPLogMiddleware),
         Middleware(AuthorizationMiddleware, authorizer=authorizer),
     ]

@@ -1,0 +1,234 @@
+"""The sample (wardle.example.com) behind the real kube-apiserver aggregator, used with kubectl.
+
+Runs the sample as its own process, registered by an APIService with a real caBundle; every
+check goes through kube-apiserver unless it says "straight to our server".
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from k8s_aggapi.envtest.aggregated import AggregatedServer, start_aggregated_server
+from k8s_aggapi.envtest.controlplane import ControlPlane
+from k8s_aggapi.serving.certs import new_cert
+
+pytestmark = pytest.mark.e2e
+
+GV = "/apis/wardle.example.com/v1alpha1"
+FLUNDER = """\
+apiVersion: wardle.example.com/v1alpha1
+kind: Flunder
+metadata:
+  name: {name}
+  labels:
+    sample-label: "true"
+spec:
+  reference: other
+"""
+
+
+@pytest.fixture(scope="module")
+def wardle(control_plane: ControlPlane) -> Iterator[AggregatedServer]:
+    server = start_aggregated_server(
+        "python -m examples.sample_apiserver --v=3", "wardle.example.com/v1alpha1",
+        control_plane=control_plane, timeout=90,
+    )
+    with server:
+        yield server
+
+
+def straight(server: AggregatedServer, cp: ControlPlane, path: str, *,
+             cert: tuple[Path, Path] | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    """A request straight to our server (not through kube-apiserver)."""
+    ctx = ssl.create_default_context(cafile=str(cp.pki.crt("ca")))
+    if cert:
+        ctx.load_cert_chain(*cert)
+    req = urllib.request.Request(f"https://127.0.0.1:{server.port}{path}", headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=15) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def client_cert(cp: ControlPlane, tmp: Path, user: str, *groups: str) -> tuple[Path, Path]:
+    pair = new_cert(cp.pki.ca, user, organizations=groups, client=True)
+    crt, key = tmp / f"{user}.crt", tmp / f"{user}.key"
+    pair.write(crt, key)
+    return crt, key
+
+
+def eventually(check: Any, timeout: float = 30.0, interval: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def test_registered_and_discovered(wardle: AggregatedServer, kubectl: Any) -> None:
+    conditions = json.loads(kubectl(
+        "get", "apiservice", "v1alpha1.wardle.example.com", "-o", "json").stdout)["status"]
+    available = next(c for c in conditions["conditions"] if c["type"] == "Available")
+    assert available["status"] == "True"
+    resources = kubectl("api-resources", "--api-group=wardle.example.com", "-o", "wide").stdout
+    assert "flunders" in resources
+    assert "fischers" in resources
+    raw = json.loads(kubectl("get", "--raw", GV).stdout)
+    assert raw["kind"] == "APIResourceList"
+    assert {r["name"] for r in raw["resources"]} == {"flunders", "fischers"}
+
+
+def test_kubectl_through_the_aggregator(wardle: AggregatedServer, kubectl: Any,
+                                        namespace: str) -> None:
+    out = kubectl("create", "-n", namespace, "-f", "-", input=FLUNDER.format(name="first"))
+    assert "flunder.wardle.example.com/first created" in out.stdout
+    assert kubectl("get", "flunder", "first", "-n", namespace).stdout.split()[:3] == [
+        "NAME", "CREATED", "AT"]
+    assert "first" in kubectl("get", "flunders", "-n", namespace, "-o", "wide").stdout
+    as_yaml = kubectl("get", "flunder", "first", "-n", namespace, "-o", "yaml").stdout
+    assert "referenceType: Flunder" in as_yaml
+    everywhere = kubectl("get", "flunders", "-A").stdout
+    assert namespace in everywhere
+    assert "first" in everywhere
+    explained = kubectl("explain", "flunder").stdout
+    assert "KIND:       Flunder" in explained
+    assert "spec" in explained
+    assert "reference" in kubectl("explain", "flunder.spec").stdout
+    invalid = kubectl("create", "-n", namespace, "-f", "-", check=False,
+                      input=FLUNDER.format(name="bad").replace("reference: other",
+                                                               "referenceType: Nope"))
+    assert 'spec.referenceType: Invalid value: "Nope": must be Flunder or Fischer' in (
+        invalid.stderr)
+    kubectl("delete", "flunder", "first", "-n", namespace)
+    assert "NotFound" in kubectl("get", "flunder", "first", "-n", namespace,
+                                 check=False).stderr
+
+
+def test_watch_sees_another_clients_create(wardle: AggregatedServer, control_plane: ControlPlane,
+                                          kubectl: Any, namespace: str) -> None:
+    argv = [str(control_plane.binaries["kubectl"]), f"--kubeconfig={control_plane.admin_kubeconfig}",
+            "get", "flunders", "-n", namespace, "--watch", "--request-timeout=60s"]
+    watcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        kubectl("create", "-n", namespace, "-f", "-", input=FLUNDER.format(name="watched"))
+        deadline = time.monotonic() + 30
+        seen = ""
+        assert watcher.stdout is not None
+        while "watched" not in seen and time.monotonic() < deadline:
+            seen += watcher.stdout.readline()
+        assert "watched" in seen
+    finally:
+        watcher.kill()
+        watcher.communicate()
+
+
+def test_delegated_authorization(wardle: AggregatedServer, control_plane: ControlPlane,
+                                 kubectl: Any, namespace: str, tmp_path: Path) -> None:
+    alice = client_cert(control_plane, tmp_path, "alice")
+    path = f"{GV}/namespaces/{namespace}/flunders"
+    code, status = straight(wardle, control_plane, path, cert=alice)
+    assert code == 403
+    assert status["message"] == (
+        f'flunders.wardle.example.com is forbidden: User "alice" cannot list resource '
+        f'"flunders" in API group "wardle.example.com" in the namespace "{namespace}"')
+    assert kubectl("auth", "can-i", "list", "flunders.wardle.example.com", "-n", namespace,
+                   "--as", "alice", check=False).stdout.strip() == "no"
+    through = kubectl("get", "flunders", "-n", namespace, user="alice", check=False)
+    assert "forbidden" in through.stderr
+    kubectl("create", "role", "flunder-reader", "-n", namespace, "--verb=get,list,watch",
+            "--resource=flunders.wardle.example.com")
+    kubectl("create", "rolebinding", "alice-reads", "-n", namespace, "--role=flunder-reader",
+            "--user=alice")
+    assert kubectl("auth", "can-i", "list", "flunders.wardle.example.com", "-n", namespace,
+                   "--as", "alice").stdout.strip() == "yes"
+    # the denial is cached for --authorization-webhook-cache-unauthorized-ttl (10s)
+    eventually(lambda: straight(wardle, control_plane, path, cert=alice)[0] == 200, 40)
+    assert "No resources found" in kubectl("get", "flunders", "-n", namespace,
+                                           user="alice").stderr
+
+
+def test_delegated_authentication(wardle: AggregatedServer, control_plane: ControlPlane,
+                                  kubectl: Any, namespace: str, tmp_path: Path) -> None:
+    token = kubectl("create", "token", "default", "-n", namespace).stdout.strip()
+    path = f"{GV}/namespaces/{namespace}/flunders"
+    code, status = straight(wardle, control_plane, path,
+                            headers={"Authorization": f"Bearer {token}"})
+    assert code == 403
+    assert f'User "system:serviceaccount:{namespace}:default"' in status["message"]
+    code, status = straight(wardle, control_plane, path,
+                            headers={"Authorization": "Bearer not-a-real-token"})
+    assert code == 401
+    assert status["reason"] == "Unauthorized"
+    # identity headers on a connection whose certificate is not the front proxy's
+    mallory = client_cert(control_plane, tmp_path, "mallory")
+    code, status = straight(wardle, control_plane, path, cert=mallory, headers={
+        "X-Remote-User": "system:admin", "X-Remote-Group": "system:masters"})
+    assert code == 403
+    assert 'User "mallory"' in status["message"]
+
+
+def test_aggregator_forwards_user_and_groups(wardle: AggregatedServer,
+                                             control_plane: ControlPlane, kubectl: Any,
+                                             namespace: str) -> None:
+    kubectl("create", "clusterrole", "flunder-lister", "--verb=list",
+            "--resource=flunders.wardle.example.com")
+    kubectl("create", "clusterrolebinding", "devs-list-flunders",
+            "--clusterrole=flunder-lister", "--group=devs")
+    try:
+        control_plane.user_kubeconfig("erin", ["devs"])
+        kubectl("get", "flunders", "-n", namespace, user="erin")
+
+        def logged() -> bool:
+            text = wardle.log_path.read_text()
+            return any('user="erin"' in line and "'devs'" in line
+                       and "'system:authenticated'" in line and namespace in line
+                       for line in text.splitlines())
+
+        eventually(logged, 10, 0.5)
+    finally:
+        kubectl("delete", "clusterrolebinding", "devs-list-flunders", check=False)
+        kubectl("delete", "clusterrole", "flunder-lister", check=False)
+
+
+def test_namespace_with_flunders_is_deleted(wardle: AggregatedServer, kubectl: Any) -> None:
+    kubectl("create", "namespace", "doomed")
+    for name in ("a", "b"):
+        kubectl("create", "-n", "doomed", "-f", "-", input=FLUNDER.format(name=name))
+    kubectl("delete", "namespace", "doomed", "--wait=false")
+    kubectl("wait", "--for=delete", "namespace/doomed", "--timeout=120s")
+    assert "No resources found" in kubectl("get", "flunders", "-n", "doomed").stderr
+
+
+def test_server_restart_flips_availability(wardle: AggregatedServer, kubectl: Any) -> None:
+    wardle.stop()
+
+    def unavailable() -> str:
+        status = json.loads(kubectl("get", "apiservice", "v1alpha1.wardle.example.com",
+                                    "-o", "json").stdout)["status"]
+        cond = next(c for c in status["conditions"] if c["type"] == "Available")
+        return str(cond["reason"]) if cond["status"] == "False" else ""
+
+    reason = eventually(unavailable, 90, 2)
+    assert reason in ("FailedDiscoveryCheck", "ServiceNotFound", "MissingEndpoints")
+    wardle.start(timeout=90)
+    assert kubectl("get", "--raw", GV).returncode == 0

@@ -86,23 +86,24 @@ def build_app(config: CompletedConfig) -> Starlette:
     )
 
 
-def _dev_hints(config: CompletedConfig, port: int) -> str:
+def dev_hints(config: CompletedConfig, port: int, example: str | None = None) -> str:
+    """What to type next, printed when a dev-mode server is up."""
     assert config.dev_pki is not None
     kc = config.dev_pki.kubeconfig
-    resources = sorted({r.info.plural for g in config.groups for v in g.versions
-                        for r in v.resources.values()})
-    first = resources[0] if resources else "<resource>"
+    resources = [r.info for g in config.groups for r in g.preferred.resources.values()]
+    resources.sort(key=lambda info: (not info.namespaced, info.plural))
+    first = resources[0].plural if resources else "<resource>"
     return "\n".join([
         f"k8s-aggapi dev server on https://127.0.0.1:{port} (Ctrl-C to stop). Try:",
         f"  kubectl --kubeconfig {kc} api-resources",
         f"  kubectl --kubeconfig {kc} get {first} -A",
-        f"  kubectl --kubeconfig {kc} create -f <file.yaml>",
+        f"  kubectl --kubeconfig {kc} create -f {example or '<file.yaml>'}",
         f"  kubectl --kubeconfig {kc} get {first} -o wide",
         "",
     ])
 
 
-async def run(config: ServerConfig) -> None:
+async def run(config: ServerConfig, *, example: str | None = None) -> None:
     completed = await config.complete()
     if completed.serving is None:
         raise ValueError("serving is not configured")
@@ -113,7 +114,7 @@ async def run(config: ServerConfig) -> None:
     async def on_ready(server: Any) -> None:
         log.info("serving securely on %s:%s", serving.bind_address, server.port)
         if completed.dev_pki is not None:
-            sys.stderr.write(_dev_hints(completed, server.port))
+            sys.stderr.write(dev_hints(completed, server.port, example))
 
     from k8s_aggapi.serving.runner import serve
 
@@ -123,8 +124,9 @@ async def run(config: ServerConfig) -> None:
 
 
 def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
-         title: str = "k8s-aggapi", prog: str | None = None) -> None:
-    """Parse upstream-style flags and serve `groups` until interrupted."""
+         title: str = "k8s-aggapi", prog: str | None = None, example: str | None = None) -> None:
+    """Parse upstream-style flags and serve `groups` until interrupted; `example` is a
+    manifest path the dev-mode hints suggest creating."""
     from k8s_aggapi.options import config_from_args
 
     config = config_from_args(groups, argv, title=title, prog=prog)
@@ -135,4 +137,4 @@ def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
     if config.verbosity >= 3:
         logging.getLogger("k8s_aggapi.httplog").setLevel(logging.DEBUG)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(config))
+        asyncio.run(run(config, example=example))

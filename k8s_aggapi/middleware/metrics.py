@@ -107,6 +107,8 @@ def reported_verb(
         verb = "LIST" if where not in ("resource", "") else "GET"
     if method == "GET" and b"watch" in query and _watch(query):
         verb = "WATCH"
+    if method == "DELETE" and info.is_resource_request and info.verb == "deletecollection":
+        verb = "DELETECOLLECTION"  # the installer instruments that route with its own verb
     if verb == "PATCH" and _header(headers, b"content-type") == APPLY_PATCH:
         verb = "APPLY"
     if info.is_resource_request and info.subresource in CONNECT_SUBRESOURCES:

@@ -88,7 +88,7 @@ def metrics() -> ServerMetrics:
         ("PATCH", f"{NS}/flunders/x", {"content-type": "application/apply-patch+yaml"},
          _labels("APPLY", **NAMED)),
         # upstream reports the HTTP method: a collection DELETE is DELETE at namespace scope
-        ("DELETE", f"{NS}/flunders", {}, _labels("DELETE", **COLLECTION)),
+        ("DELETE", f"{NS}/flunders", {}, _labels("DELETECOLLECTION", **COLLECTION)),
         ("GET", f"{NS}/pods/x/exec", {},
          _labels("CONNECT", resource="pods", subresource="exec", scope="resource", **GROUP)),
         ("OPTIONS", f"{NS}/flunders", {}, _labels("other", **COLLECTION)),

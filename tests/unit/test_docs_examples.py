@@ -1,0 +1,48 @@
+"""The Python snippets in README.md and docs/getting-started.md run, and serve what they say."""
+
+import re
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from k8s_aggapi.testing import build_test_app
+
+ROOT = Path(__file__).parents[2]
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+
+
+def snippet(path: str) -> dict:
+    code = re.findall(r"```python\n(.*?)```", (ROOT / path).read_text(), re.S)
+    assert code, f"no python snippet in {path}"
+    namespace: dict = {"__name__": "snippet"}
+    exec(compile("\n".join(code), path, "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+@pytest.mark.parametrize("path", ["README.md", "docs/getting-started.md"])
+def test_widget_snippets_serve_widgets(path):
+    group = snippet(path)["group"]
+    with TestClient(build_test_app([group])) as client:
+        base = "/apis/widgets.example.com/v1/namespaces/default/widgets"
+        created = client.post(base, json={"metadata": {"name": "w"}, "spec": {"size": 3}})
+        assert created.status_code == 201, created.text
+        assert client.get(f"{base}/w").json()["spec"] == {"size": 3}
+
+
+def test_getting_started_strategy_and_columns():
+    group = snippet("docs/getting-started.md")["group"]
+    with TestClient(build_test_app([group])) as client:
+        base = "/apis/widgets.example.com/v1/namespaces/default/widgets"
+        bad = client.post(base, json={"metadata": {"name": "w"}, "spec": {"size": 0}})
+        assert bad.status_code == 422
+        assert bad.json()["message"] == (
+            'Widget.widgets.example.com "w" is invalid: spec.size: Invalid value: 0: '
+            "must be positive")
+        client.post(base, json={"metadata": {"name": "w"}, "spec": {"size": 2}})
+        table = client.get(base, headers={"Accept": TABLE}).json()
+        assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Created At", "Size"]
+        assert table["rows"][0]["cells"][2] == 2
+        resources = client.get("/apis/widgets.example.com/v1").json()["resources"]
+        assert resources[0]["shortNames"] == ["wg"]
+        assert resources[0]["categories"] == ["all"]

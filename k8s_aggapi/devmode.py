@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert, write_atomic
+from k8s_aggapi.serving.certs import KeyPair, is_ip, new_ca, new_cert, write_atomic
 
 DEFAULT_DIR = ".aggapi"
 
@@ -73,8 +73,8 @@ def ensure_dev_pki(
     serving_ca = _ca(pki, "serving-ca", "k8s-aggapi-dev-serving-ca")
     client_ca = _ca(pki, "client-ca", "k8s-aggapi-dev-client-ca")
     proxy_ca = _ca(pki, "front-proxy-ca", "k8s-aggapi-dev-front-proxy-ca")
-    dns = ["localhost", *(s for s in sans if not _is_ip(s))]
-    ips = ["127.0.0.1", *(s for s in sans if _is_ip(s))]
+    dns = ["localhost", *(s for s in sans if not is_ip(s))]
+    ips = ["127.0.0.1", *(s for s in sans if is_ip(s))]
     if not pki.serving_cert.exists() or not pki.serving_key.exists():
         new_cert(serving_ca, "k8s-aggapi-dev", dns_names=dns, ip_addresses=ips, server=True).write(
             pki.serving_cert, pki.serving_key
@@ -86,16 +86,6 @@ def ensure_dev_pki(
         server, serving_ca.cert_pem(), admin_cert.read_bytes(), admin_key.read_bytes(), "admin"
     ), mode=0o600)
     return pki
-
-
-def _is_ip(value: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def kubeconfig(server: str, ca_pem: bytes, cert_pem: bytes, key_pem: bytes, user: str) -> bytes:

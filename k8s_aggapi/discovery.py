@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -18,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from k8s_aggapi.api import APIGroup, APIVersion, Resource
+from k8s_aggapi.endpoints.negotiation import MediaRange, parse_accept
 from k8s_aggapi.errors import NotAcceptable, PathNotFound
 
 JSON = "application/json"
@@ -26,55 +26,17 @@ V2_MEDIA_TYPE = f"{JSON};g={V2_GROUP};v={V2_VERSION};as={V2_KIND}"
 _CONVERSION_PARAMS = ("g", "v", "as")
 
 
-@dataclass(frozen=True)
-class _MediaRange:
-    type: str
-    subtype: str
-    params: dict[str, str]
-    q: float
-
-
-def _parse_accept(header: str) -> list[_MediaRange]:
-    """Accept clauses with q > 0, best first: by q, then concrete types before wildcards
-    (goautoneg's order); otherwise the client's order is kept."""
-    ranges: list[_MediaRange] = []
-    for clause in (header or "*/*").split(","):
-        kind, *raw_params = (part.strip() for part in clause.split(";"))
-        if not kind:
-            continue
-        main, _, sub = kind.partition("/")
-        params: dict[str, str] = {}
-        q = 1.0
-        for raw in raw_params:
-            key, _, value = raw.partition("=")
-            key, value = key.strip().lower(), value.strip().strip('"')
-            if key == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-            elif key:
-                params[key] = value
-        if q > 0:
-            ranges.append(_MediaRange(main.lower(), (sub or "*").lower(), params, q))
-    return sorted(ranges, key=lambda r: (-r.q, r.type == "*", r.subtype == "*"))
-
-
-def _is_json(r: _MediaRange) -> bool:
-    return r.type in ("application", "*") and r.subtype in ("json", "*")
-
-
-def _wants_v2(r: _MediaRange) -> bool:
+def _wants_v2(r: MediaRange) -> bool:
     return (
-        _is_json(r)
+        r.matches_json()
         and r.params.get("g") == V2_GROUP
         and r.params.get("v") == V2_VERSION
         and r.params.get("as") == V2_KIND
     )
 
 
-def _wants_legacy(r: _MediaRange) -> bool:
-    return _is_json(r) and not any(p in r.params for p in _CONVERSION_PARAMS)
+def _wants_legacy(r: MediaRange) -> bool:
+    return r.matches_json() and not any(p in r.params for p in _CONVERSION_PARAMS)
 
 
 def _negotiate(accept: str, *, allow_v2: bool) -> bool:
@@ -82,7 +44,7 @@ def _negotiate(accept: str, *, allow_v2: bool) -> bool:
 
     Only apidiscovery.k8s.io/v2 counts as aggregated (v2beta1 is gone upstream), so a
     v2beta1-only Accept gets 406, as the legacy handler's endpoint restrictions give."""
-    for r in _parse_accept(accept):
+    for r in parse_accept(accept):
         if allow_v2 and _wants_v2(r):
             return True
         if _wants_legacy(r):

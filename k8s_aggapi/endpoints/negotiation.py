@@ -34,13 +34,14 @@ class MediaRange:
         return f"{self.type}/{self.subtype}"
 
     def matches_json(self) -> bool:
-        return self.mime in (JSON, "application/*", "*/*")
+        return self.type in ("application", "*") and self.subtype in ("json", "*")
 
 
-def parse_accept(header: str) -> list[MediaRange]:
-    """The ranges of an Accept header, most preferred first (stable for equal q)."""
+def parse_accept(header: str | None) -> list[MediaRange]:
+    """Accept clauses with q > 0, best first: by q, then concrete types before wildcards
+    (goautoneg's order); otherwise the client's order is kept. No header means `*/*`."""
     ranges = []
-    for part in header.split(","):
+    for part in (header or "*/*").split(","):
         pieces = [p.strip() for p in part.split(";")]
         mime = pieces[0].lower()
         if not mime:
@@ -49,14 +50,15 @@ def parse_accept(header: str) -> list[MediaRange]:
         params: dict[str, str] = {}
         for piece in pieces[1:]:
             key, _, value = piece.partition("=")
-            params[key.strip().lower()] = value.strip().strip('"')
+            if key.strip():
+                params[key.strip().lower()] = value.strip().strip('"')
         try:
             q = float(params.pop("q", "1"))
         except ValueError:
-            q = 1.0
+            q = 0.0
         if q > 0:
             ranges.append(MediaRange(kind, subtype or "*", params, q))
-    return sorted(ranges, key=lambda r: -r.q)
+    return sorted(ranges, key=lambda r: (-r.q, r.type == "*", r.subtype == "*"))
 
 
 def negotiate(accept: str | None, *, is_list: bool) -> Target:

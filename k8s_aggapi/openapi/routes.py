@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from k8s_aggapi.api import APIGroup
+from k8s_aggapi.endpoints.negotiation import parse_accept
 from k8s_aggapi.errors import NotAcceptable, PathNotFound
 from k8s_aggapi.openapi.documents import build_v2, build_v3
 
@@ -60,20 +61,7 @@ class _Document:
 
 def _accepts_json(accept: str) -> bool:
     """Whether some clause with q > 0 names application/json, application/* or */*."""
-    for clause in (accept or "*/*").split(","):
-        media, *params = (p.strip() for p in clause.split(";"))
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        main, _, sub = media.lower().partition("/")
-        if q > 0 and main in ("application", "*") and sub in ("json", "*"):
-            return True
-    return False
+    return any(r.matches_json() for r in parse_accept(accept))
 
 
 def _require_json(request: Request) -> None:

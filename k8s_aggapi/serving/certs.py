@@ -144,6 +144,15 @@ def new_cert(
     return KeyPair(builder.sign(ca.key, hashes.SHA256()), key)
 
 
+def is_ip(host: str) -> bool:
+    """Whether `host` is an IP address (it goes into an IP SAN, not a DNS one)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def load_bundle(pem: bytes) -> list[x509.Certificate]:
     """All certificates of a PEM bundle (a CA file may hold several)."""
     return x509.load_pem_x509_certificates(pem) if pem.strip() else []

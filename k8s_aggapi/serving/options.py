@@ -12,7 +12,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from k8s_aggapi.serving.certs import load_bundle, new_ca, new_cert
+from k8s_aggapi.serving.certs import is_ip, load_bundle, new_ca, new_cert
 from k8s_aggapi.serving.tls import DynamicServingTLS
 
 TLS_VERSIONS = {
@@ -72,7 +72,7 @@ class SecureServingOptions:
 
     def _self_signed_hosts(self) -> list[str]:
         hosts = ["localhost", "127.0.0.1"]
-        if _is_ip(self.bind_address) and not ipaddress.ip_address(self.bind_address).is_unspecified:
+        if is_ip(self.bind_address) and not ipaddress.ip_address(self.bind_address).is_unspecified:
             hosts.append(self.bind_address)
         return hosts + [h for h in self.tls_sans if h not in hosts]
 
@@ -100,8 +100,8 @@ def ensure_self_signed(cert_file: Path, key_file: Path, hosts: list[str]) -> boo
     pair = new_cert(
         ca,
         f"{hosts[0]}@{stamp}",
-        dns_names=[h for h in hosts if not _is_ip(h)],
-        ip_addresses=[h for h in hosts if _is_ip(h)],
+        dns_names=[h for h in hosts if not is_ip(h)],
+        ip_addresses=[h for h in hosts if is_ip(h)],
         server=True,
     )
     pair.write(cert_file, key_file, chain=[ca])
@@ -113,11 +113,3 @@ def _read_ca(path: Path) -> bytes:
     if not load_bundle(pem):
         raise ValueError(f"{path}: no certificates found")
     return pem if pem.endswith(b"\n") else pem + b"\n"
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True

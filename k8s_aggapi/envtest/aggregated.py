@@ -6,11 +6,13 @@ starts the command with the flags appended, registers its APIServices and waits 
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import socket
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -53,11 +55,13 @@ class AggregatedServer:
     def __init__(
         self, control_plane: ControlPlane, argv: list[str], group_versions: list[tuple[str, str]],
         *, namespace: str, service: str, port: int, env: Mapping[str, str] | None,
+        kubeconfig: Path | None = None, wait_openapi: bool = False,
     ) -> None:
         self.control_plane, self.group_versions = control_plane, group_versions
         self.namespace, self.service, self.port = namespace, service, port
+        self.wait_openapi = wait_openapi
         self.cert_file, self.key_file = control_plane.pki.serving_cert_for(service, namespace)
-        kubeconfig = control_plane.admin_kubeconfig
+        kubeconfig = kubeconfig or control_plane.admin_kubeconfig
         self.argv = [
             *argv, f"--secure-port={port}", "--bind-address=127.0.0.1",
             f"--tls-cert-file={self.cert_file}", f"--tls-private-key-file={self.key_file}",
@@ -88,9 +92,16 @@ class AggregatedServer:
                 except APIServiceUnavailable as e:
                     raise APIServiceUnavailable(
                         f"{e}\nlast lines of {self.log_path}:\n{self.process.tail()}") from None
+            if self.wait_openapi:  # kube-apiserver aggregates it ~1 s after Available
+                wait_for("OpenAPI v3 aggregated by kube-apiserver", self._openapi_listed,
+                         self.process, timeout=timeout)
         except BaseException:
             self.stop()
             raise
+
+    def _openapi_listed(self) -> bool:
+        paths = json.loads(self.control_plane.kubectl("get", "--raw", "/openapi/v3").stdout)
+        return all(f"apis/{g}/{v}" in paths["paths"] for g, v in self.group_versions)
 
     def stop(self) -> None:
         """Stop the process; its APIServices stay registered (and become unavailable)."""
@@ -114,15 +125,20 @@ def start_aggregated_server(
     command: str | Sequence[str], group_versions: str | Iterable[str], *,
     control_plane: ControlPlane, namespace: str | None = None, service: str = "api",
     port: int | None = None, env: Mapping[str, str] | None = None, timeout: float = 60.0,
+    kubeconfig: Path | None = None, wait_openapi: bool = False,
 ) -> AggregatedServer:
-    """Start `command` as the aggregated server of `group_versions` and wait until Available."""
+    """Start `command` as the aggregated server of `group_versions` and wait until Available.
+
+    It runs as the admin (system:masters) unless `kubeconfig` says otherwise; see
+    `grant_delegated_auth` for what its own identity then needs. `wait_openapi` also waits
+    until kube-apiserver serves the server's OpenAPI v3 (`kubectl explain` works)."""
     gvs = parse_group_versions(group_versions)
     if not gvs:
         raise ValueError("at least one GROUP/VERSION is needed")
     server = AggregatedServer(
         control_plane, parse_command(command), gvs,
         namespace=namespace or namespace_for_group(gvs[0][0]), service=service,
-        port=port or free_port(), env=env)
+        port=port or free_port(), env=env, kubeconfig=kubeconfig, wait_openapi=wait_openapi)
     server.start(timeout)
     return server
 

@@ -15,7 +15,12 @@ from typing import Any
 
 import pytest
 
-from k8s_aggapi.envtest import APIServiceUnavailable, ControlPlane, start_aggregated_server
+from k8s_aggapi.envtest import (
+    APIServiceUnavailable,
+    ControlPlane,
+    grant_delegated_auth,
+    start_aggregated_server,
+)
 from k8s_aggapi.envtest.kwok import RESOURCE_METRICS_PATH_ANNOTATION
 
 pytestmark = pytest.mark.e2e
@@ -162,6 +167,19 @@ def test_service_account_tokens_are_issued_and_accepted(kubectl: Kubectl,
                                 input=json.dumps(review)).stdout)
     assert result["status"]["authenticated"] is True
     assert result["status"]["user"]["username"] == f"system:serviceaccount:{namespace}:default"
+
+
+def test_grant_delegated_auth_lets_a_server_identity_authenticate_requests(
+        control_plane: ControlPlane, kubectl: Kubectl) -> None:
+    control_plane.user_kubeconfig("my-server")
+    can_review = ("auth", "can-i", "create", "tokenreviews.authentication.k8s.io")
+    assert kubectl(*can_review, user="my-server", check=False).stdout.strip() == "no"
+    grant_delegated_auth(control_plane.api_client(), "my-server")
+    assert kubectl(*can_review, user="my-server").stdout.strip() == "yes"
+    kubectl("auth", "can-i", "create", "subjectaccessreviews.authorization.k8s.io",
+            user="my-server")
+    kubectl("-n", "kube-system", "get", "configmap", "extension-apiserver-authentication",
+            user="my-server")
 
 
 def test_aggregated_server_is_served_through_the_aggregator(control_plane: ControlPlane,

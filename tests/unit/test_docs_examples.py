@@ -16,7 +16,7 @@ def snippet(path: str) -> dict:
     code = re.findall(r"```python\n(.*?)```", (ROOT / path).read_text(), re.S)
     assert code, f"no python snippet in {path}"
     namespace: dict = {"__name__": "snippet"}
-    exec(compile("\n".join(code), path, "exec"), namespace)  # noqa: S102
+    exec(compile("\n".join(code), path, "exec"), namespace)
     return namespace
 
 

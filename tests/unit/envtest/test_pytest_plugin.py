@@ -22,7 +22,9 @@ def run_pytest(tmp_path: Path, extra_env: dict[str, str]) -> subprocess.Complete
     env = {k: v for k, v in os.environ.items()
            if k not in ("CI", "AGGAPI_E2E_REQUIRED", "AGGAPI_ENVTEST_BINARIES")}
     env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": str(tmp_path / "nothing"),
-            "PYTHONPATH": str(REPO), **extra_env}
+            "PYTHONPATH": str(REPO), **extra_env,
+            # load the plugin once, by -p, whether or not its entry point is installed
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     argv = [sys.executable, "-m", "pytest", "-p", "k8s_aggapi.envtest.pytest_plugin",
             "-p", "no:cacheprovider", "-rs", "-q", str(tmp_path)]
     return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,

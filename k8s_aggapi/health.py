@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from k8s_aggapi.errors import PathNotFound
+
 logger = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], Awaitable[None]]
@@ -127,7 +129,7 @@ def _check_handler(checks: HealthChecks, endpoint: str) -> Callable[[Request], A
     async def handle(request: Request) -> Response:
         check = checks.checks(endpoint).get(request.path_params["check"])
         if check is None:
-            return Response("404 page not found\n", 404, headers=_HEADERS)
+            raise PathNotFound()
         if (err := await _run(check)) is not None:
             return Response(f"internal server error: {err}\n", 500, headers=_HEADERS)
         return Response("ok", headers=_HEADERS)

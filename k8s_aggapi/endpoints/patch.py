@@ -92,9 +92,11 @@ def json_patch(doc: Any, operations: Any) -> Any:
         raise BadRequest("a JSON patch must be a list of operations")
     doc = copy.deepcopy(doc)
     for op in operations:
-        if not isinstance(op, dict) or "op" not in op or "path" not in op:
-            raise BadRequest(f"invalid JSON patch operation: {op}")
-        kind, path = op["op"], op["path"]
+        if not isinstance(op, dict) or not isinstance(op.get("path"), str):
+            raise BadRequest(f"invalid JSON patch operation (a string path is required): {op}")
+        if "from" in op and not isinstance(op["from"], str):
+            raise BadRequest(f'invalid JSON patch operation ("from" must be a string): {op}')
+        kind, path = op.get("op"), op["path"]
         if kind in ("add", "replace", "test") and "value" not in op:
             raise BadRequest(f'JSON patch operation "{kind}" needs a value')
         if kind == "add":

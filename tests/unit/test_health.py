@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.testclient import TestClient
 
 from k8s_aggapi.health import HealthChecks, health_routes
+from k8s_aggapi.middleware.errors import ErrorsMiddleware
 
 
 async def _fail() -> None:
@@ -16,7 +18,8 @@ async def _ok() -> None:
 
 
 def _client(checks: HealthChecks) -> TestClient:
-    return TestClient(Starlette(routes=health_routes(checks)))
+    return TestClient(Starlette(routes=health_routes(checks),
+                                middleware=[Middleware(ErrorsMiddleware)]))
 
 
 @pytest.mark.parametrize("endpoint", ["healthz", "livez", "readyz"])
@@ -90,7 +93,8 @@ def test_single_check_subpaths() -> None:
     assert client.get("/readyz/poststarthook/start-informers").text == "ok"
     assert client.get("/healthz/etcd").text == "internal server error: etcd is down\n"
     missing = client.get("/livez/etcd")
-    assert (missing.status_code, missing.text) == (404, "404 page not found\n")
+    assert missing.status_code == 404
+    assert (missing.json()["kind"], missing.json()["reason"]) == ("Status", "NotFound")
 
 
 def test_duplicate_names_are_refused() -> None:

@@ -223,3 +223,16 @@ def test_paths_and_scopes(client):
     assert client.get(f"{NS}/a/status").status_code == 404
     assert client.post(f"{W}/fischers", json={"metadata": {"name": "f"}}).status_code == 201
     assert client.get(f"{W}/fischers/f").json()["metadata"].get("namespace") is None
+
+
+@pytest.mark.parametrize(
+    "ops",
+    [b'[{"op":"add","path":5,"value":1}]', b'[{"op":"move","from":5,"path":"/x"}]', b"[1]",
+     b'[{"op":"add"}]', b'[{"op":"nope","path":"/x"}]', b'{"op":"add"}'],
+)
+def test_malformed_json_patches_are_400(client, ops):
+    create(client, "a")
+    r = client.patch(f"{NS}/a", content=ops, headers={"content-type": "application/json-patch+json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["reason"] == "BadRequest"
+    assert client.get(f"{NS}/a").json()["metadata"]["resourceVersion"] == "1"

@@ -7,12 +7,11 @@ Existing files are reused, so kubectl keeps working across restarts.
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from k8s_aggapi.serving.certs import KeyPair, is_ip, new_ca, new_cert, write_atomic
+from k8s_aggapi.kubeconfig import kubeconfig, write_kubeconfig
+from k8s_aggapi.serving.certs import KeyPair, is_ip, new_ca, new_cert
 
 DEFAULT_DIR = ".aggapi"
 
@@ -82,26 +81,8 @@ def ensure_dev_pki(
     _leaf(pki, "admin", new_cert(client_ca, "admin", organizations=["system:masters"], client=True))
     _leaf(pki, "front-proxy-client", new_cert(proxy_ca, "front-proxy-client", client=True))
     admin_cert, admin_key = pki.pair("admin")
-    write_atomic(pki.kubeconfig, kubeconfig(
-        server, serving_ca.cert_pem(), admin_cert.read_bytes(), admin_key.read_bytes(), "admin"
-    ), mode=0o600)
+    write_kubeconfig(pki.kubeconfig, kubeconfig(
+        server, serving_ca.cert_pem(), "admin", admin_cert.read_bytes(), admin_key.read_bytes(),
+        cluster="aggapi-dev",
+    ))
     return pki
-
-
-def kubeconfig(server: str, ca_pem: bytes, cert_pem: bytes, key_pem: bytes, user: str) -> bytes:
-    """A kubeconfig (JSON is valid YAML) with embedded credentials."""
-
-    def b64(data: bytes) -> str:
-        return base64.b64encode(data).decode()
-
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "aggapi-dev", "cluster": {
-            "server": server, "certificate-authority-data": b64(ca_pem)}}],
-        "users": [{"name": user, "user": {
-            "client-certificate-data": b64(cert_pem), "client-key-data": b64(key_pem)}}],
-        "contexts": [{"name": "aggapi-dev", "context": {"cluster": "aggapi-dev", "user": user}}],
-        "current-context": "aggapi-dev",
-    }
-    return json.dumps(doc, indent=2).encode()

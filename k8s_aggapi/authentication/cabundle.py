@@ -15,6 +15,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from k8s_aggapi.authentication.interface import CredentialsRejected
+
 logger = logging.getLogger(__name__)
 
 Now = Callable[[], datetime.datetime]
@@ -104,6 +106,22 @@ class DynamicCABundle:
             except Exception:
                 logger.exception("listener of CA bundle %s failed", self.name)
         return True
+
+    def verified_peer(
+        self, der: bytes | None, *, reason_prefix: str = ""
+    ) -> x509.Certificate | None:
+        """The peer certificate when it is a valid client certificate of this bundle; None
+        when there is no certificate or no CA (no opinion); `CredentialsRejected` otherwise."""
+        if der is None or not self:
+            return None
+        try:
+            cert = load_peer_certificate(der)
+        except ValueError as exc:
+            raise CredentialsRejected(f"unparseable client certificate: {exc}") from None
+        problem = self.verify_client(cert)
+        if problem is not None:
+            raise CredentialsRejected(reason_prefix + problem)
+        return cert
 
     def verify_client(self, cert: x509.Certificate) -> str | None:
         """None when `cert` is a valid client certificate issued directly by one of the CAs,

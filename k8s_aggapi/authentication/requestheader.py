@@ -13,7 +13,6 @@ from urllib.parse import unquote_to_bytes
 from k8s_aggapi.authentication.cabundle import (
     DynamicCABundle,
     common_name,
-    load_peer_certificate,
 )
 from k8s_aggapi.authentication.interface import Credentials, CredentialsRejected
 from k8s_aggapi.authentication.user import User
@@ -97,17 +96,10 @@ class RequestHeaderAuthenticator:
         self.config = config
 
     async def authenticate(self, credentials: Credentials) -> User | None:
-        der = credentials.client_cert_der
-        if der is None or not self.ca:
+        cert = self.ca.verified_peer(credentials.client_cert_der)
+        if cert is None:
             return None
         config = self.config
-        try:
-            cert = load_peer_certificate(der)
-        except ValueError as exc:
-            raise CredentialsRejected(f"unparseable client certificate: {exc}") from None
-        problem = self.ca.verify_client(cert)
-        if problem is not None:
-            raise CredentialsRejected(problem)
         cn = common_name(cert)
         if config.allowed_names and cn not in config.allowed_names:
             raise CredentialsRejected(f"x509: subject with cn={cn} is not in the allowed list")

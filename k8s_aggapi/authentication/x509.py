@@ -11,10 +11,9 @@ from cryptography.x509.oid import NameOID
 from k8s_aggapi.authentication.cabundle import (
     DynamicCABundle,
     common_name,
-    load_peer_certificate,
     subject_values,
 )
-from k8s_aggapi.authentication.interface import Credentials, CredentialsRejected
+from k8s_aggapi.authentication.interface import Credentials
 from k8s_aggapi.authentication.user import User
 
 CREDENTIAL_ID_KEY = "authentication.kubernetes.io/credential-id"
@@ -29,15 +28,9 @@ class X509Authenticator:
 
     async def authenticate(self, credentials: Credentials) -> User | None:
         der = credentials.client_cert_der
-        if der is None or not self.ca:
+        cert = self.ca.verified_peer(der, reason_prefix="verifying certificate failed: ")
+        if cert is None or der is None:
             return None
-        try:
-            cert = load_peer_certificate(der)
-        except ValueError as exc:
-            raise CredentialsRejected(f"unparseable client certificate: {exc}") from None
-        problem = self.ca.verify_client(cert)
-        if problem is not None:
-            raise CredentialsRejected(f"verifying certificate failed: {problem}")
         name = common_name(cert)
         if not name:
             return None

@@ -27,6 +27,7 @@ from k8s_aggapi.endpoints.responses import (
 from k8s_aggapi.endpoints.watch import stream_watch
 from k8s_aggapi.registry import rest
 from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
+from k8s_aggapi.registry.watch import bookmark_object
 
 _PROTOCOL = {
     "get": rest.Getter, "list": rest.Lister, "watch": rest.Watcher, "create": rest.Creater,
@@ -162,7 +163,7 @@ class Handler:
         kind, api_version = self.resource.info.kind, self.resource.api_version
 
         def bookmark(rv: str) -> rest.Object:
-            return {"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": rv}}
+            return bookmark_object(kind, api_version, rv)
 
         events = self.storage.watch(self.ctx, options)
         await stream_watch(

@@ -6,16 +6,14 @@ client cert; an EC service-account key. Files are PEM in one folder (control-pla
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from k8s_aggapi.kubeconfig import kubeconfig, write_kubeconfig
 from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert, write_atomic
 
 SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/12"
@@ -25,25 +23,6 @@ APISERVER_SANS = (
 )
 FRONT_PROXY_CLIENT = "front-proxy-client"
 ADMIN_USER = "kubernetes-admin"
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def kubeconfig(server: str, ca_pem: bytes, user: str, client: KeyPair) -> dict[str, Any]:
-    """A kubeconfig with one cluster, one user (embedded client cert) and one context."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "envtest", "cluster": {
-            "server": server, "certificate-authority-data": _b64(ca_pem)}}],
-        "users": [{"name": user, "user": {
-            "client-certificate-data": _b64(client.cert_pem()),
-            "client-key-data": _b64(client.key_pem())}}],
-        "contexts": [{"name": "envtest", "context": {"cluster": "envtest", "user": user}}],
-        "current-context": "envtest",
-    }
 
 
 @dataclass(frozen=True)
@@ -121,7 +100,6 @@ class PKI:
 
 
 def _write_kubeconfig(path: Path, server: str, ca: KeyPair, user: str, pair: KeyPair) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    config = kubeconfig(server, ca.cert_pem(), user, pair)
-    write_atomic(path, json.dumps(config, indent=2).encode(), mode=0o600)
-    return path
+    config = kubeconfig(server, ca.cert_pem(), user, pair.cert_pem(), pair.key_pem(),
+                        cluster="envtest")
+    return write_kubeconfig(path, config)

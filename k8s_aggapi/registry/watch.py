@@ -7,7 +7,7 @@ ERROR event carrying a 410 Expired Status, as upstream's watch cache does.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from k8s_aggapi import errors
 from k8s_aggapi.registry.rest import ListOptions, RequestContext, WatchEvent
@@ -34,7 +34,9 @@ async def watch_store(
             if store._matches(obj, options):
                 yield WatchEvent("ADDED", obj)
         if options.send_initial_events and options.allow_watch_bookmarks:
-            yield WatchEvent("BOOKMARK", bookmark(store, str(after), initial_end=True))
+            yield WatchEvent("BOOKMARK", bookmark_object(
+                store.resource.info.kind, store.resource.api_version, str(after),
+                initial_end=True))
     else:
         if not rv.isdigit():
             raise errors.BadRequest(f'resourceVersion: Invalid value: "{rv}": must be a number')
@@ -48,12 +50,11 @@ async def watch_store(
         yield WatchEvent("ERROR", errors.Gone(str(exc)).to_status())
 
 
-def bookmark(store: Store, rv: str, *, initial_end: bool = False) -> dict[str, object]:
-    meta: dict[str, object] = {"resourceVersion": rv}
+def bookmark_object(
+    kind: str, api_version: str, rv: str, *, initial_end: bool = False
+) -> dict[str, Any]:
+    """A BOOKMARK event's object: the kind with only `metadata.resourceVersion`."""
+    meta: dict[str, Any] = {"resourceVersion": rv}
     if initial_end:
         meta["annotations"] = {INITIAL_EVENTS_END: "true"}
-    return {
-        "kind": store.resource.info.kind,
-        "apiVersion": store.resource.api_version,
-        "metadata": meta,
-    }
+    return {"kind": kind, "apiVersion": api_version, "metadata": meta}

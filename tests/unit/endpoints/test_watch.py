@@ -118,3 +118,48 @@ async def test_watch_too_old_is_410_error_event():
     assert event["type"] == "ERROR"
     assert event["object"]["code"] == 410 and event["object"]["reason"] == "Expired"
     await asyncio.wait_for(task, 2)
+
+
+async def test_periodic_bookmarks_carry_the_last_resource_version():
+    from k8s_aggapi.endpoints.watch import stream_watch
+    from k8s_aggapi.registry.rest import WatchEvent
+
+    async def source():
+        yield WatchEvent("ADDED", {"metadata": {"name": "a", "resourceVersion": "7"}})
+        await asyncio.sleep(3600)
+        yield WatchEvent("ADDED", {})
+
+    lines = []
+
+    async def send(message):
+        if message.get("body"):
+            lines.append(orjson.loads(message["body"]))
+
+    async def receive():
+        await asyncio.sleep(3600)
+
+    await stream_watch(source(), send, receive, transform=lambda o: o,
+                       bookmark=lambda rv: {"kind": "Flunder", "metadata": {"resourceVersion": rv}},
+                       duration=0.35, bookmark_interval=0.1)
+    assert lines[0]["type"] == "ADDED"
+    bookmarks = [line for line in lines[1:] if line["type"] == "BOOKMARK"]
+    assert len(bookmarks) >= 2
+    assert all(b["object"]["metadata"]["resourceVersion"] == "7" for b in bookmarks)
+
+
+async def test_send_initial_events_ends_with_an_annotated_bookmark():
+    app = resource_app()
+    for name in "ab":
+        _, _, _, t = await call(app, "POST", NS, body=orjson.dumps(flunder(name)))
+        await t
+    query = (b"watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+             b"&allowWatchBookmarks=true")
+    status, chunks, gone, task = await call(app, "GET", NS, query)
+    assert await status == 200
+    got = await events(chunks, 3)
+    assert [e["type"] for e in got] == ["ADDED", "ADDED", "BOOKMARK"]
+    mark = got[2]["object"]["metadata"]
+    assert mark["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert mark["resourceVersion"] == "2"
+    gone.set()
+    await asyncio.wait_for(task, 2)

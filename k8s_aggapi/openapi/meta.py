@@ -3,6 +3,8 @@
 `meta_v1.json` holds kube-openapi's output for k8s.io/apimachinery v0.34.4 (Swagger 2.0
 form, refs `#/definitions/<name>`), so our documents reference the very same
 `io.k8s.apimachinery.pkg.apis.meta.v1.*` definitions and kube-apiserver merges them cleanly.
+The definitions and their descriptions are the Kubernetes API's own schema (Apache-2.0,
+The Kubernetes Authors), generated from the published Go module, not hand-written here.
 """
 
 from __future__ import annotations

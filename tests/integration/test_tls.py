@@ -197,7 +197,8 @@ async def test_client_cas_are_updated_at_runtime(env: Env) -> None:
 
 
 def test_uvloop_serves_client_certs_and_rotations(tmp_path: Path) -> None:
-    uvloop = pytest.importorskip("uvloop")
+    import uvloop  # installed with uvicorn[standard]
+
     env, options = _env(tmp_path)
     ready = threading.Event()
 

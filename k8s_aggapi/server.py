@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http
 import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -47,9 +49,8 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     elif exc.status_code == 404:
         error = errors.PathNotFound()
     else:
-        error = errors.StatusError(str(exc.detail), exc.status_code, "BadRequest")
-    import orjson
-
+        reason = http.HTTPStatus(exc.status_code).phrase.replace(" ", "")
+        error = errors.StatusError(str(exc.detail), exc.status_code, reason)
     return Response(orjson.dumps(error.to_status()), error.code, media_type="application/json")
 
 

@@ -29,38 +29,37 @@ from k8s_aggapi.registry import rest
 from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
 from k8s_aggapi.registry.watch import bookmark_object
 
-_PROTOCOL = {
-    "get": rest.Getter, "list": rest.Lister, "watch": rest.Watcher, "create": rest.Creater,
-    "update": rest.Updater, "patch": rest.Patcher, "delete": rest.Deleter,
-    "deletecollection": rest.CollectionDeleter,
-}
+_NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 
 
 class ResourceEndpoint:
     """ASGI app serving all resources of `groups` (discovery lives in `discovery.py`)."""
 
     def __init__(self, groups: Sequence[APIGroup]) -> None:
-        self.resources: dict[tuple[str, str, str], Resource] = {}
+        # the verbs are found once: runtime protocol checks are too slow for every request
+        self.resources: dict[tuple[str, str, str], tuple[Resource, frozenset[str]]] = {}
         for group in groups:
             for version in group.versions:
                 for plural, resource in version.resources.items():
-                    self.resources[(group.name, version.name, plural)] = resource
+                    key = (group.name, version.name, plural)
+                    self.resources[key] = (resource, frozenset(resource.verbs))
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         info = context.request_info(scope)
-        resource = self.resources.get((info.api_group, info.api_version, info.resource))
-        if resource is None or not info.is_resource_request or info.subresource:
+        found = self.resources.get((info.api_group, info.api_version, info.resource))
+        if found is None or not info.is_resource_request or info.subresource:
             raise errors.PathNotFound()
+        resource, verbs = found
         namespaced = resource.info.namespaced
         if (info.namespace and not namespaced) or (
             namespaced and not info.namespace and info.verb not in ("list", "watch")
         ):
             raise errors.PathNotFound()
         verb = info.verb
-        item_verb = verb in ("get", "update", "patch", "delete")
-        if (info.name and verb == "create") or (not info.name and item_verb and verb != "get"):
+        # POST to an item, or PUT/PATCH to a collection, is no route upstream either
+        if (verb == "create" and info.name) or (verb in _NEEDS_NAME and not info.name):
             raise errors.MethodNotAllowed()
-        if verb not in _PROTOCOL or verb not in resource.verbs:
+        if verb not in verbs:
             raise errors.MethodNotAllowed()
         query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
         ctx = rest.RequestContext(info.namespace, scope.get(context.USER))

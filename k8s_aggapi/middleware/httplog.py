@@ -11,6 +11,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from k8s_aggapi.context import USER
+from k8s_aggapi.errors import StatusError
 
 log = logging.getLogger("k8s_aggapi.httplog")
 
@@ -33,6 +34,9 @@ class HTTPLogMiddleware:
 
         try:
             await self.app(scope, receive, send_status)
+        except StatusError as exc:  # written as a Status further out, by ErrorsMiddleware
+            status = status or exc.code
+            raise
         finally:
             user = scope.get(USER)
             query = scope.get("query_string", b"").decode("latin-1")

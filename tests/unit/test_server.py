@@ -59,3 +59,16 @@ def test_metrics_count_requests():
         text = client.get("/metrics").text
     assert 'apiserver_request_total{code="200",component="apiserver"' in text
     assert 'verb="LIST"' in text
+
+
+def test_request_log_names_user_groups_and_the_real_status(caplog):
+    authorizer = FakeAuthorizer(allow=lambda a: a.verb != "list")
+    app = build_test_app([wardle_group()], user=User("alice", ("dev",)), authorizer=authorizer)
+    with caplog.at_level("DEBUG", logger="k8s_aggapi.httplog"), TestClient(app) as client:
+        client.get(f"{W}/namespaces/default/flunders")
+        client.get(f"{W}/namespaces/default/flunders/missing")
+    lines = [r.getMessage() for r in caplog.records if r.name == "k8s_aggapi.httplog"]
+    assert 'user="alice"' in lines[0]
+    assert "'dev'" in lines[0]
+    assert "status=403" in lines[0]
+    assert "status=404" in lines[1]

@@ -22,6 +22,7 @@ from k8s_aggapi.authorization.delegating import AuthorizationOptions, Delegating
 from k8s_aggapi.authorization.interface import Authorizer
 from k8s_aggapi.devmode import DevPKI, ensure_dev_pki
 from k8s_aggapi.health import HealthChecks
+from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.metrics import ServerMetrics
 from k8s_aggapi.middleware.authentication import StripHeaders
 from k8s_aggapi.serving.options import SecureServingInfo, SecureServingOptions
@@ -41,6 +42,7 @@ class ServerConfig:
     version: str = "0.1"
     verbosity: int = 0
     health: HealthChecks = field(default_factory=HealthChecks)
+    limits: ServerLimits = DEFAULT_LIMITS
 
     async def complete(self) -> CompletedConfig:
         serving, authn, authz = self.serving, self.authentication, self.authorization
@@ -78,6 +80,7 @@ class ServerConfig:
             components=(authentication, authorization),
             health=self.health,
             metrics=ServerMetrics(),
+            limits=self.limits,
             title=self.title,
             version=self.version,
             dev_pki=dev_pki,
@@ -106,6 +109,7 @@ class CompletedConfig:
     title: str = "k8s-aggapi"
     version: str = "0.1"
     dev_pki: DevPKI | None = None
+    limits: ServerLimits = DEFAULT_LIMITS
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, compare=False, repr=False)
 
     async def start(self) -> None:

@@ -60,7 +60,8 @@ def routes(config: CompletedConfig) -> list[BaseRoute]:
         *metrics_routes(config.metrics.registry),
         *discovery_routes(config.groups),
         *openapi_routes(config.groups, title=config.title, version=config.version),
-        Route("/apis/{group}/{version}/{rest:path}", ResourceEndpoint(config.groups)),
+        Route("/apis/{group}/{version}/{rest:path}",
+              ResourceEndpoint(config.groups, config.limits)),
         Route("/{path:path}", _NotFound()),
     ]
 

@@ -25,6 +25,7 @@ from k8s_aggapi.endpoints.responses import (
     send_json,
 )
 from k8s_aggapi.endpoints.watch import stream_watch
+from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.registry import rest
 from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
 from k8s_aggapi.registry.watch import bookmark_object
@@ -35,7 +36,10 @@ _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 class ResourceEndpoint:
     """ASGI app serving all resources of `groups` (discovery lives in `discovery.py`)."""
 
-    def __init__(self, groups: Sequence[APIGroup]) -> None:
+    def __init__(
+        self, groups: Sequence[APIGroup], limits: ServerLimits = DEFAULT_LIMITS
+    ) -> None:
+        self.limits = limits
         # the verbs are found once: runtime protocol checks are too slow for every request
         self.resources: dict[tuple[str, str, str], tuple[Resource, frozenset[str]]] = {}
         for group in groups:
@@ -63,7 +67,7 @@ class ResourceEndpoint:
             raise errors.MethodNotAllowed()
         query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
         ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
-        handler = Handler(resource, ctx, scope, receive, send, query)
+        handler = Handler(resource, ctx, scope, receive, send, query, self.limits)
         await getattr(handler, verb)(info.name)
 
 
@@ -78,8 +82,10 @@ class Handler:
     """One request against one resource; a method per verb."""
 
     def __init__(self, resource: Resource, ctx: rest.RequestContext, scope: dict[str, Any],
-                 receive: Receive, send: Send, query: dict[str, list[str]]) -> None:
+                 receive: Receive, send: Send, query: dict[str, list[str]],
+                 limits: ServerLimits = DEFAULT_LIMITS) -> None:
         self.resource, self.ctx, self.scope = resource, ctx, scope
+        self.limits = limits
         self.receive, self.send, self.query = receive, send, query
         self.storage: Any = resource.storage
         self.accept = _header(scope, b"accept")
@@ -114,7 +120,7 @@ class Handler:
 
     async def _body(self, allowed: tuple[str, ...] = (JSON,)) -> tuple[str, bytes]:
         media = body_media_type(_header(self.scope, b"content-type"), allowed)
-        return media, await read_body(self.receive)
+        return media, await read_body(self.receive, self.limits.max_body_bytes)
 
     # verbs ----------------------------------------------------------------
     async def get(self, name: str) -> None:
@@ -219,7 +225,7 @@ class Handler:
         await send_json(self.send, 200, self._shape(obj))
 
     async def _delete_body(self) -> dict[str, Any] | None:
-        raw = await read_body(self.receive)
+        raw = await read_body(self.receive, self.limits.max_body_bytes)
         if not raw.strip():
             return None
         return parse_object(raw)

@@ -7,6 +7,7 @@ deletecollection. Objects travel as dicts and are written with orjson.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,6 +28,7 @@ from k8s_aggapi.endpoints.responses import (
 from k8s_aggapi.endpoints.watch import stream_watch
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.registry import rest
+from k8s_aggapi.registry.selectors import FieldSelector
 from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
 from k8s_aggapi.registry.watch import bookmark_object
 
@@ -130,9 +132,22 @@ class Handler:
             obj = self._shape(obj)
         await send_json(self.send, 200, obj)
 
+    def _list_options(self, name: str, *, watch: bool = False) -> rest.ListOptions:
+        """ListOptions of a list or watch; a name (from the path, or the field selector through
+        request info) narrows it to that one object, as upstream's ListResource does."""
+        options = opts.list_options(self.query, self.resource.info.field_selectors, watch=watch)
+        if not name:
+            return options
+        selector = options.field_selector
+        if selector.empty():
+            selector = FieldSelector.one_term("metadata.name", name, selector.getters)
+        elif selector.requires_exact("metadata.name") != name:
+            raise errors.BadRequest("fieldSelector metadata.name doesn't match requested name")
+        return dataclasses.replace(options, field_selector=selector)
+
     async def list(self, name: str) -> None:
         target = negotiate(self.accept, is_list=True)
-        options = opts.list_options(self.query, self.resource.info.field_selectors)
+        options = self._list_options(name)
         result: rest.ObjectList = await self.storage.list(self.ctx, options)
         meta: dict[str, Any] = {"resourceVersion": result.resource_version}
         if result.continue_token:
@@ -154,7 +169,7 @@ class Handler:
 
     async def watch(self, name: str) -> None:
         target = negotiate(self.accept, is_list=True)
-        options = opts.list_options(self.query, self.resource.info.field_selectors)
+        options = self._list_options(name, watch=True)
         include = self._include_object()
         table = self._table()
 
@@ -224,16 +239,17 @@ class Handler:
         obj, _ = await self.storage.update(self.ctx, name, patched)
         await send_json(self.send, 200, self._shape(obj))
 
-    async def _delete_body(self) -> dict[str, Any] | None:
+    async def _delete_options(self) -> rest.DeleteOptions:
+        """DeleteOptions from the body, or the query when there is no body; sets dry run."""
         raw = await read_body(self.receive, self.limits.max_body_bytes)
-        if not raw.strip():
-            return None
-        return parse_object(raw)
+        body = parse_object(raw) if raw.strip() else None
+        options = opts.delete_options(self.query, body, (self.resource.api_version,))
+        if options.dry_run:
+            self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
+        return options
 
     async def delete(self, name: str) -> None:
-        body = await self._delete_body()
-        options = opts.delete_options(self.query, body)
-        self._with_dry_run(body)
+        options = await self._delete_options()
         obj, gone = await self.storage.delete(self.ctx, name, options)
         if not gone:
             await send_json(self.send, 200, self._shape(obj))
@@ -248,10 +264,8 @@ class Handler:
         })
 
     async def deletecollection(self, name: str) -> None:
-        body = await self._delete_body()
-        options = opts.delete_options(self.query, body)
         list_options = opts.list_options(self.query, self.resource.info.field_selectors)
-        self._with_dry_run(body)
+        options = await self._delete_options()
         result = await self.storage.delete_collection(self.ctx, options, list_options)
         await send_json(self.send, 200, {
             "kind": self.resource.info.list_kind, "apiVersion": self.resource.api_version,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from k8s_aggapi.endpoints.options import decodes_as_list_options
+
 API_PREFIXES = frozenset({"api", "apis"})
 GROUPLESS_PREFIX = "api"
 SPECIAL_VERBS = frozenset({"proxy", "watch"})
@@ -41,7 +43,12 @@ class RequestInfo:
 
 
 def _truthy_watch(values: list[str]) -> bool:
-    return bool(values) and values[0] not in ("false", "0")
+    return bool(values) and values[0] != "0" and values[0].lower() != "false"
+
+
+def _valid_path_segment(name: str) -> bool:
+    """apimachinery's IsValidPathSegmentName."""
+    return name not in (".", "..") and "/" not in name and "%" not in name
 
 
 def parse_request_info(method: str, path: str, query: str = "") -> RequestInfo:
@@ -79,20 +86,21 @@ def parse_request_info(method: str, path: str, query: str = "") -> RequestInfo:
     subresource = parts[2] if len(parts) >= 3 and verb_from_path != "proxy" else ""
 
     query_values = parse_qs(query, keep_blank_values=True)
+    if not name and verb == "get":
+        verb = "watch" if _truthy_watch(query_values.get("watch", [])) else "list"
+        # a list or watch whose field selector requires one metadata.name is about that
+        # object: authorization sees the name, the handler narrows to it (upstream's rule)
+        selector = decodes_as_list_options(query_values)
+        exact = selector.requires_exact("metadata.name") if selector else None
+        if exact is not None and _valid_path_segment(exact):
+            name = exact
+    elif not name and verb == "delete":
+        verb = "deletecollection"
     label_selector = field_selector = ""
-    if not name and verb in ("get", "delete"):
-        if verb == "get":
-            verb = "watch" if _truthy_watch(query_values.get("watch", [])) else "list"
-        else:
-            verb = "deletecollection"
-    if verb in ("list", "watch", "deletecollection"):
+    # the deprecated /watch/ prefix carries no selectors for authorization (upstream)
+    if not verb_from_path and verb in ("list", "watch", "deletecollection"):
         label_selector = query_values.get("labelSelector", [""])[0]
         field_selector = query_values.get("fieldSelector", [""])[0]
-        if verb in ("list", "watch") and not name:
-            for term in field_selector.split(","):
-                key, sep, value = term.partition("=")
-                if sep and key.strip() == "metadata.name":
-                    name = value.lstrip("=").strip()
 
     return RequestInfo(
         is_resource_request=True,

@@ -60,6 +60,8 @@ class DeleteOptions:
     preconditions_resource_version: str = ""
     grace_period_seconds: int | None = None
     propagation_policy: str = ""
+    orphan_dependents: bool | None = None
+    dry_run: bool = False
 
 
 @runtime_checkable

@@ -96,9 +96,12 @@ class Store(DefaultTableConvertor):
         self, ctx: RequestContext, options: ListOptions
     ) -> ObjectList:
         prefix = self.list_prefix(ctx)
-        start, token_rv = "", ""
+        start, token_rv = "", 0
         if options.continue_token:
             start, token_rv = continuetoken.decode(options.continue_token, prefix)
+            if options.resource_version not in ("", "0"):
+                raise errors.BadRequest(
+                    "specifying resource version is not allowed when using continue")
         items: builtins.list[Object] = []
         filtering = not (options.label_selector.empty() and options.field_selector.empty())
         limit = options.limit
@@ -108,7 +111,8 @@ class Store(DefaultTableConvertor):
             if not limit or len(items) >= limit or not page.remaining:
                 break
             start = page.next_key
-        rv = token_rv or str(page.revision)
+        # a negative revision in the token resumes at the latest one, as upstream does
+        rv = str(token_rv) if token_rv > 0 else str(page.revision)
         if limit and page.remaining:
             token = continuetoken.encode(page.next_key, rv, prefix)
             remaining = None if filtering else page.remaining
@@ -284,7 +288,7 @@ class Store(DefaultTableConvertor):
             meta = obj["metadata"]
             item_ctx = RequestContext(meta.get("namespace", ""), ctx.user, ctx.dry_run)
             try:
-                gone, _ = await self.delete(item_ctx, meta["name"], DeleteOptions())
+                gone, _ = await self.delete(item_ctx, meta["name"], options)
             except errors.NotFound:
                 continue
             deleted.append(gone)

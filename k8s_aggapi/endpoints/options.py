@@ -155,16 +155,20 @@ def list_options(
     )
 
 
-def decodes_as_list_options(query: Query) -> FieldSelector | None:
-    """The field selector when the query decodes as ListOptions (any field name), else None:
-    request info names a list or watch only then, as upstream does."""
+def selected_name(query: Query) -> str | None:
+    """The metadata.name a list or watch's field selector requires, when all its ListOptions
+    decode (any field name accepted), else None: request info names the request only then."""
+    raw = first(query, "fieldSelector")
+    if "metadata.name" not in raw:  # the cheap test first: most lists name nothing
+        return None
     try:
+        name = FieldSelector.parse(raw, None).requires_exact("metadata.name")
         LabelSelector.parse(first(query, "labelSelector"))
         query_int(query, "limit")
         query_int(query, "timeoutSeconds")
-        return FieldSelector.parse(first(query, "fieldSelector"), None)
     except BadRequest:
         return None
+    return name
 
 
 def dry_run(query: Query, body: Mapping[str, Any] | None = None) -> bool:

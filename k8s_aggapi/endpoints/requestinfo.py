@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from k8s_aggapi.endpoints.options import decodes_as_list_options
+from k8s_aggapi.endpoints.options import selected_name
 
 API_PREFIXES = frozenset({"api", "apis"})
 GROUPLESS_PREFIX = "api"
@@ -90,8 +90,7 @@ def parse_request_info(method: str, path: str, query: str = "") -> RequestInfo:
         verb = "watch" if _truthy_watch(query_values.get("watch", [])) else "list"
         # a list or watch whose field selector requires one metadata.name is about that
         # object: authorization sees the name, the handler narrows to it (upstream's rule)
-        selector = decodes_as_list_options(query_values)
-        exact = selector.requires_exact("metadata.name") if selector else None
+        exact = selected_name(query_values)
         if exact is not None and _valid_path_segment(exact):
             name = exact
     elif not name and verb == "delete":

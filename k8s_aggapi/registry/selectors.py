@@ -118,42 +118,23 @@ def _requirement(key: str, op: str, values: list[str]) -> Requirement:
     return Requirement(key, canonical, tuple(values))
 
 
-_SPECIAL = frozenset("=!(),><")
-_SPACE = frozenset(" \t\r\n")
 _TOKENS = frozenset({")", ",", "!", "==", "=", ">", "in", "<", "!=", "notin", "("})
-ID, END, ERROR = "identifier", "end", "error"
-Token = tuple[str, str]  # (kind, literal): kind is ID, END, ERROR or the operator itself
+# upstream's Lexer: whitespace is only space, tab, CR and LF; at a special character the longest
+# operator wins (only `!=` and `==` are two characters long); anything else is an identifier
+_LEXEME = re.compile(r"[ \t\r\n]*(?:(!=|==|[=!(),><])|([^ \t\r\n=!(),><]+))")
+ID, END = "identifier", "end"
+Token = tuple[str, str]  # (kind, literal): kind is ID, END or the operator itself
 
 
 def lex(text: str) -> list[Token]:
-    """Upstream's Lexer: identifiers, the longest operator at each point, then END."""
     tokens: list[Token] = []
-    pos, size = 0, len(text)
-    while True:
-        while pos < size and text[pos] in _SPACE:
-            pos += 1
-        if pos >= size:
-            tokens.append((END, ""))
-            return tokens
-        start = pos
-        if text[pos] in _SPECIAL:
-            found = ""
-            while pos < size and text[pos] in _SPECIAL:
-                if text[start:pos + 1] in _TOKENS:
-                    found = text[start:pos + 1]
-                elif found:
-                    break
-                pos += 1
-            if not found:
-                tokens.append((ERROR, f"error expected: keyword found '{text[start:pos]}'"))
-            else:
-                pos = start + len(found)
-                tokens.append((found, found))
-            continue
-        while pos < size and text[pos] not in _SPECIAL and text[pos] not in _SPACE:
-            pos += 1
-        word = text[start:pos]
-        tokens.append((word if word in _TOKENS else ID, word))
+    for operator, word in _LEXEME.findall(text):
+        if operator:
+            tokens.append((operator, operator))
+        elif word:
+            tokens.append((word if word in _TOKENS else ID, word))
+    tokens.append((END, ""))
+    return tokens
 
 
 class _Parser:
@@ -346,11 +327,14 @@ class FieldSelector:
         for raw in sorted(_split_terms(text)):
             if not raw:
                 continue
-            split = next(((i, op) for i in range(len(raw)) for op in ("!=", "==", "=")
-                          if raw.startswith(op, i)), None)
-            if split is None:
+            i = raw.find("=")
+            if i < 0:
                 raise BadRequest(f"invalid selector: '{text}'; can't understand '{raw}'")
-            i, op = split
+            op = "="
+            if i > 0 and raw[i - 1] == "!":
+                i, op = i - 1, "!="
+            elif raw.startswith("==", i):
+                op = "=="
             key, value = raw[:i], _unescape(raw[i + len(op):])
             if getters is not None and key not in getters:
                 known = ", ".join(f'"{k}"' for k in sorted(getters))

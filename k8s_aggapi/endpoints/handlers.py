@@ -33,6 +33,7 @@ from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
 from k8s_aggapi.registry.watch import bookmark_object
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
+_WRITE_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
 
 
 class ResourceEndpoint:
@@ -116,8 +117,9 @@ class Handler:
             return partial_metadata(obj)
         return obj
 
-    def _with_dry_run(self, body: dict[str, Any] | None = None) -> None:
-        if opts.dry_run(self.query, body):
+    def _with_dry_run(self) -> None:
+        verb = context.request_info(self.scope).verb
+        if opts.dry_run(self.query, _WRITE_OPTIONS.get(verb, "CreateOptions")):
             self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
 
     async def _body(self, allowed: tuple[str, ...] = (JSON,)) -> tuple[str, bytes]:

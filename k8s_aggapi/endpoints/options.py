@@ -171,13 +171,35 @@ def selected_name(query: Query) -> str | None:
     return name
 
 
-def dry_run(query: Query, body: Mapping[str, Any] | None = None) -> bool:
+def dry_run(query: Query, kind: str = "CreateOptions") -> bool:
+    """Validate the options of a write (CreateOptions, UpdateOptions or PatchOptions) as
+    apimachinery does, 422 on a refused value; whether it is a dry run."""
     values = list(query.get("dryRun", []))
-    if body and isinstance(body.get("dryRun"), list):
-        values += [str(v) for v in body["dryRun"]]
-    for value in values:
-        if value != "All":
-            raise BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    causes = []
+    manager = first(query, "fieldManager")
+    if len(manager.encode()) > 128:
+        causes.append(errors.Cause("FieldValueTooLong",
+                                   "Too long: may not be more than 128 bytes", "fieldManager"))
+    at = 0
+    for char in manager:
+        if not char.isprintable():
+            causes.append(errors.field_invalid(
+                "fieldManager", manager,
+                f"invalid character U+{ord(char):04X} (at position {at})"))
+        at += len(char.encode())
+    if any(value != "All" for value in values):
+        causes.append(errors.Cause(
+            "FieldValueNotSupported",
+            f'Unsupported value: {orjson.dumps(values).decode()}: supported values: "All"',
+            "dryRun"))
+    validation = first(query, "fieldValidation")
+    if validation not in ("", "Ignore", "Strict", "Warn"):
+        causes.append(errors.field_unsupported(
+            "fieldValidation", validation, ["", "Ignore", "Strict", "Warn"]))
+    if kind == "PatchOptions" and "force" in query:
+        causes.append(_forbidden("force", "may not be specified for non-apply patch"))
+    if causes:
+        raise errors.Invalid(kind, "meta.k8s.io", "", causes)
     return bool(values)
 
 

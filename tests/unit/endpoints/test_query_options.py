@@ -163,3 +163,38 @@ def test_bad_continue_is_400(client, params, message):
     r = client.get(NS, params=params)
     assert r.status_code == 400
     assert r.json()["message"] == message
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "message"),
+    [
+        ("POST", NS, {"dryRun": "Some"},
+         'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ["Some"]: '
+         'supported values: "All"'),
+        ("POST", NS, {"fieldValidation": "Loose"},
+         'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Loose": '
+         'supported values: "", "Ignore", "Strict", "Warn"'),
+        ("POST", NS, {"fieldManager": "m" * 129},
+         'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Too long: may not be more than '
+         "128 bytes"),
+        ("POST", NS, {"fieldManager": "a\x07"},
+         'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\x07": '
+         "invalid character U+0007 (at position 1)"),
+        ("PUT", f"{NS}/a", {"dryRun": ""},
+         'UpdateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: [""]: '
+         'supported values: "All"'),
+        ("PATCH", f"{NS}/a", {"force": "true"},
+         'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for '
+         "non-apply patch"),
+    ],
+)
+def test_write_options_are_validated_and_write_nothing(client, method, path, params, message):
+    obj = client.post(NS, json=flunder("a")).json()
+    body = flunder("b") if method == "POST" else {**obj, "spec": {"reference": "changed"}}
+    headers = {"content-type": "application/merge-patch+json" if method == "PATCH"
+               else "application/json"}
+    r = client.request(method, path, params=params, content=orjson.dumps(body), headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["message"] == message
+    items = client.get(NS).json()["items"]
+    assert [(i["metadata"]["name"], i["spec"].get("reference")) for i in items] == [("a", None)]

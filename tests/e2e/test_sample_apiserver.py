@@ -232,3 +232,32 @@ def test_server_restart_flips_availability(wardle: AggregatedServer, kubectl: An
     assert reason in ("FailedDiscoveryCheck", "ServiceNotFound", "MissingEndpoints")
     wardle.start(timeout=90)
     assert kubectl("get", "--raw", GV).returncode == 0
+
+
+def test_name_scoped_rbac_watch_sees_only_that_name(wardle: AggregatedServer, kubectl: Any,
+                                                    namespace: str) -> None:
+    """RBAC `resourceNames: [fuzz-a]` lets alice watch fuzz-a by each URL form; events of
+    fuzz-b, made after the watched revision, never reach her (issue 6's bypass)."""
+    kubectl("create", "role", "fuzz-a-reader", "-n", namespace, "--verb=get,list,watch",
+            "--resource=flunders.wardle.example.com", "--resource-name=fuzz-a")
+    kubectl("create", "rolebinding", "alice-fuzz-a", "-n", namespace, "--role=fuzz-a-reader",
+            "--user=alice")
+    kubectl("create", "-n", namespace, "-f", "-", input=FLUNDER.format(name="fuzz-a"))
+    eventually(lambda: kubectl("get", "flunder", "fuzz-a", "-n", namespace, user="alice",
+                               check=False).returncode == 0, 40)
+    denied = kubectl("get", "--raw", f"{GV}/namespaces/{namespace}/flunders/fuzz-b",
+                     user="alice", check=False)
+    assert "forbidden" in denied.stderr.lower()
+    forms = [f"{GV}/watch/namespaces/{namespace}/flunders/fuzz-a?",
+             f"{GV}/namespaces/{namespace}/flunders?watch=1&fieldSelector=metadata.name%3Dfuzz-a&"]
+    for i, form in enumerate(forms):
+        rv = json.loads(kubectl("get", "flunder", "fuzz-a", "-n", namespace, "-o", "json")
+                        .stdout)["metadata"]["resourceVersion"]
+        kubectl("create", "-n", namespace, "-f", "-", input=FLUNDER.format(name=f"fuzz-b{i}"))
+        kubectl("label", "flunder", "fuzz-a", "-n", namespace, f"round={i}", "--overwrite")
+        out = kubectl("get", "--raw", f"{form}resourceVersion={rv}&timeoutSeconds=5",
+                      user="alice").stdout
+        events = [json.loads(line) for line in out.splitlines() if line.strip()]
+        seen = {(e["type"], e["object"]["metadata"]["name"]) for e in events}
+        assert ("MODIFIED", "fuzz-a") in seen, out
+        assert {name for _, name in seen} == {"fuzz-a"}, out

@@ -171,9 +171,13 @@ class Gone(StatusError):
 
 
 class RequestEntityTooLarge(StatusError):
-    def __init__(self, limit: int) -> None:
+    """`Request entity too large: limit is N` for a body; `detail` replaces `limit is N`."""
+
+    def __init__(self, limit: int = 0, detail: str = "") -> None:
         super().__init__(
-            f"the request body is too large: limit is {limit} bytes", 413, "RequestEntityTooLarge"
+            f"Request entity too large: {detail or f'limit is {limit}'}",
+            413,
+            "RequestEntityTooLarge",
         )
 
 

@@ -191,7 +191,7 @@ class Handler:
     async def create(self, name: str) -> None:
         target = negotiate(self.accept, is_list=False)
         _, raw = await self._body()
-        body = parse_object(raw)
+        body = parse_object(raw, self.limits.max_nesting_depth)
         self._check_type(body)
         self._with_dry_run()
         created = await self.storage.create(self.ctx, body)
@@ -201,7 +201,7 @@ class Handler:
     async def update(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         _, raw = await self._body()
-        body = parse_object(raw)
+        body = parse_object(raw, self.limits.max_nesting_depth)
         self._check_type(body)
         self._with_dry_run()
         obj, created = await self.storage.update(self.ctx, name, body)
@@ -210,10 +210,10 @@ class Handler:
     async def patch(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         media, raw = await self._body(PATCH_TYPES)
-        patch = parse_json(raw)
+        patch = parse_json(raw, self.limits.max_nesting_depth)
         self._with_dry_run()
         current = await self.storage.get(self.ctx, name)
-        patched = apply_patch(media, current, patch)
+        patched = apply_patch(media, current, patch, self.limits)
         meta = patched.get("metadata")
         if not isinstance(meta, dict):
             raise errors.BadRequest("the patched object has no metadata")
@@ -228,7 +228,7 @@ class Handler:
         raw = await read_body(self.receive, self.limits.max_body_bytes)
         if not raw.strip():
             return None
-        return parse_object(raw)
+        return parse_object(raw, self.limits.max_nesting_depth)
 
     async def delete(self, name: str) -> None:
         body = await self._delete_body()

@@ -28,6 +28,7 @@ from k8s_aggapi.endpoints.watch import stream_watch
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.registry import rest
 from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
+from k8s_aggapi.registry.validation import dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
@@ -65,10 +66,21 @@ class ResourceEndpoint:
             raise errors.MethodNotAllowed()
         if verb not in verbs:
             raise errors.MethodNotAllowed()
+        if info.namespace and dns1123_label(info.namespace):
+            _no_such_namespace(resource, verb, info.namespace, info.name)
         query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
         ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits)
         await getattr(handler, verb)(info.name)
+
+
+def _no_such_namespace(resource: Resource, verb: str, namespace: str, name: str) -> None:
+    """A namespace that is no DNS label cannot exist: answer, before any storage access, what
+    kube-apiserver answers there (NamespaceLifecycle refuses the create; reads find nothing)."""
+    if verb == "create":
+        raise errors.NotFound(errors.GroupResource("", "namespaces"), namespace)
+    if name:
+        raise errors.NotFound(resource.group_resource, name)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:

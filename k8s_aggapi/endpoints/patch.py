@@ -172,9 +172,21 @@ def json_patch(doc: Any, operations: Any, limits: ServerLimits = DEFAULT_LIMITS)
                     "Unable to complete the copy, the accumulated size increase of copy is "
                     f"{copied}, exceeding the limit {limits.json_patch_max_copy_bytes}")
             doc = _add(doc, path, orjson.loads(blob), "copy")
-        elif _value_at(doc, path, "test") != op["value"]:
+        elif not json_equal(_value_at(doc, path, "test"), op["value"]):
             raise unprocessable(f"testing value {path} failed: test failed")
     return doc
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality of JSON values: unlike Python's, `true` is not `1` (numbers compare by value)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, dict):
+        return (isinstance(b, dict) and a.keys() == b.keys()
+                and all(json_equal(a[k], b[k]) for k in a))
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(json_equal, a, b))
+    return bool(a == b)  # strings, numbers (1 == 1.0, as Go's float64) and null
 
 
 def _has(parent: Any, token: str) -> bool:

@@ -145,3 +145,18 @@ def test_ordinary_patches_still_apply(client, stored):
     assert r.json()["spec"]["reference"] == "y"
     merged = client.patch(f"{NS}/a", content=b'{"metadata":{"labels":{"k":null}}}', headers=MERGE)
     assert merged.json()["metadata"]["labels"] == {"c": "v"}
+
+
+def test_test_compares_json_values_not_python_ones():
+    doc = {"a": True, "n": 1, "l": [1, {"b": None}]}
+    for value, ok in [(1, False), (True, True), ("1", False)]:
+        op = [{"op": "test", "path": "/a", "value": value}]
+        if ok:
+            assert json_patch(doc, op) == doc
+        else:
+            with pytest.raises(StatusError):
+                json_patch(doc, op)
+    assert json_patch(doc, [{"op": "test", "path": "/n", "value": 1.0},
+                            {"op": "test", "path": "/l", "value": [1.0, {"b": None}]}]) == doc
+    with pytest.raises(StatusError):
+        json_patch(doc, [{"op": "test", "path": "/n", "value": True}])

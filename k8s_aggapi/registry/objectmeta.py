@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from k8s_aggapi.errors import Cause
+from k8s_aggapi.errors import Cause, go_quote
 from k8s_aggapi.registry.validation import (
     FIELD_MANAGER_MAX_LENGTH,
     FOREGROUND,
@@ -17,7 +17,6 @@ from k8s_aggapi.registry.validation import (
     byte_size,
     dns1123_label,
     forbidden,
-    go_quote,
     invalid,
     label_value,
     not_supported,

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from k8s_aggapi.errors import Cause
+from k8s_aggapi.errors import Cause, go_quote
 
 TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024  # TotalAnnotationSizeLimitB
 FIELD_MANAGER_MAX_LENGTH = 128
@@ -33,28 +33,10 @@ _DNS_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case
 _LABEL_KEY = re.compile(_LABEL_KEY_FMT)
 _DNS_LABEL = re.compile(_DNS_LABEL_FMT)
 _DNS_SUBDOMAIN = re.compile(_DNS_SUBDOMAIN_FMT)
-_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-            "\v": "\\v", '"': '\\"', "\\": "\\\\"}
+
 
 
 # messages, as apimachinery's field errors print them ------------------------------------
-def go_quote(text: str) -> str:
-    """Go's %q: printable characters as they are, the rest escaped."""
-    out = []
-    for ch in text:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return '"' + "".join(out) + '"'
-
-
 def _shown(value: Any) -> str:
     if isinstance(value, str):
         return go_quote(value)

@@ -6,6 +6,8 @@ from urllib.parse import quote
 import orjson
 import pytest
 
+from k8s_aggapi.errors import go_quote
+
 from .conftest import W, flunder
 
 NS = f"{W}/namespaces/default/flunders"
@@ -99,7 +101,9 @@ def test_a_path_namespace_that_cannot_exist(client, namespace):
     status = created.json()
     assert status["reason"] == "NotFound"
     assert status["details"] == {"name": namespace, "kind": "namespaces"}
-    assert status["message"] == f'namespaces "{namespace}" not found'
+    assert status["message"] == f"namespaces {go_quote(namespace)} not found"
+    if namespace == "\x00":
+        assert status["message"] == 'namespaces "\\x00" not found'  # as kube-apiserver says
     body = orjson.dumps({"metadata": {"name": "a", "resourceVersion": "1"}})
     for method, headers in [("GET", {}), ("PUT", {"content-type": "application/json"}),
                             ("PATCH", MERGE), ("DELETE", {})]:

@@ -3,10 +3,10 @@ validation, api/validate/content) and field paths."""
 
 import pytest
 
+from k8s_aggapi.errors import go_quote
 from k8s_aggapi.registry.objectmeta import validate_object_meta, validate_object_meta_update
 from k8s_aggapi.registry.validation import (
     dns1123_label,
-    go_quote,
     label_value,
     path_segment_name,
     qualified_name,

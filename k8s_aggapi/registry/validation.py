@@ -31,6 +31,8 @@ _DNS_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case
                       "characters, '-' or '.', and must start and end with an alphanumeric "
                       "character")
 _LABEL_KEY = re.compile(_LABEL_KEY_FMT)
+# a whole valid qualified name at once: the common case costs one match
+_QUALIFIED = re.compile(f"(?:{_DNS_SUBDOMAIN_FMT}/)?{_LABEL_KEY_FMT}")
 _DNS_LABEL = re.compile(_DNS_LABEL_FMT)
 _DNS_SUBDOMAIN = re.compile(_DNS_SUBDOMAIN_FMT)
 
@@ -76,7 +78,7 @@ def _regex_error(msg: str, fmt: str, *examples: str) -> str:
 
 def byte_size(text: str) -> int:
     """Go's len(): bytes, not characters."""
-    return len(text.encode("utf-8", "surrogatepass"))
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 # formats (apimachinery's content and util/validation packages) -----------------------------
@@ -103,6 +105,10 @@ def _dns1123_subdomain(value: str) -> list[str]:
 
 def qualified_name(value: str) -> list[str]:
     """A label key: an optional DNS subdomain prefix and '/', then a name of 63 bytes."""
+    if _QUALIFIED.fullmatch(value) and len(value) <= 63 + 1 + 253:
+        prefix, _, name = value.rpartition("/")
+        if len(name) <= 63 and len(prefix) <= 253:
+            return []
     name_error = _regex_error(_LABEL_KEY_MSG, _LABEL_KEY_FMT, "MyName", "my.name", "123-abc")
     parts = value.split("/")
     if len(parts) > 2:

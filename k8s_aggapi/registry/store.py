@@ -179,7 +179,7 @@ class Store(DefaultTableConvertor):
         self.strategy.prepare_for_create(ctx, obj)
         self._invalid(name, self.strategy.validate_name(name) + self.strategy.validate(ctx, obj))
         # the common ObjectMeta rules run after the strategy's, as upstream's BeforeCreate does
-        self._invalid(name, validate_object_meta(meta, self.resource.info.namespaced))
+        self._invalid(name, validate_object_meta(obj["metadata"], self.resource.info.namespaced))
         await self.strategy.admit(ctx, "CREATE", obj)
         if ctx.dry_run:
             if await self.backend.get(self.key(ctx, name)) is not None:
@@ -223,7 +223,7 @@ class Store(DefaultTableConvertor):
             new_meta["generation"] = int(old_meta.get("generation", 1)) + 1
         self.strategy.prepare_for_update(ctx, new, old)
         self._invalid(name, validate_object_meta_update(
-            new_meta, old_meta, self.resource.info.namespaced
+            new["metadata"], old_meta, self.resource.info.namespaced
         ) + self.strategy.validate_update(ctx, new, old))
         await self.strategy.admit(ctx, "UPDATE", new)
         expected = int(rv) if rv.isdigit() else (None if not rv else -1)

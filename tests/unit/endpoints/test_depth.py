@@ -56,6 +56,10 @@ def test_the_limit_leaves_room_for_the_deepest_served_shape():
     assert dump_within(nest(LIMIT), LIMIT) == orjson.dumps(nest(LIMIT))
     assert dump_within(nest(LIMIT + 1), LIMIT) is None
     assert dump_within(5, LIMIT) == b"5"
+    # a configured limit above what can be served is lowered to what can
+    top = WRITER_MAX_DEPTH - SERVED_WRAPPERS
+    assert dump_within(nest(top), 10_000) is not None
+    assert dump_within(nest(top + 1), 10_000) is None
 
 
 async def test_an_object_at_the_limit_is_servable_everywhere():

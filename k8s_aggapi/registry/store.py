@@ -206,9 +206,10 @@ class Store(DefaultTableConvertor):
             return await self.create(ctx, {**obj, "metadata": meta}), True
         rv = str(meta.get("resourceVersion") or "")
         if not rv and not self.strategy.allow_unconditional_update:
-            self._invalid(name, [errors.Cause(
-                "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
-                "metadata.resourceVersion")])
+            # upstream's generic store names the resource here, not the kind, and the value 0
+            raise errors.Invalid(self.resource.info.plural, self.resource.group, name, [
+                errors.Cause("FieldValueInvalid", "Invalid value: 0: must be specified for an "
+                             "update", "metadata.resourceVersion")])
         new = self._normalize(ctx, {**obj, "metadata": meta}, name)
         self._check_scope(ctx, new["metadata"])
         old_meta = old["metadata"]

@@ -34,12 +34,12 @@ def effective_limit(limit: int) -> int:
     return max(1, min(limit, WRITER_MAX_DEPTH - SERVED_WRAPPERS))
 
 
-def too_deep(limit: int) -> BadRequest:
+UNDECODABLE = "the body of the request could not be decoded as JSON"
+
+
+def too_deep(limit: int, context: str = UNDECODABLE) -> BadRequest:
     """Go's decoders refuse past their depth with 400; apimachinery's util/json says it so."""
-    return BadRequest(
-        "the body of the request could not be decoded as JSON: exceeded max depth of "
-        f"{effective_limit(limit)}"
-    )
+    return BadRequest(f"{context}: exceeded max depth of {effective_limit(limit)}")
 
 
 def dump_within(value: Any, limit: int) -> bytes | None:
@@ -61,9 +61,9 @@ def dump_within(value: Any, limit: int) -> bytes | None:
     return blob[pad:len(blob) - pad]
 
 
-def check_body(raw: bytes, value: Any, limit: int) -> None:
+def check_body(raw: bytes, value: Any, limit: int, context: str = UNDECODABLE) -> None:
     """Raise 400 when a parsed body nests deeper than `limit`; most bodies skip the walk."""
     if raw.count(b"{") + raw.count(b"[") <= effective_limit(limit):
         return  # fewer brackets than the limit, even counting those inside strings
     if dump_within(value, limit) is None:
-        raise too_deep(limit)
+        raise too_deep(limit, context)

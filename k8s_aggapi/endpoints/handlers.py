@@ -15,7 +15,7 @@ from k8s_aggapi import context, errors
 from k8s_aggapi.api import APIGroup, Resource
 from k8s_aggapi.endpoints import options as opts
 from k8s_aggapi.endpoints.negotiation import JSON, Target, body_media_type, negotiate
-from k8s_aggapi.endpoints.patch import PATCH_TYPES, apply_patch
+from k8s_aggapi.endpoints.patch import PATCH_TYPES, UNDECODABLE_PATCH, apply_patch
 from k8s_aggapi.endpoints.responses import (
     Receive,
     Send,
@@ -222,7 +222,7 @@ class Handler:
     async def patch(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         media, raw = await self._body(PATCH_TYPES)
-        patch = parse_json(raw, self.limits.max_nesting_depth)
+        patch = parse_json(raw, self.limits.max_nesting_depth, UNDECODABLE_PATCH)
         self._with_dry_run()
         current = await self.storage.get(self.ctx, name)
         patched = apply_patch(media, current, patch, self.limits)

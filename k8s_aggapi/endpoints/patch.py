@@ -20,6 +20,7 @@ from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH)
+UNDECODABLE_PATCH = "error decoding patch"  # how upstream begins a patch body it cannot read
 
 
 def unprocessable(detail: str) -> StatusError:

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from k8s_aggapi.endpoints.depth import check_body, too_deep
+from k8s_aggapi.endpoints.depth import UNDECODABLE, check_body, too_deep
 from k8s_aggapi.errors import BadRequest, RequestEntityTooLarge
 from k8s_aggapi.limits import DEFAULT_LIMITS
 
@@ -53,18 +53,18 @@ async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json(raw: bytes, max_depth: int = MAX_DEPTH) -> Any:
+def parse_json(raw: bytes, max_depth: int = MAX_DEPTH, context: str = UNDECODABLE) -> Any:
     """The decoded body; 400 when it is empty, malformed or nests deeper than `max_depth`,
-    checked before anything walks it."""
+    checked before anything walks it. `context` begins the message."""
     if not raw.strip():
         raise BadRequest("the body of the request was empty")
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         if str(exc).startswith("depth limit exceeded"):  # orjson's own bound, far above ours
-            raise too_deep(max_depth) from None
-        raise BadRequest(f"the body of the request could not be decoded as JSON: {exc}") from None
-    check_body(raw, value, max_depth)
+            raise too_deep(max_depth, context) from None
+        raise BadRequest(f"{context}: {exc}") from None
+    check_body(raw, value, max_depth, context)
     return value
 
 

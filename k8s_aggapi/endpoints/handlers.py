@@ -16,7 +16,7 @@ from k8s_aggapi import context, errors
 from k8s_aggapi.api import APIGroup, Resource
 from k8s_aggapi.endpoints import options as opts
 from k8s_aggapi.endpoints.negotiation import JSON, Target, body_media_type, negotiate
-from k8s_aggapi.endpoints.patch import PATCH_TYPES, apply_patch
+from k8s_aggapi.endpoints.patch import PATCH_TYPES, UNDECODABLE_PATCH, apply_patch
 from k8s_aggapi.endpoints.responses import (
     Receive,
     Send,
@@ -30,6 +30,7 @@ from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.registry import rest
 from k8s_aggapi.registry.selectors import FieldSelector
 from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
+from k8s_aggapi.registry.validation import dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
@@ -68,10 +69,21 @@ class ResourceEndpoint:
             raise errors.MethodNotAllowed()
         if verb not in verbs:
             raise errors.MethodNotAllowed()
+        if info.namespace and dns1123_label(info.namespace):
+            _no_such_namespace(resource, verb, info.namespace, info.name)
         query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
         ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits)
         await getattr(handler, verb)(info.name)
+
+
+def _no_such_namespace(resource: Resource, verb: str, namespace: str, name: str) -> None:
+    """A namespace that is no DNS label cannot exist: answer, before any storage access, what
+    kube-apiserver answers there (NamespaceLifecycle refuses the create; reads find nothing)."""
+    if verb == "create":
+        raise errors.NotFound(errors.GroupResource("", "namespaces"), namespace)
+    if name:
+        raise errors.NotFound(resource.group_resource, name)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -208,7 +220,7 @@ class Handler:
     async def create(self, name: str) -> None:
         target = negotiate(self.accept, is_list=False)
         _, raw = await self._body()
-        body = parse_object(raw)
+        body = parse_object(raw, self.limits.max_nesting_depth)
         self._check_type(body)
         self._with_dry_run()
         created = await self.storage.create(self.ctx, body)
@@ -218,7 +230,7 @@ class Handler:
     async def update(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         _, raw = await self._body()
-        body = parse_object(raw)
+        body = parse_object(raw, self.limits.max_nesting_depth)
         self._check_type(body)
         self._with_dry_run()
         obj, created = await self.storage.update(self.ctx, name, body)
@@ -227,10 +239,10 @@ class Handler:
     async def patch(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         media, raw = await self._body(PATCH_TYPES)
-        patch = parse_json(raw)
+        patch = parse_json(raw, self.limits.max_nesting_depth, UNDECODABLE_PATCH)
         self._with_dry_run()
         current = await self.storage.get(self.ctx, name)
-        patched = apply_patch(media, current, patch)
+        patched = apply_patch(media, current, patch, self.limits)
         meta = patched.get("metadata")
         if not isinstance(meta, dict):
             raise errors.BadRequest("the patched object has no metadata")
@@ -244,7 +256,7 @@ class Handler:
     async def _delete_options(self) -> rest.DeleteOptions:
         """DeleteOptions from the body, or the query when there is no body; sets dry run."""
         raw = await read_body(self.receive, self.limits.max_body_bytes)
-        body = parse_object(raw) if raw.strip() else None
+        body = parse_object(raw, self.limits.max_nesting_depth) if raw.strip() else None
         options = opts.delete_options(self.query, body, (self.resource.api_version,))
         if options.dry_run:
             self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)

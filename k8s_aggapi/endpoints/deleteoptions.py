@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from k8s_aggapi import errors
+from k8s_aggapi.registry import validation
 from k8s_aggapi.registry.rest import DeleteOptions
 
 META_VERSIONS = ("v1", "meta.k8s.io/v1", "meta.k8s.io/v1beta1")
@@ -85,11 +86,11 @@ def validated(
     """apimachinery's ValidateDeleteOptions: 422 on a refused combination or value."""
     causes = []
     if orphan is not None and policy is not None:
-        causes.append(errors.field_invalid(
+        causes.append(validation.invalid(
             "propagationPolicy", policy,
             "orphanDependents and deletionPropagation cannot be both set"))
     if policy is not None and policy not in _POLICIES:
-        causes.append(errors.field_unsupported("propagationPolicy", policy, [*_POLICIES, "nil"]))
+        causes.append(validation.not_supported("propagationPolicy", policy, [*_POLICIES, "nil"]))
     if any(value != "All" for value in dry_run):
         listed = orjson.dumps(dry_run).decode()
         causes.append(errors.Cause(

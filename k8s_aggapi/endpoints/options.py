@@ -14,7 +14,8 @@ import orjson
 
 from k8s_aggapi import errors
 from k8s_aggapi.endpoints import deleteoptions
-from k8s_aggapi.errors import BadRequest
+from k8s_aggapi.errors import BadRequest, go_quote
+from k8s_aggapi.registry import validation
 from k8s_aggapi.registry.rest import DeleteOptions, ListOptions, Object
 from k8s_aggapi.registry.selectors import (
     DEFAULT_FIELDS,
@@ -23,6 +24,7 @@ from k8s_aggapi.registry.selectors import (
     LabelSelector,
     parse_int64,
 )
+from k8s_aggapi.registry.validation import forbidden, not_supported
 
 Query = Mapping[str, list[str]]
 _DIGITS = re.compile(r"[+-]?[0-9]+")
@@ -32,10 +34,6 @@ _UINT64_MAX = 2**64 - 1
 def first(query: Query, name: str, default: str = "") -> str:
     values = query.get(name)
     return values[0] if values else default
-
-
-def go_quote(text: str) -> str:
-    return orjson.dumps(text).decode()
 
 
 def query_int(query: Query, name: str) -> int | None:
@@ -85,42 +83,38 @@ def _as_field_getter(getter: Callable[[Object], str]) -> FieldGetter:
     return get
 
 
-def _forbidden(path: str, detail: str) -> errors.Cause:
-    return errors.Cause("FieldValueForbidden", f"Forbidden: {detail}", path)
-
-
 def _validate(watch: bool, rv: str, match: str, continue_token: str,
               send_initial: bool | None) -> list[errors.Cause]:
     """apimachinery's ValidateListOptions (with the WatchList feature on, as by default)."""
     path, causes = "resourceVersionMatch", []
     if watch:
         if send_initial is not None and match != "NotOlderThan":
-            causes.append(_forbidden(path, "sendInitialEvents requires setting "
-                                           "resourceVersionMatch to NotOlderThan"))
+            causes.append(forbidden(path, "sendInitialEvents requires setting "
+                                    "resourceVersionMatch to NotOlderThan"))
         if match:
             if send_initial is None:
-                causes.append(_forbidden(path, "resourceVersionMatch is forbidden for watch "
-                                               "unless sendInitialEvents is provided"))
+                causes.append(forbidden(path, "resourceVersionMatch is forbidden for watch "
+                                        "unless sendInitialEvents is provided"))
             if match != "NotOlderThan":
-                causes.append(errors.field_unsupported(path, match, ["NotOlderThan"]))
+                causes.append(not_supported(path, match, ["NotOlderThan"]))
             if continue_token:
-                causes.append(_forbidden(path, "resourceVersionMatch is forbidden when continue "
-                                               "is provided"))
+                causes.append(forbidden(path, "resourceVersionMatch is forbidden when continue "
+                                        "is provided"))
         return causes
     if match:
         if not rv:
-            causes.append(_forbidden(path, "resourceVersionMatch is forbidden unless "
-                                           "resourceVersion is provided"))
+            causes.append(forbidden(path, "resourceVersionMatch is forbidden unless "
+                                    "resourceVersion is provided"))
         if continue_token:
-            causes.append(_forbidden(path, "resourceVersionMatch is forbidden when continue is "
-                                           "provided"))
+            causes.append(forbidden(path, "resourceVersionMatch is forbidden when continue is "
+                                    "provided"))
         if match not in ("Exact", "NotOlderThan"):
-            causes.append(errors.field_unsupported(path, match, ["Exact", "NotOlderThan", ""]))
+            causes.append(not_supported(path, match, ["Exact", "NotOlderThan", ""]))
         if match == "Exact" and rv == "0":
-            causes.append(_forbidden(path, 'resourceVersionMatch "exact" is forbidden for '
-                                           'resourceVersion "0"'))
+            causes.append(forbidden(path, 'resourceVersionMatch "exact" is forbidden for '
+                                    'resourceVersion "0"'))
     if send_initial is not None:
-        causes.append(_forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"))
+        causes.append(forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"))
     return causes
 
 
@@ -177,13 +171,12 @@ def dry_run(query: Query, kind: str = "CreateOptions") -> bool:
     values = list(query.get("dryRun", []))
     causes = []
     manager = first(query, "fieldManager")
-    if len(manager.encode()) > 128:
-        causes.append(errors.Cause("FieldValueTooLong",
-                                   "Too long: may not be more than 128 bytes", "fieldManager"))
+    if validation.byte_size(manager) > validation.FIELD_MANAGER_MAX_LENGTH:
+        causes.append(validation.too_long("fieldManager", validation.FIELD_MANAGER_MAX_LENGTH))
     at = 0
     for char in manager:
         if not char.isprintable():
-            causes.append(errors.field_invalid(
+            causes.append(validation.invalid(
                 "fieldManager", manager,
                 f"invalid character U+{ord(char):04X} (at position {at})"))
         at += len(char.encode())
@@ -192,12 +185,12 @@ def dry_run(query: Query, kind: str = "CreateOptions") -> bool:
             "FieldValueNotSupported",
             f'Unsupported value: {orjson.dumps(values).decode()}: supported values: "All"',
             "dryRun"))
-    validation = first(query, "fieldValidation")
-    if validation not in ("", "Ignore", "Strict", "Warn"):
-        causes.append(errors.field_unsupported(
-            "fieldValidation", validation, ["", "Ignore", "Strict", "Warn"]))
+    checking = first(query, "fieldValidation")
+    if checking not in ("", "Ignore", "Strict", "Warn"):
+        causes.append(not_supported(
+            "fieldValidation", checking, ["", "Ignore", "Strict", "Warn"]))
     if kind == "PatchOptions" and "force" in query:
-        causes.append(_forbidden("force", "may not be specified for non-apply patch"))
+        causes.append(forbidden("force", "may not be specified for non-apply patch"))
     if causes:
         raise errors.Invalid(kind, "meta.k8s.io", "", causes)
     return bool(values)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from k8s_aggapi.endpoints.options import selected_name
+from k8s_aggapi.registry.validation import path_segment_name
 
 API_PREFIXES = frozenset({"api", "apis"})
 GROUPLESS_PREFIX = "api"
@@ -44,11 +45,6 @@ class RequestInfo:
 
 def _truthy_watch(values: list[str]) -> bool:
     return bool(values) and values[0] != "0" and values[0].lower() != "false"
-
-
-def _valid_path_segment(name: str) -> bool:
-    """apimachinery's IsValidPathSegmentName."""
-    return name not in (".", "..") and "/" not in name and "%" not in name
 
 
 def parse_request_info(method: str, path: str, query: str = "") -> RequestInfo:
@@ -91,7 +87,7 @@ def parse_request_info(method: str, path: str, query: str = "") -> RequestInfo:
         # a list or watch whose field selector requires one metadata.name is about that
         # object: authorization sees the name, the handler narrows to it (upstream's rule)
         exact = selected_name(query_values)
-        if exact is not None and _valid_path_segment(exact):
+        if exact is not None and not path_segment_name(exact):
             name = exact
     elif not name and verb == "delete":
         verb = "deletecollection"

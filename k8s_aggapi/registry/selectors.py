@@ -11,63 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8s_aggapi.errors import BadRequest
+from k8s_aggapi.errors import BadRequest, go_quote
+from k8s_aggapi.registry.validation import label_value, qualified_name
 
-_KEY_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_KEY_RE = re.compile(f"^{_KEY_FMT}$")
-_VALUE_FMT = f"({_KEY_FMT})?"
-_VALUE_RE = re.compile(f"^{_VALUE_FMT}$")
-_DNS_FMT = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-_DNS_RE = re.compile(f"^{_DNS_FMT}$")
-_KEY_MSG = ("must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
-            "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', "
-            f"regex used for validation is '{_KEY_FMT}')")
-_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, "
-              "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
-              "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
-              f"'{_VALUE_FMT}')")
-_DNS_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-            "'-' or '.', and must start and end with an alphanumeric character (e.g. "
-            f"'example.com', regex used for validation is '{_DNS_FMT}')")
 _BINARY_OPERATORS = "in, notin, =, ==, !=, gt, lt"
 _INT64 = (-(2**63), 2**63 - 1)
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def label_key_errors(key: str) -> list[str]:
-    """apimachinery's IsLabelKey: an optional DNS-subdomain prefix, '/', a name."""
-    parts = key.split("/")
-    if len(parts) > 2:
-        return [f"a valid label key {_KEY_MSG} with an optional DNS subdomain prefix and '/' "
-                "(e.g. 'example.com/MyName')"]
-    errs = []
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix:
-            errs.append("prefix part must be non-empty")
-        else:
-            if len(prefix) > 253:
-                errs.append("prefix part must be no more than 253 bytes")
-            if not _DNS_RE.match(prefix):
-                errs.append(f"prefix part {_DNS_MSG}")
-    name = parts[-1]
-    if not name:
-        errs.append("name part must be non-empty")
-    elif len(name.encode()) > 63:
-        errs.append("name part must be no more than 63 bytes")
-    if not _KEY_RE.match(name):
-        errs.append(f"name part {_KEY_MSG}")
-    return errs
-
-
-def label_value_errors(value: str) -> list[str]:
-    errs = ["must be no more than 63 bytes"] if len(value.encode()) > 63 else []
-    if not _VALUE_RE.match(value):
-        errs.append(_VALUE_MSG)
-    return errs
 
 
 def parse_int64(text: str) -> int | None:
@@ -106,11 +54,11 @@ def _requirement(key: str, op: str, values: list[str]) -> Requirement:
     the parser)."""
     errs = []
     if op in ("gt", "lt"):
-        errs += [f"values[{i}]: Invalid value: {_quote(v)}: for 'Gt', 'Lt' operators, the value "
+        errs += [f"values[{i}]: Invalid value: {go_quote(v)}: for 'Gt', 'Lt' operators, the value "
                  "must be an integer" for i, v in enumerate(values) if parse_int64(v) is None]
     for i, value in enumerate(values):
-        if problems := label_value_errors(value):
-            errs.append(f"values[{i}][{key}]: Invalid value: {_quote(value)}: "
+        if problems := label_value(value):
+            errs.append(f"values[{i}][{key}]: Invalid value: {go_quote(value)}: "
                         + "; ".join(problems))
     if errs:
         raise ValueError(errs[0] if len(errs) == 1 else "[" + ", ".join(errs) + "]")
@@ -179,8 +127,8 @@ class _Parser:
             kind, key = self.take()
         if kind != ID:
             raise ValueError(f"found '{key}', expected: identifier")
-        if problems := label_key_errors(key):
-            raise ValueError(f"<nil>: Invalid value: {_quote(key)}: " + "; ".join(problems))
+        if problems := qualified_name(key):
+            raise ValueError(f"<nil>: Invalid value: {go_quote(key)}: " + "; ".join(problems))
         if negated or self.peek()[0] in (END, ","):
             # `!key` takes no operator: whatever follows is the caller's to refuse
             return Requirement(key, "!" if negated else "exists")

@@ -178,7 +178,7 @@ def test_bad_continue_is_400(client, params, message):
          'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Too long: may not be more than '
          "128 bytes"),
         ("POST", NS, {"fieldManager": "a\x07"},
-         'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\x07": '
+         'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\\a": '
          "invalid character U+0007 (at position 1)"),
         ("PUT", f"{NS}/a", {"dryRun": ""},
          'UpdateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: [""]: '

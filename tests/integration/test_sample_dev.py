@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s_aggapi.envtest.binaries import ensure_binaries
+from k8s_aggapi.envtest import ensure_binaries, run, spawn
 from k8s_aggapi.serving.certs import KeyPair, new_cert
 
 pytestmark = pytest.mark.integration
@@ -78,7 +78,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     directory = tmp_path_factory.mktemp("dev")
     port = free_port()
     log = open(directory / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-m", "examples.sample_apiserver", "--dev",
          f"--cert-dir={directory}", f"--secure-port={port}"],
         stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
@@ -110,7 +110,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 def kubectl(kubectl_bin: Path, server: DevServer, *args: str, stdin: str | None = None,
             check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KUBECACHEDIR": str(server.dir / "kube-cache")}
-    result = subprocess.run(
+    result = run(
         [str(kubectl_bin), f"--kubeconfig={server.dir / 'kubeconfig'}", *args],
         input=stdin, capture_output=True, text=True, timeout=60, env=env,
     )

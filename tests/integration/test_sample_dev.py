@@ -6,6 +6,7 @@ a connection authenticated by the front-proxy CA's `front-proxy-client` certific
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import socket
@@ -19,9 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from k8s_aggapi.envtest import ensure_binaries, run, spawn
-from k8s_aggapi.serving.certs import KeyPair, new_cert
+from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert
+from k8s_aggapi.version import package_version
 
 pytestmark = pytest.mark.integration
 
@@ -187,3 +192,32 @@ def test_health_and_errors_over_tls(server: DevServer) -> None:
     code, _ = server.request("/metrics")
     assert code == 403
     assert server.request("/apis/wardle.example.com/v1alpha1", cert="admin")[0] == 200
+
+
+def test_kubectl_version_shows_the_server_version(kubectl_bin: Path, server: DevServer) -> None:
+    versions = json.loads(kubectl(kubectl_bin, server, "version", "-o", "json").stdout)
+    assert versions["serverVersion"]["gitVersion"] == f"v{package_version()}"
+    assert versions["serverVersion"]["platform"].startswith(f"{sys.platform}/")
+    text = kubectl(kubectl_bin, server, "version").stdout
+    assert f"Server Version: v{package_version()}" in text
+
+
+def test_an_expired_or_unknown_ca_certificate_fails_the_handshake(server: DevServer) -> None:
+    """What docs/authentication.md says: no 401, the TLS handshake itself fails."""
+    client_ca = KeyPair.load(server.dir / "client-ca.crt", server.dir / "client-ca.key")
+    valid = new_cert(client_ca, "eve", client=True)
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2)
+    expired = (x509.CertificateBuilder().subject_name(valid.cert.subject)
+               .issuer_name(client_ca.cert.subject).public_key(valid.key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(past).not_valid_after(past + datetime.timedelta(days=1))
+               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+               .sign(client_ca.key, hashes.SHA256()))
+    KeyPair(expired, valid.key).write(server.dir / "eve.crt", server.dir / "eve.key")
+    new_cert(new_ca("unknown"), "mallory", client=True).write(
+        server.dir / "mallory.crt", server.dir / "mallory.key")
+    valid.write(server.dir / "eve-valid.crt", server.dir / "eve-valid.key")
+    assert server.request("/apis/wardle.example.com/v1alpha1", cert="eve-valid")[0] == 403
+    for cert in ("eve", "mallory"):
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            server.request("/apis/wardle.example.com/v1alpha1", cert=cert)

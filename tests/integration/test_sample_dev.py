@@ -6,6 +6,7 @@ a connection authenticated by the front-proxy CA's `front-proxy-client` certific
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from k8s_aggapi.envtest import ensure_binaries, run, spawn
-from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert
+from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert, sans_of
 from k8s_aggapi.version import package_version
 
 pytestmark = pytest.mark.integration
@@ -221,3 +222,39 @@ def test_an_expired_or_unknown_ca_certificate_fails_the_handshake(server: DevSer
     for cert in ("eve", "mallory"):
         with pytest.raises((ssl.SSLError, ConnectionError)):
             server.request("/apis/wardle.example.com/v1alpha1", cert=cert)
+
+
+def test_a_changed_tls_san_regenerates_the_dev_certificate(tmp_path: Path) -> None:
+    def start(*flags: str) -> str:
+        """Run the dev server until it serves /readyz; return its log."""
+        port, log = free_port(), tmp_path / "server.log"
+        with open(log, "wb") as out:
+            proc = spawn([sys.executable, "-m", "examples.sample_apiserver", "--dev",
+                          f"--cert-dir={tmp_path}", f"--secure-port={port}", *flags],
+                         stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2])
+        try:
+            dev, deadline = DevServer(tmp_path, port), time.monotonic() + 30
+            while True:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                with contextlib.suppress(OSError, ValueError):
+                    if dev.request("/readyz")[0] == 200:
+                        return log.read_text()
+                time.sleep(0.2)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+    def sans() -> set[str]:
+        cert = x509.load_pem_x509_certificate((tmp_path / "apiserver.crt").read_bytes())
+        dns, ips = sans_of(cert)
+        return set(dns | ips)
+
+    assert "regenerating" not in start()
+    assert sans() == {"localhost", "127.0.0.1"}
+    first = (tmp_path / "apiserver.crt").read_bytes()
+    assert "regenerating" not in start()
+    assert (tmp_path / "apiserver.crt").read_bytes() == first  # unchanged SANs: reused
+    log = start("--tls-san=api.example.test,10.9.8.7")
+    assert "regenerating the dev serving certificate" in log, log
+    assert sans() == {"localhost", "127.0.0.1", "api.example.test", "10.9.8.7"}

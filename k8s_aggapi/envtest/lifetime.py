@@ -56,14 +56,15 @@ class Leashed(subprocess.Popen[Any]):
 
 def spawn(argv: Sequence[str | os.PathLike[str]], **popen: Any) -> Leashed:
     """`subprocess.Popen(argv, **popen)`, with the command leashed to this process."""
+    if isinstance(argv, str | bytes) or popen.get("shell") or popen.get("executable"):
+        raise ValueError("spawn() takes a list of arguments, the program first "
+                         "(for a shell: ['sh', '-c', script]); no shell= or executable=")
     if not LEASHED:
         popen.setdefault("start_new_session", True)
         return Leashed(list(argv), **popen)
     fd = _lifeline_fd()
     popen["pass_fds"] = (*popen.get("pass_fds", ()), fd)
     command = [os.fspath(a) for a in argv]
-    if popen.get("executable"):
-        raise ValueError("spawn() takes the program as argv[0], not as executable=")
     proc = Leashed([sys.executable, "-I", "-S", _LEASH, str(fd), "--", *command], **popen)
     proc.args = command  # what error messages show
     return proc

@@ -171,6 +171,13 @@ def test_exit_codes_and_a_missing_program() -> None:
     assert err.value.cmd == ["false"]
 
 
+@pytest.mark.parametrize("call", [lambda: spawn("sleep 1"), lambda: spawn(["true"], shell=True),
+                                  lambda: spawn(["x"], executable="/bin/true")])
+def test_spawn_takes_an_argument_list_only(call: Callable[[], object]) -> None:
+    with pytest.raises(ValueError, match="list of arguments"):
+        call()
+
+
 def test_run_timeout_kills_the_tree(tmp_path: Path) -> None:
     marker = tmp_path / "started"
     with pytest.raises(subprocess.TimeoutExpired):

@@ -258,7 +258,37 @@ def test_name_scoped_rbac_watch_sees_only_that_name(wardle: AggregatedServer, ku
         kubectl("label", "flunder", "fuzz-a", "-n", namespace, f"round={i}", "--overwrite")
         out = kubectl("get", "--raw", f"{form}resourceVersion={rv}&timeoutSeconds=5",
                       user="alice").stdout
-        events = [json.loads(line) for line in out.splitlines() if line.strip()]
-        seen = {(e["type"], e["object"]["metadata"]["name"]) for e in events}
-        assert ("MODIFIED", "fuzz-a") in seen, out
-        assert {name for _, name in seen} == {"fuzz-a"}, out
+        assert_only_fuzz_a(out)
+
+
+def assert_only_fuzz_a(out: str) -> None:
+    events = [json.loads(line) for line in out.splitlines() if line.strip()]
+    seen = {(e["type"], e["object"]["metadata"]["name"]) for e in events}
+    assert ("MODIFIED", "fuzz-a") in seen, out
+    assert {name for _, name in seen} == {"fuzz-a"}, out
+
+
+def test_name_scoped_rbac_watch_of_a_cluster_scoped_kind(wardle: AggregatedServer,
+                                                         kubectl: Any) -> None:
+    """The same for fischers (cluster-scoped) through `/watch/fischers/fuzz-a`."""
+    kubectl("create", "clusterrole", "fischer-fuzz-a-reader", "--verb=get,list,watch",
+            "--resource=fischers.wardle.example.com", "--resource-name=fuzz-a")
+    kubectl("create", "clusterrolebinding", "bob-fischer-fuzz-a",
+            "--clusterrole=fischer-fuzz-a-reader", "--user=bob")
+    fischer = "apiVersion: wardle.example.com/v1alpha1\nkind: Fischer\nmetadata:\n  name: {}\n"
+    try:
+        kubectl("create", "-f", "-", input=fischer.format("fuzz-a"))
+        eventually(lambda: kubectl("get", "--raw", f"{GV}/fischers/fuzz-a", user="bob",
+                                   check=False).returncode == 0, 40)
+        rv = json.loads(kubectl("get", "--raw", f"{GV}/fischers/fuzz-a").stdout)[
+            "metadata"]["resourceVersion"]
+        kubectl("create", "-f", "-", input=fischer.format("fuzz-b"))
+        kubectl("label", "fischers.wardle.example.com", "fuzz-a", "round=1", "--overwrite")
+        assert "forbidden" in kubectl("get", "--raw", f"{GV}/fischers/fuzz-b", user="bob",
+                                      check=False).stderr.lower()
+        out = kubectl("get", "--raw", f"{GV}/watch/fischers/fuzz-a?resourceVersion={rv}"
+                      "&timeoutSeconds=5", user="bob").stdout
+        assert_only_fuzz_a(out)
+    finally:
+        kubectl("delete", "fischers.wardle.example.com", "fuzz-a", "fuzz-b",
+                "--ignore-not-found", check=False)

@@ -75,13 +75,13 @@ def from_body(body: Mapping[str, Any], api_versions: tuple[str, ...]) -> DeleteO
         grace=_typed(body, "", "gracePeriodSeconds", "integer"),
         orphan=_typed(body, "", "orphanDependents", "boolean"),
         policy=_typed(body, "", "propagationPolicy", "string"),
-        dry_run=dry_run, uid=uid or "", resource_version=rv or "",
+        dry_run=dry_run, uid=uid, resource_version=rv,
     )
 
 
 def validated(
     *, grace: int | None, orphan: bool | None, policy: str | None, dry_run: list[str],
-    uid: str = "", resource_version: str = "",
+    uid: str | None = None, resource_version: str | None = None,
 ) -> DeleteOptions:
     """apimachinery's ValidateDeleteOptions: 422 on a refused combination or value."""
     causes = []

@@ -260,11 +260,11 @@ class Store(DefaultTableConvertor):
         key = self.key(ctx, name)
         obj = await self.get(ctx, name)
         meta = obj["metadata"]
-        if options.preconditions_uid and options.preconditions_uid != meta.get("uid"):
+        if options.preconditions_uid is not None and options.preconditions_uid != meta.get("uid"):
             raise errors.Conflict(self.gr, name, (
                 f"Precondition failed: UID in precondition: {options.preconditions_uid}, "
                 f"UID in object meta: {meta.get('uid')}"))
-        if (options.preconditions_resource_version
+        if (options.preconditions_resource_version is not None
                 and options.preconditions_resource_version != meta.get("resourceVersion")):
             raise errors.Conflict(self.gr, name, (
                 "Precondition failed: ResourceVersion in precondition: "

@@ -149,6 +149,8 @@ def test_preconditions_hold_on_single_and_collection_deletes(client):
     assert delete(client, f"{NS}/a", wrong).status_code == 409
     assert delete(client, NS, wrong).status_code == 409
     assert names(client) == ["a"]
+    # an empty uid is a precondition too (upstream: a set pointer to "")
+    assert delete(client, f"{NS}/a", {"preconditions": {"uid": ""}}).status_code == 409
     right = {"preconditions": {"uid": obj["metadata"]["uid"]}}
     assert delete(client, NS, right).status_code == 200
     assert names(client) == []

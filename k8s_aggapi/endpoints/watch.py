@@ -1,8 +1,8 @@
 """Serving a watch: newline-delimited JSON events over one long response.
 
 Ends on `timeoutSeconds` (default: a random time in [30, 60) minutes, as upstream), on client
-disconnect, when the event source ends, or when the client falls `queue_length` events behind
-(upstream's cacher ends such a watcher); sends BOOKMARK events when asked for them.
+disconnect, when the event source ends, or when the client stops taking events with
+`queue_length` waiting (upstream's cacher ends such a watcher); sends BOOKMARK events when asked.
 """
 
 from __future__ import annotations
@@ -35,20 +35,31 @@ async def _wait_disconnect(receive: Receive) -> None:
 
 
 _END = object()
+FULL_QUEUE_GRACE = 1.0
+"""How long a full queue may wait for the client before the watch ends; upstream's cacher
+waits a shared budget of about 100 ms (`pkg/storage/cacher/time_budget.go`)."""
 
 
-async def bounded(events: AsyncIterator[WatchEvent], length: int) -> AsyncIterator[WatchEvent]:
-    """`events`, read as they come while the client is slow to take them; once `length` wait
-    unsent the source is dropped, what is queued is still sent, and the stream ends."""
+async def bounded(
+    events: AsyncIterator[WatchEvent], length: int, grace: float = FULL_QUEUE_GRACE
+) -> AsyncIterator[WatchEvent]:
+    """`events`, read as they come while the client is slow to take them. When `length` wait
+    unsent and none is taken for `grace` seconds, the source is dropped, what is queued is
+    still sent, and the stream ends: the client resumes from its last resourceVersion."""
     queue: asyncio.Queue[object] = asyncio.Queue()
+    room = asyncio.Event()
 
     async def pump() -> None:
         try:
             async for event in events:
                 if queue.qsize() >= length:
-                    log.info("Forcing watcher close due to unresponsiveness: "
-                             "len(queue) = %d, cap(queue) = %d", queue.qsize(), length)
-                    return
+                    room.clear()
+                    try:
+                        await asyncio.wait_for(room.wait(), grace)
+                    except TimeoutError:
+                        log.info("Forcing watcher close due to unresponsiveness: "
+                                 "len(queue) = %d, cap(queue) = %d", queue.qsize(), length)
+                        return
                 queue.put_nowait(event)
         except Exception as exc:  # the handler raises it, in its place in the stream
             queue.put_nowait(exc)
@@ -62,6 +73,7 @@ async def bounded(events: AsyncIterator[WatchEvent], length: int) -> AsyncIterat
     task = asyncio.ensure_future(pump())
     try:
         while (item := await queue.get()) is not _END:
+            room.set()
             if isinstance(item, Exception):
                 raise item
             yield item  # type: ignore[misc]

@@ -198,8 +198,10 @@ async def test_a_client_that_stops_reading_is_cut_off_after_the_queue_length():
     task = asyncio.ensure_future(stream_watch(
         source(), send, receive, transform=lambda o: o, bookmark=None, duration=60,
         queue_length=5))
+    await asyncio.sleep(0.2)
+    assert not dropped.is_set()  # a full queue waits a grace period for the client
     await asyncio.wait_for(dropped.wait(), 5)  # the source is let go while send() is stuck
-    assert produced == 7  # one in send(), five queued, the seventh found the queue full
+    assert produced == 7  # one in send(), five queued, the seventh waited in vain
     unblock.set()
     await asyncio.wait_for(task, 5)  # what was queued is sent, then the stream ends
     rvs = [int(orjson.loads(line)["object"]["metadata"]["resourceVersion"]) for line in lines]
@@ -218,3 +220,27 @@ async def test_an_error_of_the_source_still_surfaces_through_the_queue():
     with pytest.raises(BadRequest, match="bad resourceVersion"):
         await anext(stream)
     await stream.aclose()
+
+
+async def test_a_slow_but_steady_client_is_not_cut_off():
+    from k8s_aggapi.endpoints.watch import stream_watch
+    from k8s_aggapi.registry.rest import WatchEvent
+
+    async def backlog():
+        for rv in range(1, 41):  # all at once, like a replay from an old resourceVersion
+            yield WatchEvent("ADDED", {"metadata": {"resourceVersion": str(rv)}})
+
+    lines: list[bytes] = []
+
+    async def send(message):
+        if message.get("body"):
+            lines.append(message["body"])
+            await asyncio.sleep(0.005)  # each event takes the client a while
+
+    async def receive():
+        await asyncio.Event().wait()
+
+    await asyncio.wait_for(stream_watch(
+        backlog(), send, receive, transform=lambda o: o, bookmark=None, duration=60,
+        queue_length=2), 10)
+    assert len(lines) == 40

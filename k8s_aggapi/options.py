@@ -127,6 +127,10 @@ def build_parser(
     lim.add_argument("--max-json-patch-operations", type=_positive_int,
                      default=d.max_json_patch_operations,
                      help="operations in one JSON patch (upstream's maxJSONPatchOperations)")
+    lim.add_argument("--json-patch-max-copy-bytes", type=_positive_int,
+                     default=d.json_patch_max_copy_bytes,
+                     help="bytes the copy operations of one JSON patch may add (upstream's "
+                          "JSONPatchMaxCopyBytes)")
     lim.add_argument("--watch-queue-length", type=_positive_int, default=d.watch_queue_length,
                      help="events queued for one watcher; a watcher that falls further behind "
                           "is ended and resumes from its last resourceVersion")
@@ -186,6 +190,7 @@ def config_from_args(
         max_body_bytes=args.max_request_body_bytes,
         max_nesting_depth=args.max_nesting_depth,
         max_json_patch_operations=args.max_json_patch_operations,
+        json_patch_max_copy_bytes=args.json_patch_max_copy_bytes,
         watch_queue_length=args.watch_queue_length,
     )
     return ServerConfig(

@@ -27,12 +27,14 @@ def test_every_limit_has_a_flag() -> None:
         "--max-request-body-bytes=1024",
         "--max-nesting-depth=50",
         "--max-json-patch-operations=7",
+        "--json-patch-max-copy-bytes=99",
         "--watch-queue-length=3",
     ]
     limits = config_from_args([], argv).limits
     assert limits == ServerLimits(
         max_header_bytes=2048, header_read_timeout=90.0, idle_timeout=0.5, max_body_bytes=1024,
-        max_nesting_depth=50, max_json_patch_operations=7, watch_queue_length=3)
+        max_nesting_depth=50, max_json_patch_operations=7, json_patch_max_copy_bytes=99,
+        watch_queue_length=3)
     changed = {f.name for f in dataclasses.fields(ServerLimits)
                if getattr(limits, f.name) != getattr(DEFAULT_LIMITS, f.name)}
     assert changed == {f.name for f in dataclasses.fields(ServerLimits)}

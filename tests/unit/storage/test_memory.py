@@ -97,3 +97,19 @@ async def test_a_watcher_that_never_reads_is_ended_and_resumes_without_loss(capl
 def test_the_watch_queue_length_must_be_positive():
     with pytest.raises(ValueError, match="watch_queue_length"):
         MemoryStorage(watch_queue_length=0)
+
+
+async def test_prefix_list_holds_keys_above_the_basic_plane():
+    # U+1F600 sorts above any "\uffff" sentinel: the prefix range must still hold it
+    s = MemoryStorage()
+    for ns in ["default", "\U0001f600", "\uffff", "\U0010ffff"]:
+        await s.create(f"/g/r/{ns}/a", {"metadata": {"name": "a", "namespace": ns}})
+    await s.create("/g/r0", {"metadata": {"name": "outside"}})
+    everywhere = await s.list("/g/r/")
+    assert [o["metadata"]["namespace"] for o in everywhere.items] == [
+        "default", "\uffff", "\U0001f600", "\U0010ffff"]
+    only = await s.list("/g/r/\U0001f600/")
+    assert [o["metadata"]["namespace"] for o in only.items] == ["\U0001f600"]
+    pages = await s.list("/g/r/", limit=3)
+    assert pages.remaining == 1 and pages.next_key == "/g/r/\U0010ffff/a"
+    assert len((await s.list("")).items) == 5

@@ -119,7 +119,7 @@ class RequestHeadGuard:
         self.transport.close()
 
     def _refuse_too_large(self) -> None:
-        log.info("request head over %d bytes from %s: 431", self._head_limit, _peer(self))
+        log.debug("request head over %d bytes from %s: 431", self._head_limit, _peer(self))
         self._refused = True
         self._cancel_head_timer()
         self.transport.write(HEADERS_TOO_LARGE)

@@ -120,6 +120,12 @@ async def test_a_head_at_the_limit_is_served(http: str) -> None:
     assert not transport.closed
 
 
+async def test_one_byte_more_is_refused(http: str) -> None:
+    protocol, transport = connect(http)
+    protocol.data_received(head(HEAD_LIMIT + 1))
+    assert answer(transport)[0] == 431
+
+
 async def test_body_bytes_after_the_head_do_not_count(http: str) -> None:
     protocol, transport = connect(http)
     body = b"b" * (3 * HEAD_LIMIT)
@@ -179,3 +185,12 @@ async def test_after_a_response_the_idle_timeout_applies(http: str) -> None:
     protocol.data_received(head(200))
     await until(lambda: b"\r\n\r\n{" in transport.written)
     await until(lambda: transport.closed, within=2)
+
+
+def test_every_http1_protocol_we_serve_is_guarded() -> None:
+    from k8s_aggapi.serving.headguard import H11HeadGuard, HttpToolsHeadGuard
+
+    for name, guard in [("auto", HttpToolsHeadGuard), ("httptools", HttpToolsHeadGuard),
+                        ("h11", H11HeadGuard)]:
+        cls = protocol_class("http", name)
+        assert cls is not None and issubclass(cls, guard), name

@@ -188,5 +188,10 @@ _GUARDS: dict[str, type[RequestHeadGuard]] = {
 
 def head_guards(base: type) -> tuple[type, ...]:
     """The guard mixin to put in front of uvicorn protocol `base`; none for other protocols."""
-    guard = _GUARDS.get(f"{base.__module__}.{base.__qualname__}")
-    return (guard,) if guard is not None else ()
+    name = f"{base.__module__}.{base.__qualname__}"
+    guard = _GUARDS.get(name)
+    if guard is None:
+        log.warning("%s has no request-head guard: header size and read time are unbounded",
+                    name)
+        return ()
+    return (guard,)

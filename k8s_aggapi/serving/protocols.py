@@ -79,7 +79,8 @@ def protocol_class(kind: str, name: str) -> type[asyncio.Protocol] | None:
     base = import_from_string(target)
     if base is None:  # ws "auto" without any WebSocket library installed
         return None
-    bases = (PeerCertificateMixin, *head_guards(base), base)
+    guards = head_guards(base) if kind == "http" else ()
+    bases = (PeerCertificateMixin, *guards, base)
     return cast(type[asyncio.Protocol], type(f"PeerCertificate{base.__name__}", bases, {}))
 
 

@@ -187,10 +187,24 @@ async def test_after_a_response_the_idle_timeout_applies(http: str) -> None:
     await until(lambda: transport.closed, within=2)
 
 
-def test_every_http1_protocol_we_serve_is_guarded() -> None:
+def test_every_http1_protocol_we_serve_is_guarded(caplog: pytest.LogCaptureFixture) -> None:
     from k8s_aggapi.serving.headguard import H11HeadGuard, HttpToolsHeadGuard
+
+    protocol_class.cache_clear()
+    assert protocol_class("ws", "auto") is not None  # WebSocket protocols need no guard
 
     for name, guard in [("auto", HttpToolsHeadGuard), ("httptools", HttpToolsHeadGuard),
                         ("h11", H11HeadGuard)]:
         cls = protocol_class("http", name)
         assert cls is not None and issubclass(cls, guard), name
+    assert "has no request-head guard" not in caplog.text
+
+
+def test_a_protocol_without_a_guard_is_named_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    from k8s_aggapi.serving.headguard import head_guards
+
+    class Other(asyncio.Protocol):
+        pass
+
+    assert head_guards(Other) == ()
+    assert "has no request-head guard" in caplog.text

@@ -64,8 +64,7 @@ def _clean(path: str) -> str:
 
 
 def decode(token: str, prefix: str) -> tuple[str, int]:
-    """(start key, resource version) of a token; 400 when it is not one of ours. A negative
-    resource version asks for the latest revision (upstream's "inconsistent continue")."""
+    """(start key, resource version) of a token; 400 when it is not one of ours."""
     bad = _ALPHABET.search(token)
     if bad is not None or len(token) % 4 == 1:
         at = bad.start() if bad is not None else len(token) - 1
@@ -84,7 +83,9 @@ def decode(token: str, prefix: str) -> tuple[str, int]:
     version, rv, start = _field(data, "v", str), _field(data, "rv", int), _field(data, "start", str)
     if version != VERSION:
         raise _invalid(f": server does not recognize this encoded version {version}")
-    if rv == 0:
+    # upstream refuses only 0 and lets a negative rv ask for the latest revision ("inconsistent
+    # continue" after a 410); we never hand such a token out, so one is forged: refused too
+    if rv <= 0:
         raise _invalid(f": incorrect encoded start resourceVersion (version {VERSION})")
     if not start:
         raise _invalid(f": encoded start key empty (version {VERSION})")

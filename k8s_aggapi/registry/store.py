@@ -112,8 +112,7 @@ class Store(DefaultTableConvertor):
             if not limit or len(items) >= limit or not page.remaining:
                 break
             start = page.next_key
-        # a negative revision in the token resumes at the latest one, as upstream does
-        rv = str(token_rv) if token_rv > 0 else str(page.revision)
+        rv = str(token_rv) if token_rv else str(page.revision)
         if limit and page.remaining:
             token = continuetoken.encode(page.next_key, rv, prefix)
             remaining = None if filtering else page.remaining

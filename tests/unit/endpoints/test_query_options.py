@@ -138,13 +138,13 @@ def _token(rv, start):
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def test_continue_with_negative_revision_resumes_at_the_latest(client):
+def test_continue_resumes_at_its_revision(client):
     for name in "abc":
         create(client, name)
-    r = client.get(NS, params={"continue": _token(-1, "b")})
+    r = client.get(NS, params={"continue": _token(2, "b")})
     assert r.status_code == 200
     assert [i["metadata"]["name"] for i in r.json()["items"]] == ["b", "c"]
-    assert r.json()["metadata"]["resourceVersion"] == "3"
+    assert r.json()["metadata"]["resourceVersion"] == "2"
 
 
 @pytest.mark.parametrize(
@@ -153,6 +153,9 @@ def test_continue_with_negative_revision_resumes_at_the_latest(client):
         ({"continue": _token(0, "b")}, "invalid continue token: continue key is not valid: "
                                        "incorrect encoded start resourceVersion (version "
                                        "meta.k8s.io/v1)"),
+        ({"continue": _token(-1, "b")}, "invalid continue token: continue key is not valid: "
+                                        "incorrect encoded start resourceVersion (version "
+                                        "meta.k8s.io/v1)"),
         ({"continue": _token(5, "../other/b")}, "invalid continue token: continue key is not "
                                                 "valid: ../other/b"),
         ({"continue": _token(5, "b"), "resourceVersion": "5"},

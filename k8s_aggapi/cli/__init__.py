@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from k8s_aggapi.cli import certs, manifests, run
+from k8s_aggapi.cli import certs, init, manifests, resource, run
 from k8s_aggapi.cli.base import CLIError, Parser
 
 __all__ = ["CLIError", "build_parser", "main"]
@@ -31,6 +31,8 @@ def build_parser() -> Parser:
     parser = Parser(prog="aggapi", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                      parser_class=Parser)
+    init.register(commands)
+    resource.register(commands)
     run.register(commands)
     certs.register(commands)
     manifests.register(commands)

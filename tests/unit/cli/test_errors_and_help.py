@@ -6,7 +6,7 @@ import pytest
 
 from tests.unit.cli.conftest import Run
 
-COMMANDS = [("run",), ("certs",), ("manifests",)]
+COMMANDS = [("init",), ("create", "resource"), ("run",), ("certs",), ("manifests",)]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -20,7 +20,7 @@ def test_help_has_examples(aggapi: Run, command: tuple[str, ...]) -> None:
 def test_top_level_help_lists_every_command(aggapi: Run) -> None:
     r = aggapi("--help")
     assert r.code == 0
-    for name in ("run", "certs", "manifests"):
+    for name in ("init", "create", "run", "certs", "manifests"):
         assert f"    {name}" in r.out
 
 

@@ -39,3 +39,18 @@ def test_usage_errors_are_one_line(aggapi: Run, argv: tuple[str, ...], message: 
     assert r.err.count("\n") == 1
     assert r.err.startswith(message)
     assert "--help)" in r.err
+
+
+def test_the_console_script_runs() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "aggapi"
+    res = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("usage: aggapi")
+    res = subprocess.run([str(script), "create"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert res.stderr == ("aggapi create: error: the following arguments are required: WHAT "
+                          "(see aggapi create --help)\n")

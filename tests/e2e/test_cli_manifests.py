@@ -7,9 +7,12 @@ the sample started by `aggapi run`, makes its APIService Available and serves ku
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +29,7 @@ DEPLOY = ROOT / "examples" / "sample_apiserver" / "deploy"
 SAMPLE = "examples.sample_apiserver.app:server"
 AGGAPI = str(Path(sys.executable).parent / "aggapi")
 APISERVICE = "v1alpha1.wardle.example.com"
+FLUNDER = "apiVersion: wardle.example.com/v1alpha1\nkind: Flunder\nmetadata: {name: by-editor}\n"
 
 
 def aggapi(*args: str) -> str:
@@ -76,14 +80,36 @@ def test_tls_ha_etcd_variant_passes_a_server_side_dry_run(
         assert f"{expected} (server dry run)" in lines, lines
 
 
+IDENTITY = ("serviceaccount.yaml", "clusterrole.yaml", "clusterrolebinding.yaml",
+            "rolebinding.yaml")
+
+
+def service_account_kubeconfig(cp: ControlPlane, path: Path) -> Path:
+    """A kubeconfig with a token of the checked-in ServiceAccount (what a pod would have)."""
+    token = cp.kubectl("create", "token", "wardle-server", "-n", "wardle",
+                       "--duration=1h").stdout.strip()
+    ca = base64.b64encode(cp.pki.crt("ca").read_bytes()).decode()
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sa",
+        "clusters": [{"name": "c", "cluster": {"server": cp.server,
+                                               "certificate-authority-data": ca}}],
+        "users": [{"name": "sa", "user": {"token": token}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa"}}]}))
+    return path
+
+
 @pytest.fixture
 def sample_by_aggapi_run(control_plane: ControlPlane, tmp_path: Path,
                          wardle_namespace: str) -> Iterator[tuple[int, Path]]:
+    """The sample started by `aggapi run`, with the cert of `aggapi certs`, as the checked-in
+    ServiceAccount with only the checked-in RBAC (applied for real)."""
+    for name in IDENTITY:
+        control_plane.kubectl("apply", "-f", str(DEPLOY / name))
     certs = tmp_path / "certs"
     aggapi("certs", "--service", "wardle-server", "--namespace", wardle_namespace,
            "--out", str(certs))
     port = free_port()
-    kc = control_plane.admin_kubeconfig
+    kc = service_account_kubeconfig(control_plane, tmp_path / "sa.kubeconfig")
     process = ManagedProcess("aggapi-run", [
         AGGAPI, "run", SAMPLE, f"--secure-port={port}", "--bind-address=127.0.0.1",
         f"--tls-cert-file={certs / 'tls.crt'}", f"--tls-private-key-file={certs / 'tls.key'}",
@@ -92,8 +118,6 @@ def sample_by_aggapi_run(control_plane: ControlPlane, tmp_path: Path,
         env={**os.environ, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY})
     process.start()
     try:
-        import socket
-
         def accepts() -> bool:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return True
@@ -104,6 +128,22 @@ def sample_by_aggapi_run(control_plane: ControlPlane, tmp_path: Path,
         control_plane.kubectl("delete", "apiservice", APISERVICE, "--ignore-not-found",
                               check=False)
         process.stop()
+        for name in IDENTITY[1:]:
+            control_plane.kubectl("delete", "-f", str(DEPLOY / name), "--ignore-not-found",
+                                  check=False)
+
+
+def eventually_ok(kubectl: object, *args: str, user: str, input: str | None = None,
+                  timeout: float = 60) -> str:
+    """The clusterrole-aggregation controller fills view/edit a moment after they exist."""
+    deadline = time.monotonic() + timeout
+    while True:
+        res = kubectl(*args, user=user, input=input, check=False)  # type: ignore[operator]
+        if res.returncode == 0:
+            return str(res.stdout)
+        if time.monotonic() > deadline:
+            pytest.fail(f"kubectl {' '.join(args)} as {user}: {res.stderr}")
+        time.sleep(1)
 
 
 def test_local_variant_is_available_with_the_cert_of_aggapi_certs(
@@ -129,3 +169,18 @@ def test_local_variant_is_available_with_the_cert_of_aggapi_certs(
     kubectl("create", "-n", namespace, "-f", str(ROOT / "examples/sample_apiserver/flunder.yaml"))
     got = json.loads(kubectl("get", "flunders", "-n", namespace, "-o", "json").stdout)
     assert [f["metadata"]["name"] for f in got["items"]] == ["my-first-flunder"]
+
+    # the aggregated roles: view reads, only edit writes (our server asks kube-apiserver)
+    for user, role in (("viewer", "view"), ("editor", "edit")):
+        kubectl("create", "rolebinding", f"{user}-{role}", f"--clusterrole={role}",
+                f"--user={user}", "-n", namespace)
+    eventually_ok(kubectl, "get", "flunders", "-n", namespace, user="viewer")
+    denied = kubectl("create", "-n", namespace, "-f", "-", user="viewer", check=False,
+                     input=FLUNDER)
+    assert denied.returncode != 0
+    assert ('flunders.wardle.example.com is forbidden: User "viewer" cannot create resource '
+            '"flunders" in API group "wardle.example.com"') in denied.stderr
+    out = eventually_ok(kubectl, "create", "-n", namespace, "-f", "-", user="editor",
+                        input=FLUNDER)
+    assert "flunder.wardle.example.com/by-editor created" in out
+

@@ -209,3 +209,21 @@ def test_the_checked_in_sample_deploy_folder_is_fresh(aggapi: Run, tmp_path: Pat
     fresh = {p.name: p.read_text() for p in sorted(tmp_path.iterdir())}
     assert {p.name: p.read_text() for p in sorted(checked_in.iterdir())} == fresh, (
         "examples/sample_apiserver/deploy is stale: run `make manifests`")
+
+
+def test_getting_started_register_commands_run(aggapi: Run, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+
+    text = (ROOT / "docs" / "getting-started.md").read_text()
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if "aggapi certs" in b)
+    monkeypatch.chdir(tmp_path)
+    commands = block.replace("\\\n", " ").strip().splitlines()
+    assert len(commands) == 2
+    for line in commands:
+        argv = shlex.split(line)
+        assert argv[0] == "aggapi"
+        r = aggapi(*argv[1:])
+        assert r.code == 0, r.err
+    api = docs((tmp_path / "deploy" / "apiservice.yaml").read_text())[0]
+    assert base64.b64decode(api["spec"]["caBundle"]) == (tmp_path / "certs" / "ca.crt").read_bytes()

@@ -1,0 +1,259 @@
+"""Decoding a body against its pydantic model as Go's strict JSON decoder does: wrong JSON
+types refused in Go's words, `null` fields left at their zero value, and the unknown and
+duplicate fields listed with upstream's paths for fieldValidation (Strict, Warn, Ignore).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Union
+
+from pydantic import BaseModel
+
+
+class Kind(enum.Enum):
+    STRING = "string"
+    INT = "int64"
+    FLOAT = "float64"
+    BOOL = "bool"
+    ANY = "interface {}"
+    MODEL = "struct"
+    LIST = "[]"
+    MAP = "map[string]"
+
+
+@dataclass(frozen=True)
+class Node:
+    """What the model expects at one place of the body."""
+
+    kind: Kind
+    model: type[BaseModel] | None = None
+    item: Node | None = None
+
+    def go_type(self) -> str:
+        if self.kind is Kind.MODEL and self.model is not None:
+            return go_struct_name(self.model)
+        if self.kind in (Kind.LIST, Kind.MAP) and self.item is not None:
+            return str(self.kind.value) + self.item.go_type()
+        return self.kind.value
+
+
+class DecodeError(Exception):
+    """A JSON value of the wrong type; `str()` is Go's encoding/json message."""
+
+    def __init__(self, value: Any, struct: str, field: str, go_type: str) -> None:
+        super().__init__(
+            f"json: cannot unmarshal {json_kind(value)} into Go struct field {struct}.{field} "
+            f"of type {go_type}")
+
+
+def go_struct_name(model: type[BaseModel]) -> str:
+    """`v1alpha1.FlunderSpec`: the model's module stands for the Go package (meta is `v1`)."""
+    package = model.__module__.rsplit(".", 1)[-1]
+    return f"{'v1' if package == 'meta' else package}.{model.__name__}"
+
+
+def json_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+_ANY = Node(Kind.ANY)
+_SCALARS = {str: Kind.STRING, bool: Kind.BOOL, int: Kind.INT, float: Kind.FLOAT}
+
+
+def _node(annotation: Any) -> Node:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _node(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _node(options[0]) if len(options) == 1 else _ANY
+    if origin is list:
+        (item,) = typing.get_args(annotation) or (Any,)
+        return Node(Kind.LIST, item=_node(item))
+    if origin is dict:
+        args = typing.get_args(annotation)
+        return Node(Kind.MAP, item=_node(args[1]) if args else _ANY)
+    if origin is typing.Literal:
+        values = typing.get_args(annotation)
+        return Node(Kind.STRING) if all(isinstance(v, str) for v in values) else _ANY
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return Node(Kind.MODEL, model=annotation)
+        for base, kind in _SCALARS.items():
+            if issubclass(annotation, base):
+                return Node(kind)
+    return _ANY
+
+
+@functools.cache
+def fields_of(model: type[BaseModel]) -> Mapping[str, Node]:
+    """The wire names of a model's fields (aliases, and the names when they differ)."""
+    fields: dict[str, Node] = {}
+    for name, info in model.model_fields.items():
+        node = _node(info.annotation)
+        fields[info.alias or name] = node
+        if model.model_config.get("validate_by_name") and name not in fields:
+            fields[name] = node
+    return fields
+
+
+def _matches(kind: Kind, value: Any) -> bool:
+    if kind is Kind.STRING:
+        return isinstance(value, str)
+    if kind is Kind.BOOL:
+        return isinstance(value, bool)
+    if kind is Kind.INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is Kind.FLOAT:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is Kind.LIST:
+        return isinstance(value, list)
+    return kind is Kind.ANY or isinstance(value, dict)
+
+
+class _Walk:
+    def __init__(self) -> None:
+        self.unknown: list[str] = []
+        self.fields: list[str] = []  # Go's error context: the JSON field names, no indexes
+
+    def struct(self, model: type[BaseModel], obj: dict[str, Any], path: str) -> None:
+        known = fields_of(model)
+        for key in list(obj):
+            value = obj[key]
+            node = known.get(key)
+            if node is None:
+                self.unknown.append(f"{path}.{key}" if path else key)
+                continue
+            if value is None:  # Go leaves the field at its zero value
+                del obj[key]
+                continue
+            self.fields.append(key)
+            self.value(node, value, f"{path}.{key}" if path else key, model)
+            self.fields.pop()
+
+    def value(self, node: Node, value: Any, path: str, struct: type[BaseModel]) -> None:
+        if value is None:
+            return
+        if not _matches(node.kind, value):
+            raise DecodeError(value, struct.__name__, ".".join(self.fields), node.go_type())
+        if node.kind is Kind.INT and isinstance(value, float):
+            raise DecodeError(value, struct.__name__, ".".join(self.fields), node.go_type())
+        if node.kind is Kind.MODEL and node.model is not None:
+            self.struct(node.model, value, path)
+        elif node.kind is Kind.LIST and node.item is not None:
+            for index, item in enumerate(value):
+                if item is None:  # an item, unlike a field, stays: at its zero value
+                    value[index] = item = _zero(node.item)
+                self.value(node.item, item, f"{path}[{index}]", struct)
+        elif node.kind is Kind.MAP and node.item is not None and node.item.kind is not Kind.ANY:
+            for key, item in value.items():
+                if item is None:
+                    value[key] = item = _zero(node.item)
+                self.value(node.item, item, f"{path}.{key}", struct)
+
+
+_ZEROS: dict[Kind, Any] = {Kind.STRING: "", Kind.INT: 0, Kind.FLOAT: 0, Kind.BOOL: False}
+
+
+def _zero(node: Node) -> Any:
+    """Go's zero value of a type, as a JSON value (null where Go has a nil)."""
+    if node.kind is Kind.MODEL:
+        return {}
+    return _ZEROS.get(node.kind)
+
+
+def decode(model: type[BaseModel], obj: dict[str, Any]) -> list[str]:
+    """Check `obj` against `model` in place (null fields dropped); the paths of its unknown
+    fields. Raises DecodeError on a JSON value of the wrong type, as Go's decoder does."""
+    walk = _Walk()
+    walk.struct(model, obj, "")
+    return walk.unknown
+
+
+# duplicate fields ---------------------------------------------------------------------
+class _Pairs(dict[str, Any]):
+    duplicates: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
+    result = _Pairs(pairs)
+    result.duplicates = [] if len(result) == len(pairs) else _repeated(pairs)
+    return result
+
+
+def _repeated(pairs: list[tuple[str, Any]]) -> list[str]:
+    seen: set[str] = set()
+    repeated = []
+    for key, _ in pairs:
+        if key in seen:
+            repeated.append(key)
+        seen.add(key)
+    return repeated
+
+
+def _count(value: Any) -> tuple[int, int]:
+    """The keys and the colons inside strings of a decoded JSON value."""
+    if isinstance(value, str):
+        return 0, value.count(":")
+    if isinstance(value, dict):
+        keys, colons = len(value), 0
+        for key, item in value.items():
+            k, c = _count(item)
+            keys, colons = keys + k, colons + c + key.count(":")
+        return keys, colons
+    if isinstance(value, list):
+        keys = colons = 0
+        for item in value:
+            k, c = _count(item)
+            keys, colons = keys + k, colons + c
+        return keys, colons
+    return 0, 0
+
+
+def duplicate_fields(raw: bytes, decoded: Any) -> list[str]:
+    """The paths of the keys `raw` repeats (the decoded value keeps the last). Every key of a
+    body is followed by one colon: when the colons of `raw` are those of the decoded value's
+    keys and strings, nothing repeats and the body is not decoded a second time."""
+    if b"\\u003" not in raw.lower():  # an escaped colon would hide from the count
+        keys, colons = _count(decoded)
+        if raw.count(b":") == keys + colons:
+            return []
+    found: list[str] = []
+    _collect(json.loads(raw, object_pairs_hook=_pairs), "", found)
+    return found
+
+
+def _collect(value: Any, path: str, found: list[str]) -> None:
+    if isinstance(value, _Pairs):
+        found.extend(f"{path}.{key}" if path else key for key in value.duplicates)
+        for key, item in value.items():
+            _collect(item, f"{path}.{key}" if path else key, found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _collect(item, f"{path}[{index}]", found)
+
+
+JSON_PATCH_FIELDS = frozenset({"op", "path", "from", "value"})
+
+
+def json_patch_fields(operations: Any) -> list[str]:
+    """Unknown fields of JSON patch operations, as upstream decodes them strictly."""
+    if not isinstance(operations, list):
+        return []
+    return [f"[{i}].{key}" for i, op in enumerate(operations) if isinstance(op, dict)
+            for key in op if key not in JSON_PATCH_FIELDS]

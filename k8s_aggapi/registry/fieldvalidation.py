@@ -11,9 +11,10 @@ import json
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 
+import orjson
 from pydantic import BaseModel
 
 
@@ -28,13 +29,34 @@ class Kind(enum.Enum):
     MAP = "map[string]"
 
 
-@dataclass(frozen=True)
+_NESTED = frozenset({Kind.MODEL, Kind.LIST, Kind.MAP})
+_TYPES: dict[Kind, frozenset[type]] = {
+    Kind.STRING: frozenset({str}), Kind.INT: frozenset({int}),
+    Kind.FLOAT: frozenset({int, float}), Kind.BOOL: frozenset({bool}),
+    Kind.ANY: frozenset({str, int, float, bool, list, dict}),
+    Kind.MODEL: frozenset({dict}), Kind.LIST: frozenset({list}), Kind.MAP: frozenset({dict}),
+}
+
+
+@dataclass(frozen=True, eq=False)
 class Node:
     """What the model expects at one place of the body."""
 
     kind: Kind
     model: type[BaseModel] | None = None
     item: Node | None = None
+
+    def __post_init__(self) -> None:
+        # precomputed for the walk: the Python types of the JSON values that fit (exact: a
+        # bool is no integer), whether to descend, and the types of scalar items
+        object.__setattr__(self, "types", _TYPES[self.kind])
+        object.__setattr__(self, "nested", self.kind in _NESTED)
+        leaf = self.item is not None and self.item.kind not in _NESTED
+        object.__setattr__(self, "item_types", self.item.types if leaf and self.item else None)
+
+    types: frozenset[type] = field(init=False, repr=False)
+    nested: bool = field(init=False, repr=False)
+    item_types: frozenset[type] | None = field(init=False, repr=False)
 
     def go_type(self) -> str:
         if self.kind is Kind.MODEL and self.model is not None:
@@ -112,59 +134,72 @@ def fields_of(model: type[BaseModel]) -> Mapping[str, Node]:
     return fields
 
 
-def _matches(kind: Kind, value: Any) -> bool:
-    if kind is Kind.STRING:
-        return isinstance(value, str)
-    if kind is Kind.BOOL:
-        return isinstance(value, bool)
-    if kind is Kind.INT:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind is Kind.FLOAT:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is Kind.LIST:
-        return isinstance(value, list)
-    return kind is Kind.ANY or isinstance(value, dict)
-
-
 class _Walk:
+    """One pass over a body: `path` is the place as upstream prints it (`spec.items[0].foo`),
+    `fields` Go's error context (the JSON field names only)."""
+
     def __init__(self) -> None:
         self.unknown: list[str] = []
-        self.fields: list[str] = []  # Go's error context: the JSON field names, no indexes
+        self.path: list[str] = []
+        self.fields: list[str] = []
 
-    def struct(self, model: type[BaseModel], obj: dict[str, Any], path: str) -> None:
+    def where(self, key: str) -> str:
+        return "".join(self.path)[1:] + "." + key if self.path else key
+
+    def refuse(self, node: Node, value: Any, struct: type[BaseModel]) -> DecodeError:
+        return DecodeError(value, struct.__name__, ".".join(self.fields), node.go_type())
+
+    def struct(self, model: type[BaseModel], obj: dict[str, Any]) -> None:
         known = fields_of(model)
-        for key in list(obj):
-            value = obj[key]
+        nulls = []
+        for key, value in obj.items():
             node = known.get(key)
             if node is None:
-                self.unknown.append(f"{path}.{key}" if path else key)
-                continue
-            if value is None:  # Go leaves the field at its zero value
-                del obj[key]
-                continue
-            self.fields.append(key)
-            self.value(node, value, f"{path}.{key}" if path else key, model)
-            self.fields.pop()
+                self.unknown.append(self.where(key))
+            elif value is None:  # Go leaves the field at its zero value
+                nulls.append(key)
+            elif node.nested or type(value) not in node.types:
+                self.path.append("." + key)
+                self.fields.append(key)
+                self.value(node, value, model)
+                self.fields.pop()
+                self.path.pop()
+        for key in nulls:
+            del obj[key]
 
-    def value(self, node: Node, value: Any, path: str, struct: type[BaseModel]) -> None:
-        if value is None:
-            return
-        if not _matches(node.kind, value):
-            raise DecodeError(value, struct.__name__, ".".join(self.fields), node.go_type())
-        if node.kind is Kind.INT and isinstance(value, float):
-            raise DecodeError(value, struct.__name__, ".".join(self.fields), node.go_type())
+    def value(self, node: Node, value: Any, struct: type[BaseModel]) -> None:
+        if type(value) not in node.types:
+            raise self.refuse(node, value, struct)
+        item = node.item
+        if node.item_types is not None:  # scalars, the common case: one loop, no descent
+            values = value if node.kind is Kind.LIST else value.values()
+            types = node.item_types
+            if all(type(element) in types for element in values):
+                return
         if node.kind is Kind.MODEL and node.model is not None:
-            self.struct(node.model, value, path)
-        elif node.kind is Kind.LIST and node.item is not None:
-            for index, item in enumerate(value):
-                if item is None:  # an item, unlike a field, stays: at its zero value
-                    value[index] = item = _zero(node.item)
-                self.value(node.item, item, f"{path}[{index}]", struct)
-        elif node.kind is Kind.MAP and node.item is not None and node.item.kind is not Kind.ANY:
-            for key, item in value.items():
-                if item is None:
-                    value[key] = item = _zero(node.item)
-                self.value(node.item, item, f"{path}.{key}", struct)
+            self.struct(node.model, value)
+        elif node.kind is Kind.LIST and item is not None and item.kind is not Kind.ANY:
+            for index, element in enumerate(value):
+                if element is None:  # an item, unlike a field, stays: at its zero value
+                    value[index] = element = _zero(item)
+                self.path.append(f"[{index}]")
+                self.value(item, element, struct)
+                self.path.pop()
+        elif node.kind is Kind.MAP and item is not None and item.kind is not Kind.ANY:
+            for key, element in value.items():
+                if element is None:
+                    value[key] = element = _zero(item)
+                self.path.append("." + key)
+                self.value(item, element, struct)
+                self.path.pop()
+
+
+def decode(model: type[BaseModel], obj: dict[str, Any]) -> list[str]:
+    """Check `obj` against `model` in place (null fields dropped); the paths of its unknown
+    fields. Raises DecodeError on a JSON value of the wrong type, as Go's decoder does."""
+    walk = _Walk()
+    walk.struct(model, obj)
+    return walk.unknown
 
 
 _ZEROS: dict[Kind, Any] = {Kind.STRING: "", Kind.INT: 0, Kind.FLOAT: 0, Kind.BOOL: False}
@@ -176,13 +211,6 @@ def _zero(node: Node) -> Any:
         return {}
     return _ZEROS.get(node.kind)
 
-
-def decode(model: type[BaseModel], obj: dict[str, Any]) -> list[str]:
-    """Check `obj` against `model` in place (null fields dropped); the paths of its unknown
-    fields. Raises DecodeError on a JSON value of the wrong type, as Go's decoder does."""
-    walk = _Walk()
-    walk.struct(model, obj, "")
-    return walk.unknown
 
 
 # duplicate fields ---------------------------------------------------------------------
@@ -206,33 +234,13 @@ def _repeated(pairs: list[tuple[str, Any]]) -> list[str]:
     return repeated
 
 
-def _count(value: Any) -> tuple[int, int]:
-    """The keys and the colons inside strings of a decoded JSON value."""
-    if isinstance(value, str):
-        return 0, value.count(":")
-    if isinstance(value, dict):
-        keys, colons = len(value), 0
-        for key, item in value.items():
-            k, c = _count(item)
-            keys, colons = keys + k, colons + c + key.count(":")
-        return keys, colons
-    if isinstance(value, list):
-        keys = colons = 0
-        for item in value:
-            k, c = _count(item)
-            keys, colons = keys + k, colons + c
-        return keys, colons
-    return 0, 0
-
-
 def duplicate_fields(raw: bytes, decoded: Any) -> list[str]:
-    """The paths of the keys `raw` repeats (the decoded value keeps the last). Every key of a
-    body is followed by one colon: when the colons of `raw` are those of the decoded value's
-    keys and strings, nothing repeats and the body is not decoded a second time."""
-    if b"\\u003" not in raw.lower():  # an escaped colon would hide from the count
-        keys, colons = _count(decoded)
-        if raw.count(b":") == keys + colons:
-            return []
+    """The paths of the keys `raw` repeats (the decoded value keeps the last). Each key is
+    followed by one colon, and orjson writes a colon inside a string as itself: when `raw` has
+    as many colons as the decoded value written again, nothing repeats (an escaped colon,
+    `\\u003a`, would hide from the count, so such a body is always decoded a second time)."""
+    if b"\\u003" not in raw and raw.count(b":") == orjson.dumps(decoded).count(b":"):
+        return []
     found: list[str] = []
     _collect(json.loads(raw, object_pairs_hook=_pairs), "", found)
     return found

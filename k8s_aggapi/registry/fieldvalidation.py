@@ -29,6 +29,7 @@ class Kind(enum.Enum):
     MAP = "map[string]"
 
 
+_INT64 = -(2**63)
 _NESTED = frozenset({Kind.MODEL, Kind.LIST, Kind.MAP})
 _TYPES: dict[Kind, frozenset[type]] = {
     Kind.STRING: frozenset({str}), Kind.INT: frozenset({int}),
@@ -48,10 +49,11 @@ class Node:
 
     def __post_init__(self) -> None:
         # precomputed for the walk: the Python types of the JSON values that fit (exact: a
-        # bool is no integer), whether to descend, and the types of scalar items
+        # bool is no integer), whether to look further (an int64's range too), and the
+        # types of scalar items
         object.__setattr__(self, "types", _TYPES[self.kind])
-        object.__setattr__(self, "nested", self.kind in _NESTED)
-        leaf = self.item is not None and self.item.kind not in _NESTED
+        object.__setattr__(self, "nested", self.kind in _NESTED or self.kind is Kind.INT)
+        leaf = self.item is not None and not self.item.nested
         object.__setattr__(self, "item_types", self.item.types if leaf and self.item else None)
 
     types: frozenset[type] = field(init=False, repr=False)
@@ -69,9 +71,13 @@ class Node:
 class DecodeError(Exception):
     """A JSON value of the wrong type; `str()` is Go's encoding/json message."""
 
-    def __init__(self, value: Any, struct: str, field: str, go_type: str) -> None:
+    def __init__(self, value: Any, struct: str, field: str, go_type: str, *,
+                 integer: bool = False) -> None:
+        what = json_kind(value)
+        if integer and what == "number":  # Go names the number it could not parse
+            what = f"number {value}"
         super().__init__(
-            f"json: cannot unmarshal {json_kind(value)} into Go struct field {struct}.{field} "
+            f"json: cannot unmarshal {what} into Go struct field {struct}.{field} "
             f"of type {go_type}")
 
 
@@ -147,7 +153,8 @@ class _Walk:
         return "".join(self.path)[1:] + "." + key if self.path else key
 
     def refuse(self, node: Node, value: Any, struct: type[BaseModel]) -> DecodeError:
-        return DecodeError(value, struct.__name__, ".".join(self.fields), node.go_type())
+        return DecodeError(value, struct.__name__, ".".join(self.fields), node.go_type(),
+                           integer=node.kind is Kind.INT)
 
     def struct(self, model: type[BaseModel], obj: dict[str, Any]) -> None:
         known = fields_of(model)
@@ -168,7 +175,8 @@ class _Walk:
             del obj[key]
 
     def value(self, node: Node, value: Any, struct: type[BaseModel]) -> None:
-        if type(value) not in node.types:
+        if type(value) not in node.types or (
+                node.kind is Kind.INT and not _INT64 <= value < -_INT64):
             raise self.refuse(node, value, struct)
         item = node.item
         if node.item_types is not None:  # scalars, the common case: one loop, no descent

@@ -126,7 +126,8 @@ def test_wrong_json_types_are_go_decode_errors(client, spec, expected):
 
 
 def test_integer_fields_take_no_string_or_fraction(client):
-    for value, shown in (("5", "string"), (1.5, "number"), (True, "bool")):
+    for value, shown in (("5", "string"), (1.5, "number 1.5"), (True, "bool"),
+                         (2**63, f"number {2**63}")):
         body = {"metadata": {"name": "a", "generation": value}}
         r = client.post(NS, json=body)
         assert r.status_code == 400, value

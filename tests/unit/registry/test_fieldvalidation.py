@@ -43,7 +43,7 @@ def test_python_names_are_no_wire_names_but_aliases_are():
 
 @pytest.mark.parametrize(("spec", "message"), [
     ({"count": "5"}, "string into Go struct field Spec.spec.count of type int64"),
-    ({"count": 1.5}, "number into Go struct field Spec.spec.count of type int64"),
+    ({"count": 1.5}, "number 1.5 into Go struct field Spec.spec.count of type int64"),
     ({"on": "true"}, "string into Go struct field Spec.spec.on of type bool"),
     ({"on": 1}, "number into Go struct field Spec.spec.on of type bool"),
     ({"items": {}}, "object into Go struct field Spec.spec.items of type []test_fieldvalidation"

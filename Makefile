@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: venv run test lint unit integration e2e binaries cluster bench clean
+.PHONY: venv run test lint unit integration e2e binaries cluster bench bench-wire clean
 
 venv: $(STAMP)
 
@@ -48,6 +48,12 @@ cluster: binaries
 
 bench: venv
 	$(BIN)/python -m bench
+
+# Over real TLS, one core per side: the Starlette ceiling, our sample (x509, front proxy) and
+# Go's sample-apiserver, against an envtest control plane (about 8 minutes; see
+# docs/benchmarks.md). BENCH_WIRE_ARGS="--rounds 1 --ops get" for a quick look.
+bench-wire: binaries
+	$(BIN)/python -m bench.wire $(BENCH_WIRE_ARGS)
 
 clean:
 	rm -rf $(VENV) .aggapi .pytest_cache .mypy_cache .ruff_cache

@@ -114,7 +114,10 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
     serving = completed.serving
 
     async def on_ready(server: Any) -> None:
-        log.info("serving securely on %s:%s", serving.bind_address, server.port)
+        from k8s_aggapi.serving.loop import loop_name
+
+        log.info("serving securely on %s:%s (event loop: %s)", serving.bind_address,
+                 server.port, loop_name(asyncio.get_running_loop()))
         if completed.dev_pki is not None:
             sys.stderr.write(dev_hints(completed, server.port, example))
 
@@ -126,10 +129,13 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
 
 
 def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
-         title: str = "k8s-aggapi", prog: str | None = None, example: str | None = None) -> None:
+         title: str = "k8s-aggapi", prog: str | None = None, example: str | None = None,
+         loop: str = "auto") -> None:
     """Parse upstream-style flags and serve `groups` until interrupted; `example` is a
-    manifest path the dev-mode hints suggest creating."""
+    manifest path the dev-mode hints suggest creating; `loop` is "auto" (uvloop when
+    installed), "uvloop" or "asyncio"."""
     from k8s_aggapi.options import config_from_args
+    from k8s_aggapi.serving.loop import run as run_on_loop
 
     config = config_from_args(groups, argv, title=title, prog=prog)
     logging.basicConfig(
@@ -139,4 +145,4 @@ def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
     if config.verbosity >= 3:
         logging.getLogger("k8s_aggapi.httplog").setLevel(logging.DEBUG)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(config, example=example))
+        run_on_loop(run(config, example=example), loop=loop)

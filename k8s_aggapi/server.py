@@ -19,7 +19,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from k8s_aggapi import errors
 from k8s_aggapi.api import APIGroup
@@ -54,14 +55,26 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return Response(orjson.dumps(error.to_status()), error.code, media_type="application/json")
 
 
+class ResourceRoute(Route):
+    """`/apis/{group}/{version}/{rest}` with a non-empty rest: no other route serves such a
+    path (discovery ends at `/apis/{group}/{version}/`), so it is tried first and a resource
+    request does not pay for matching every health, metrics, discovery and OpenAPI route."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and not child["path_params"]["rest"]:
+            return Match.NONE, {}
+        return match, child
+
+
 def routes(config: CompletedConfig) -> list[BaseRoute]:
     return [
+        ResourceRoute("/apis/{group}/{version}/{rest:path}",
+                      ResourceEndpoint(config.groups, config.limits)),
         *health_routes(config.health),
         *metrics_routes(config.metrics.registry),
         *discovery_routes(config.groups),
         *openapi_routes(config.groups, title=config.title, version=config.version),
-        Route("/apis/{group}/{version}/{rest:path}",
-              ResourceEndpoint(config.groups, config.limits)),
         Route("/{path:path}", _NotFound()),
     ]
 

@@ -87,9 +87,10 @@ class _Verdict:
     """What does not depend on the clock: the usage checks and which CA signed `cert`."""
 
     cert: x509.Certificate
+    described: str  # describe(cert), for the reasons logged
     window: Window
     client_auth: bool
-    issuer: x509.Certificate | None  # the first CA of the bundle whose signature verifies
+    issuer: str | None  # describe() of the first CA whose signature verifies, None if none
     issuer_window: Window
     issuer_client_auth: bool
 
@@ -173,21 +174,22 @@ class DynamicCABundle:
                 cert.verify_directly_issued_by(ca)
             except (ValueError, TypeError, InvalidSignature):
                 continue
-            return _Verdict(cert, _window(cert), _allows_client_auth(cert), ca, _window(ca),
-                            _allows_client_auth(ca))
+            return _Verdict(cert, describe(cert), _window(cert), _allows_client_auth(cert),
+                            describe(ca), _window(ca), _allows_client_auth(ca))
         window = _window(cert)
-        return _Verdict(cert, window, _allows_client_auth(cert), None, window, False)
+        return _Verdict(cert, describe(cert), window, _allows_client_auth(cert), None, window,
+                        False)
 
     def _judge(self, verdict: _Verdict, now: datetime.datetime) -> str | None:
-        cert, ca = verdict.cert, verdict.issuer
+        cert, ca = verdict.described, verdict.issuer
         if not _valid_at(verdict.window, now):
-            return f"certificate {describe(cert)} has expired or is not yet valid"
+            return f"certificate {cert} has expired or is not yet valid"
         if not verdict.client_auth:
-            return f"certificate {describe(cert)} is not valid for client authentication"
+            return f"certificate {cert} is not valid for client authentication"
         if ca is None:
-            return f"certificate {describe(cert)} is not signed by a CA of bundle {self.name!r}"
+            return f"certificate {cert} is not signed by a CA of bundle {self.name!r}"
         if not _valid_at(verdict.issuer_window, now):
-            return f"CA {describe(ca)} of bundle {self.name!r} has expired or is not yet valid"
+            return f"CA {ca} of bundle {self.name!r} has expired or is not yet valid"
         if not verdict.issuer_client_auth:
-            return f"CA {describe(ca)} of bundle {self.name!r} does not allow client auth"
+            return f"CA {ca} of bundle {self.name!r} does not allow client auth"
         return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-COLORS = ["#bab0ac", "#4e79a7", "#59a14f", "#e15759", "#f28e2b", "#76b7b2"]
+COLORS = ["#bab0ac", "#9c755f", "#edc948", "#4e79a7", "#59a14f", "#e15759", "#f28e2b", "#76b7b2"]
 WIDTH, PANEL, PAD = 820, 260, 46
 
 

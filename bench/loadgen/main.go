@@ -41,6 +41,7 @@ type result struct {
 	P90         float64          `json:"p90_ms"`
 	P99         float64          `json:"p99_ms"`
 	Connections int              `json:"connections"`
+	Dials       int64            `json:"dials"` // TLS handshakes made: connections plus redials
 }
 
 type worker struct {
@@ -48,6 +49,7 @@ type worker struct {
 	errors    map[string]int64
 	requests  int64
 	total     int64
+	dials     int64
 }
 
 func main() {
@@ -140,6 +142,7 @@ func main() {
 	for _, w := range workers {
 		res.Requests += w.requests
 		res.Total += w.total
+		res.Dials += w.dials
 		all = append(all, w.latencies...)
 		for k, v := range w.errors {
 			res.Errors[k] += v
@@ -157,6 +160,7 @@ func (w *worker) run(host string, cfg *tls.Config, request func(*bytes.Buffer), 
 	var buf bytes.Buffer
 	for !stop.Load() {
 		conn, err := tls.Dial("tcp", host, cfg)
+		w.dials++
 		if err != nil {
 			w.count(measuring, "dial: "+err.Error())
 			time.Sleep(10 * time.Millisecond)

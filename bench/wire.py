@@ -226,6 +226,18 @@ def print_table(table: list[dict[str, Any]]) -> None:
               f"{pct(t['vs_go']):>6} {t['errors']:>6}")
 
 
+def markdown(table: list[dict[str, Any]]) -> str:
+    """The table as docs/benchmarks.md shows it."""
+    def pct(v: float | None) -> str:
+        return f"{v:.0%}" if v is not None else "-"
+    lines = ["| op | target | req/s | p50 ms | p99 ms | CPU s / 10k req | vs ceiling | vs Go |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {t['op'].upper()} | {t['row']} | {t['rps']:,.0f} | {t['p50_ms']:.2f} | "
+              f"{t['p99_ms']:.2f} | {t['cpu_per_10k']:.2f} | {pct(t['vs_ceiling'])} | "
+              f"{pct(t['vs_go'])} |" for t in table]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.wire", description=__doc__)
     p.add_argument("--rounds", type=int, default=3)
@@ -247,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"note: {os.cpu_count()} CPUs; servers use core 0, the load generator core 1")
     loadgen = loadgen_binary()
     results: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
     with ControlPlane() as cp:
         for namespace in ("bench", "bench-list", "bench-create"):
             cp.kubectl("create", "namespace", namespace)
@@ -268,11 +281,18 @@ def main(argv: list[str] | None = None) -> None:
                           flush=True)
     table = summarize(results)
     print_table(table)
+    conditions = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                  "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+                  "rounds": args.rounds, "seconds": args.seconds,
+                  "connections": args.connections}
+    print("conditions:", json.dumps(conditions))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"results": results, "table": table}, indent=1))
+    args.out.write_text(json.dumps({"conditions": conditions, "results": results,
+                                    "table": table}, indent=1))
+    args.out.with_suffix(".md").write_text(markdown(table))
     args.svg.parent.mkdir(parents=True, exist_ok=True)
     args.svg.write_text(svg(table))
-    print(f"data: {args.out}\nplot: {args.svg}")
+    print(f"data: {args.out} (table: {args.out.with_suffix('.md')})\nplot: {args.svg}")
 
 
 if __name__ == "__main__":

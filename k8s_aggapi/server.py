@@ -31,6 +31,7 @@ from k8s_aggapi.health import health_routes
 from k8s_aggapi.metrics import metrics_routes
 from k8s_aggapi.middleware import handler_chain
 from k8s_aggapi.openapi import openapi_routes
+from k8s_aggapi.version import version_routes
 
 log = logging.getLogger("k8s_aggapi.server")
 
@@ -72,6 +73,7 @@ def routes(config: CompletedConfig) -> list[BaseRoute]:
         ResourceRoute("/apis/{group}/{version}/{rest:path}",
                       ResourceEndpoint(config.groups, config.limits)),
         *health_routes(config.health),
+        *version_routes(),
         *metrics_routes(config.metrics.registry),
         *discovery_routes(config.groups),
         *openapi_routes(config.groups, title=config.title, version=config.version),
@@ -138,7 +140,8 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
 
     await serve(app, serving, on_ready=on_ready,
                 on_shutdown=completed.health.mark_shutting_down,
-                log_level="debug" if config.verbosity >= 4 else "info")
+                log_level="debug" if config.verbosity >= 4 else "info",
+                limits=completed.limits)
 
 
 def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,

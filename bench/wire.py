@@ -78,9 +78,22 @@ class Server:
     port: int
 
     def cpu_seconds(self) -> float:
+        """utime + stime of the process and its descendants (envtest runs each command
+        under a leash process, so the server is a child of the pid we started)."""
         assert self.process.pid is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        stats: dict[int, tuple[int, float]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+        tree, total = {self.process.pid}, 0.0
+        for _ in range(8):  # a few levels: leash -> taskset'd server
+            tree |= {pid for pid, (ppid, _) in stats.items() if ppid in tree}
+        total = sum(stats[pid][1] for pid in tree if pid in stats)
+        return total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

@@ -112,6 +112,19 @@ def test_request_labels(
     )
 
 
+def test_remembered_labels_keep_dry_run_and_apply_apart(metrics: ServerMetrics) -> None:
+    client = _build(metrics)
+    for _ in range(2):
+        client.post(f"{NS}/flunders")
+        client.post(f"{NS}/flunders?dryRun=All")
+        client.patch(f"{NS}/flunders/x", headers={"content-type": "application/apply-patch+yaml"})
+        client.patch(f"{NS}/flunders/x", headers={"content-type": "application/merge-patch+json"})
+    value = metrics.registry.get_sample_value
+    for labels in (_labels("POST", **NAMED), _labels("POST", dry_run="All", **NAMED),
+                   _labels("APPLY", **NAMED), _labels("PATCH", **NAMED)):
+        assert value("apiserver_request_total", {**labels, "code": "200"}) == 2
+
+
 def test_codes_errors_and_durations(metrics: ServerMetrics) -> None:
     client = _build(metrics)
     client.get(f"{NS}/flunders/x?code=404")

@@ -15,6 +15,7 @@ from k8s_aggapi.context import REQUEST_INFO
 from k8s_aggapi.endpoints.requestinfo import RequestInfo, parse_request_info
 from k8s_aggapi.errors import StatusError
 from k8s_aggapi.metrics import COMPONENT, RequestLabels, ServerMetrics
+from k8s_aggapi.middleware.requestinfo import REMEMBERED_KEY_BYTES
 
 APPLY_PATCH = b"application/apply-patch+yaml"
 CONNECT_SUBRESOURCES = frozenset({"log", "exec", "portforward", "attach", "proxy"})
@@ -80,7 +81,8 @@ class MetricsMiddleware:
         request info alone (no dryRun or watch in the query, not a PATCH)."""
         method: str = scope["method"]
         query: bytes = scope["query_string"]
-        if method == "PATCH" or b"dryRun" in query or b"watch" in query:
+        if (method == "PATCH" or b"dryRun" in query or b"watch" in query
+                or len(scope["path"]) > REMEMBERED_KEY_BYTES):
             return request_labels(scope, info)
         key = (method, info)
         labels = self._labels.get(key)

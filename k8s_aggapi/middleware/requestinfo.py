@@ -13,6 +13,9 @@ from k8s_aggapi.endpoints.requestinfo import RequestInfo, parse_request_info
 
 REMEMBERED_MAX = 4096
 """Distinct (method, path, query) parses kept; past that the memory starts over."""
+REMEMBERED_KEY_BYTES = 1024
+"""Only requests with a path and query this short are remembered, so the memory stays bounded
+(REMEMBERED_MAX x 1 KiB) whatever request lines a client sends (up to the header limit)."""
 
 
 class RequestInfoMiddleware:
@@ -27,8 +30,9 @@ class RequestInfoMiddleware:
             info = self._parsed.get(key)
             if info is None:
                 info = parse_request_info(key[0], key[1], query.decode("latin-1"))
-                if len(self._parsed) >= REMEMBERED_MAX:
-                    self._parsed = {}
-                self._parsed[key] = info
+                if len(key[1]) + len(query) <= REMEMBERED_KEY_BYTES:
+                    if len(self._parsed) >= REMEMBERED_MAX:
+                        self._parsed = {}
+                    self._parsed[key] = info
             scope[REQUEST_INFO] = info
         await self.app(scope, receive, send)

@@ -47,3 +47,16 @@ async def test_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         await request(mw, "GET", f"{PATH}/{name}")
     assert len(mw._parsed) == 1
     assert [i.name for i in seen.infos] == ["a", "b", "c"]
+
+
+async def test_long_request_lines_are_parsed_but_not_remembered() -> None:
+    """A client sending distinct long paths (up to the 1 MiB header limit) cannot make the
+    memory hold more than REMEMBERED_MAX short keys."""
+    seen = Seen()
+    mw = RequestInfoMiddleware(seen)
+    long_name = "a" * (requestinfo.REMEMBERED_KEY_BYTES + 1)
+    await request(mw, "GET", f"{PATH}/{long_name}")
+    await request(mw, "GET", PATH, b"labelSelector=" + b"x" * requestinfo.REMEMBERED_KEY_BYTES)
+    await request(mw, "GET", f"{PATH}/short")
+    assert [i.name for i in seen.infos] == [long_name, "", "short"]
+    assert [key[1] for key in mw._parsed] == [f"{PATH}/short"]

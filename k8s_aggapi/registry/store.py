@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import datetime
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -55,6 +56,7 @@ _TYPE_WORDS = {
     "bool_type": "must be a boolean", "bool_parsing": "must be a boolean",
 }
 _PREFIXES = ("Value error, ", "Assertion failed, ")
+_SHOULD = re.compile(r"^(?:Input|String|List|Dictionary|Value|Tuple|Set|Decimal) should ")
 
 
 def pydantic_causes(exc: ValidationError) -> list[errors.Cause]:
@@ -65,7 +67,7 @@ def pydantic_causes(exc: ValidationError) -> list[errors.Cause]:
         if err["type"] == "missing":
             causes.append(errors.field_required(path))
             continue
-        message = _TYPE_WORDS.get(err["type"]) or str(err["msg"])
+        message = _TYPE_WORDS.get(err["type"]) or _SHOULD.sub("must ", str(err["msg"]))
         for prefix in _PREFIXES:
             message = message.removeprefix(prefix)
         causes.append(validation.invalid(path, err.get("input"), message))

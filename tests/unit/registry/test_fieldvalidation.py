@@ -87,3 +87,34 @@ def test_json_patch_operation_fields():
     ops = [{"op": "add", "path": "/a", "value": 1}, {"op": "move", "from": "/a", "x": 1}]
     assert fv.json_patch_fields(ops) == ["[1].x"]
     assert fv.json_patch_fields({"not": "a list"}) == []
+
+
+def test_model_refusals_are_in_kubernetes_words():
+    from pydantic import ValidationError, field_validator
+
+    from k8s_aggapi.registry.store import pydantic_causes
+
+    class Limited(KubeModel):
+        size: int = Field(default=1, ge=1)
+        tags: dict[str, str] | None = None
+        name: str
+
+        @field_validator("tags")
+        @classmethod
+        def no_empty(cls, value):
+            if value == {}:
+                raise ValueError("must not be empty")
+            return value
+
+    with pytest.raises(ValidationError) as caught:
+        Limited.model_validate({"size": 0, "tags": {}, "spec": None})
+    messages = [(c.field, c.message) for c in pydantic_causes(caught.value)]
+    assert messages == [
+        ("size", "Invalid value: 0: must be greater than or equal to 1"),
+        ("tags", "Invalid value: {}: must not be empty"),
+        ("name", "Required value"),
+    ]
+    with pytest.raises(ValidationError) as caught:
+        Limited.model_validate({"name": None, "tags": ["x"]})
+    assert [c.message for c in pydantic_causes(caught.value)] == [
+        "Invalid value: [\"x\"]: must be an object", "Invalid value: null: must be a string"]

@@ -36,6 +36,10 @@ def _problems(unknown: list[str], duplicates: list[str], prefix: str = "") -> li
             + [f"{prefix}unknown field {go_quote(p)}" for p in unknown])
 
 
+def _within(path: str, unknown: list[str]) -> bool:
+    return any(path == u or path.startswith((u + ".", u + "[")) for u in unknown)
+
+
 def decode_body(model: type[BaseModel] | None, body: dict[str, Any], raw: bytes, how: str,
                 kind: str, version: str) -> list[tuple[bytes, bytes]]:
     """Check a create or update body (400 as upstream's transformDecodeError words it);
@@ -52,7 +56,10 @@ def decode_body(model: type[BaseModel] | None, body: dict[str, Any], raw: bytes,
         raise refused(str(exc)) from None
     if how == IGNORE:
         return []
-    problems = _problems(unknown, fv.duplicate_fields(raw, body))
+    duplicates = fv.duplicate_fields(raw, body)
+    if duplicates and unknown:  # Go skips an unknown field's value, and its repeats
+        duplicates = [d for d in duplicates if not _within(d, unknown)]
+    problems = _problems(unknown, duplicates)
     if problems and how == STRICT:
         raise refused(strict_error(problems))
     return warning_headers(problems)

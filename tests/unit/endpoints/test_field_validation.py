@@ -81,6 +81,13 @@ def test_duplicate_fields(client):
     assert stored(client, "a")["spec"]["reference"] == "s"  # the last one wins, as in Go
 
 
+def test_repeats_of_an_unknown_field_are_one_unknown_field(client):
+    raw = b'{"metadata":{"name":"a"},"spec":{"foo":{"x":1,"x":2},"foo":1}}'
+    r = client.post(NS, content=raw, headers=JSON, params={"fieldValidation": "Strict"})
+    assert r.status_code == 400
+    assert r.json()["message"] == REFUSED + 'strict decoding error: unknown field "spec.foo"'
+
+
 def test_a_colon_in_a_value_is_no_duplicate(client):
     raw = b'{"metadata":{"name":"a","annotations":{"u":"http://x:80","e":"\\u003a"}}}'
     r = client.post(NS, content=raw, headers=JSON, params={"fieldValidation": "Strict"})

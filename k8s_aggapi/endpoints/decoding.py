@@ -33,7 +33,7 @@ def strict_error(problems: list[str]) -> str:
 
 def _problems(unknown: list[str], duplicates: list[str], prefix: str = "") -> list[str]:
     return ([f"{prefix}duplicate field {go_quote(p)}" for p in duplicates]
-            + [f"{prefix}unknown field {go_quote(p)}" for p in unknown])
+            + [f"{prefix}unknown field {go_quote(p)}" for p in unknown])[:fv.MAX_STRICT_ERRORS]
 
 
 def _within(path: str, unknown: list[str]) -> bool:
@@ -96,7 +96,7 @@ def decode_patched(model: type[BaseModel] | None, patched: dict[str, Any],
         raise _patch_invalid(patched, str(exc)) from None
     if how == IGNORE:
         return []
-    problems = before + _problems(unknown, [])
+    problems = (before + _problems(unknown, []))[:fv.MAX_STRICT_ERRORS]
     if problems and how == STRICT:
         raise _patch_invalid(patched, strict_error(problems))
     return warning_headers(problems)

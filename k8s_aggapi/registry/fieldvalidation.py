@@ -29,6 +29,7 @@ class Kind(enum.Enum):
     MAP = "map[string]"
 
 
+MAX_STRICT_ERRORS = 100  # as Go's decoder keeps: a body cannot make its answer huge
 _INT64 = -(2**63)
 _NESTED = frozenset({Kind.MODEL, Kind.LIST, Kind.MAP})
 _TYPES: dict[Kind, frozenset[type]] = {
@@ -162,7 +163,8 @@ class _Walk:
         for key, value in obj.items():
             node = known.get(key)
             if node is None:
-                self.unknown.append(self.where(key))
+                if len(self.unknown) < MAX_STRICT_ERRORS:
+                    self.unknown.append(self.where(key))
             elif value is None:  # Go leaves the field at its zero value
                 nulls.append(key)
             elif node.nested or type(value) not in node.types:
@@ -251,7 +253,7 @@ def duplicate_fields(raw: bytes, decoded: Any) -> list[str]:
         return []
     found: list[str] = []
     _collect(json.loads(raw, object_pairs_hook=_pairs), "", found)
-    return found
+    return found[:MAX_STRICT_ERRORS]
 
 
 def _collect(value: Any, path: str, found: list[str]) -> None:

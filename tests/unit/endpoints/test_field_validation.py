@@ -88,6 +88,19 @@ def test_repeats_of_an_unknown_field_are_one_unknown_field(client):
     assert r.json()["message"] == REFUSED + 'strict decoding error: unknown field "spec.foo"'
 
 
+def test_at_most_a_hundred_problems_are_named(client):
+    body = flunder("a")
+    body["spec"].update({f"u{i}": i for i in range(5000)})
+    r = client.post(NS, json=body)
+    assert r.status_code == 201
+    assert len(r.headers.get_list("warning")) == 100
+    keys = ",".join(f'"k":{i}' for i in range(5000))
+    raw = f'{{"metadata":{{"name":"b"}},"spec":{{"reference":"r",{keys}}}}}'.encode()
+    r = client.post(NS, content=raw, headers=JSON, params={"fieldValidation": "Strict"})
+    assert r.status_code == 400
+    assert r.json()["message"].count("unknown field") == 1  # a repeated unknown field
+
+
 def test_a_colon_in_a_value_is_no_duplicate(client):
     raw = b'{"metadata":{"name":"a","annotations":{"u":"http://x:80","e":"\\u003a"}}}'
     r = client.post(NS, content=raw, headers=JSON, params={"fieldValidation": "Strict"})

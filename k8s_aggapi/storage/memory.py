@@ -107,6 +107,17 @@ class MemoryStorage:
             )
         return ListResult([self._objects[k][0] for k in keys], self._revision)
 
+    async def compact(self, revision: int) -> None:
+        """Forget what is older than `revision`, as etcd's compaction does: reads below it and
+        watches from before it fail with `Expired` (the history bound does this on its own)."""
+        revision = min(revision, self._revision)
+        if revision <= self._compacted:
+            return
+        self._compacted = revision
+        while self._history and self._history[0].revision <= revision:
+            self._history.popleft()
+        self._sweep()
+
     # past reads -----------------------------------------------------------
     def _is_past(self, revision: int) -> bool:
         """Whether a read at `revision` needs the kept versions (False: the live state)."""

@@ -27,3 +27,17 @@ async def test_the_history_bound_compacts_like_compact():
     with pytest.raises(Expired):
         await s.get("/b/a", at_revision=int(first["metadata"]["resourceVersion"]))
     assert (await s.get("/b/a", at_revision=3))["v"] == 1
+
+
+async def test_kept_versions_stay_bounded_by_the_history():
+    s = MemoryStorage(history=8)
+    for i in range(200):  # 400 writes of churn: each key created, then deleted
+        await s.create(f"/churn/{i}", {"metadata": {"name": str(i)}})
+        await s.delete(f"/churn/{i}")
+    await s.create("/churn/keep", {"metadata": {"name": "keep"}})
+    for i in range(200):
+        await s.update("/churn/keep", {"metadata": {"name": "keep"}, "v": i},
+                       expected_revision=None)
+    kept = sum(len(v) for v in s._versions.values())
+    assert kept <= 64 + 8 + 1, kept  # at most one sweep period plus the history
+    assert (await s.list("/churn/")).items[0]["v"] == 199

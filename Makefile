@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 SAMPLE_MANIFESTS := examples.sample_apiserver.app:server --namespace wardle --image wardle:dev --insecure-skip-tls-verify
 
-.PHONY: venv run test lint unit integration e2e binaries cluster bench manifests wheel clean
+.PHONY: venv run test lint unit integration e2e binaries cluster bench bench-wire manifests wheel clean
 
 venv: $(STAMP)
 
@@ -53,6 +53,12 @@ manifests: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+# Over real TLS, one core per side: the Starlette ceiling, our sample (x509, front proxy) and
+# Go's sample-apiserver, against an envtest control plane (about 8 minutes; see
+# docs/benchmarks.md). BENCH_WIRE_ARGS="--rounds 1 --ops get" for a quick look.
+bench-wire: binaries
+	$(BIN)/python -m bench.wire $(BENCH_WIRE_ARGS)
 
 clean:
 	rm -rf $(VENV) .aggapi .pytest_cache .mypy_cache .ruff_cache

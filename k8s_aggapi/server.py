@@ -19,7 +19,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from k8s_aggapi import errors
 from k8s_aggapi.api import APIGroup
@@ -55,15 +56,27 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return Response(orjson.dumps(error.to_status()), error.code, media_type="application/json")
 
 
+class ResourceRoute(Route):
+    """`/apis/{group}/{version}/{rest}` with a non-empty rest: no other route serves such a
+    path (discovery ends at `/apis/{group}/{version}/`), so it is tried first and a resource
+    request does not pay for matching every health, metrics, discovery and OpenAPI route."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and not child["path_params"]["rest"]:
+            return Match.NONE, {}
+        return match, child
+
+
 def routes(config: CompletedConfig) -> list[BaseRoute]:
     return [
+        ResourceRoute("/apis/{group}/{version}/{rest:path}",
+                      ResourceEndpoint(config.groups, config.limits)),
         *health_routes(config.health),
         *version_routes(),
         *metrics_routes(config.metrics.registry),
         *discovery_routes(config.groups),
         *openapi_routes(config.groups, title=config.title, version=config.version),
-        Route("/apis/{group}/{version}/{rest:path}",
-              ResourceEndpoint(config.groups, config.limits)),
         Route("/{path:path}", _NotFound()),
     ]
 
@@ -116,7 +129,10 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
     serving = completed.serving
 
     async def on_ready(server: Any) -> None:
-        log.info("serving securely on %s:%s", serving.bind_address, server.port)
+        from k8s_aggapi.serving.loop import loop_name
+
+        log.info("serving securely on %s:%s (event loop: %s)", serving.bind_address,
+                 server.port, loop_name(asyncio.get_running_loop()))
         if completed.dev_pki is not None:
             sys.stderr.write(dev_hints(completed, server.port, example))
 
@@ -129,10 +145,13 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
 
 
 def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
-         title: str = "k8s-aggapi", prog: str | None = None, example: str | None = None) -> None:
+         title: str = "k8s-aggapi", prog: str | None = None, example: str | None = None,
+         loop: str = "auto") -> None:
     """Parse upstream-style flags and serve `groups` until interrupted; `example` is a
-    manifest path the dev-mode hints suggest creating."""
+    manifest path the dev-mode hints suggest creating; `loop` is "auto" (uvloop when
+    installed), "uvloop" or "asyncio"."""
     from k8s_aggapi.options import config_from_args
+    from k8s_aggapi.serving.loop import run as run_on_loop
 
     config = config_from_args(groups, argv, title=title, prog=prog)
     logging.basicConfig(
@@ -142,4 +161,4 @@ def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
     if config.verbosity >= 3:
         logging.getLogger("k8s_aggapi.httplog").setLevel(logging.DEBUG)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(config, example=example))
+        run_on_loop(run(config, example=example), loop=loop)

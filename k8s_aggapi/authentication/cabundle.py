@@ -2,6 +2,8 @@
 
 The requestheader and x509 authenticators each hold one; the ConfigMap follower or a file
 poller updates it, and the serving layer subscribes to keep its TLS trust store in step.
+The signature check of a peer certificate is remembered per bundle generation (a kept-alive
+connection presents the same one each request); validity times are checked every time.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import datetime
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -21,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 Now = Callable[[], datetime.datetime]
 Listener = Callable[["DynamicCABundle"], None]
+VERDICTS_MAX = 1024
+"""Distinct peer certificates remembered per bundle; past that the memory starts over."""
 
 
 def _utcnow() -> datetime.datetime:
@@ -38,8 +43,15 @@ def _allows_client_auth(cert: x509.Certificate) -> bool:
     )
 
 
-def _valid_at(cert: x509.Certificate, now: datetime.datetime) -> bool:
-    return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+Window = tuple[datetime.datetime, datetime.datetime]
+
+
+def _window(cert: x509.Certificate) -> Window:
+    return cert.not_valid_before_utc, cert.not_valid_after_utc
+
+
+def _valid_at(window: Window, now: datetime.datetime) -> bool:
+    return window[0] <= now <= window[1]
 
 
 @functools.lru_cache(maxsize=256)
@@ -58,9 +70,29 @@ def common_name(cert: x509.Certificate) -> str:
     return names[-1] if names else ""
 
 
+@functools.lru_cache(maxsize=256)
+def peer_subject(der: bytes) -> tuple[str, tuple[str, ...]]:
+    """The (last) CN and the O's of a parsed peer certificate, cached by its DER."""
+    cert = load_peer_certificate(der)
+    return common_name(cert), tuple(subject_values(cert, NameOID.ORGANIZATION_NAME))
+
+
 def describe(cert: x509.Certificate) -> str:
     """How upstream names a certificate in its log lines (subject and serial)."""
     return f'"{cert.subject.rfc4514_string()}" (serial {cert.serial_number:x})'
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What does not depend on the clock: the usage checks and which CA signed `cert`."""
+
+    cert: x509.Certificate
+    described: str  # describe(cert), for the reasons logged
+    window: Window
+    client_auth: bool
+    issuer: str | None  # describe() of the first CA whose signature verifies, None if none
+    issuer_window: Window
+    issuer_client_auth: bool
 
 
 class DynamicCABundle:
@@ -72,6 +104,7 @@ class DynamicCABundle:
         self._listeners: list[Listener] = []
         self._pem = b""
         self._cas: tuple[x509.Certificate, ...] = ()
+        self._verdicts: dict[bytes, _Verdict] = {}  # for the current `_cas` only
         if pem.strip():
             self.update(pem)
 
@@ -98,7 +131,7 @@ class DynamicCABundle:
         if not pem.strip():
             raise ValueError(f"missing content for CA bundle {self.name!r}")
         cas = tuple(x509.load_pem_x509_certificates(pem))
-        self._pem, self._cas = pem, cas
+        self._pem, self._cas, self._verdicts = pem, cas, {}
         logger.info("loaded CA bundle %s: %s", self.name, ", ".join(map(describe, cas)))
         for listener in self._listeners:
             try:
@@ -112,34 +145,51 @@ class DynamicCABundle:
     ) -> x509.Certificate | None:
         """The peer certificate when it is a valid client certificate of this bundle; None
         when there is no certificate or no CA (no opinion); `CredentialsRejected` otherwise."""
-        if der is None or not self:
+        if der is None or not self._cas:
             return None
-        try:
-            cert = load_peer_certificate(der)
-        except ValueError as exc:
-            raise CredentialsRejected(f"unparseable client certificate: {exc}") from None
-        problem = self.verify_client(cert)
+        verdict = self._verdicts.get(der)
+        if verdict is None:
+            try:
+                cert = load_peer_certificate(der)
+            except ValueError as exc:
+                raise CredentialsRejected(f"unparseable client certificate: {exc}") from None
+            verdict = self._verdict(cert)
+            if len(self._verdicts) >= VERDICTS_MAX:
+                self._verdicts = {}
+            self._verdicts[der] = verdict
+        problem = self._judge(verdict, self._now())
         if problem is not None:
             raise CredentialsRejected(reason_prefix + problem)
-        return cert
+        return verdict.cert
 
     def verify_client(self, cert: x509.Certificate) -> str | None:
         """None when `cert` is a valid client certificate issued directly by one of the CAs,
         else the reason it is not. Intermediates are not followed: the serving layer hands
         over the leaf only."""
-        now = self._now()
-        if not _valid_at(cert, now):
-            return f"certificate {describe(cert)} has expired or is not yet valid"
-        if not _allows_client_auth(cert):
-            return f"certificate {describe(cert)} is not valid for client authentication"
+        return self._judge(self._verdict(cert), self._now())
+
+    def _verdict(self, cert: x509.Certificate) -> _Verdict:
         for ca in self._cas:
             try:
                 cert.verify_directly_issued_by(ca)
             except (ValueError, TypeError, InvalidSignature):
                 continue
-            if not _valid_at(ca, now):
-                return f"CA {describe(ca)} of bundle {self.name!r} has expired or is not yet valid"
-            if not _allows_client_auth(ca):
-                return f"CA {describe(ca)} of bundle {self.name!r} does not allow client auth"
-            return None
-        return f"certificate {describe(cert)} is not signed by a CA of bundle {self.name!r}"
+            return _Verdict(cert, describe(cert), _window(cert), _allows_client_auth(cert),
+                            describe(ca), _window(ca), _allows_client_auth(ca))
+        window = _window(cert)
+        return _Verdict(cert, describe(cert), window, _allows_client_auth(cert), None, window,
+                        False)
+
+    def _judge(self, verdict: _Verdict, now: datetime.datetime) -> str | None:
+        cert, ca = verdict.described, verdict.issuer
+        if not _valid_at(verdict.window, now):
+            return f"certificate {cert} has expired or is not yet valid"
+        if not verdict.client_auth:
+            return f"certificate {cert} is not valid for client authentication"
+        if ca is None:
+            return f"certificate {cert} is not signed by a CA of bundle {self.name!r}"
+        if not _valid_at(verdict.issuer_window, now):
+            return f"CA {ca} of bundle {self.name!r} has expired or is not yet valid"
+        if not verdict.issuer_client_auth:
+            return f"CA {ca} of bundle {self.name!r} does not allow client auth"
+        return None

@@ -110,6 +110,7 @@ class DelegatingAuthentication:
                            "and request-header CAs in configmap/%s in %s, so only the CA files "
                            "given as flags are used.", NAME, NAMESPACE)
         self.requestheader: RequestHeaderAuthenticator | None = None
+        self._stripped: tuple[RequestHeaderConfig | None, tuple[str, ...]] = (None, ())
         if options.requestheader_client_ca_file:
             self.requestheader = RequestHeaderAuthenticator(
                 self.requestheader_ca, options.requestheader_config()
@@ -148,8 +149,14 @@ class DelegatingAuthentication:
         return cls(options, kube, close_kube=True)
 
     def strip_headers(self) -> tuple[str, ...]:
-        """The configured request-header names (prefixes end with `*`), for the middleware."""
-        return self.requestheader.config.strip_headers() if self.requestheader else ()
+        """The configured request-header names (prefixes end with `*`), for the middleware;
+        asked on every request, so made again only when the configuration object changes."""
+        if self.requestheader is None:
+            return ()
+        config = self.requestheader.config
+        if self._stripped[0] is not config:
+            self._stripped = (config, config.strip_headers())
+        return self._stripped[1]
 
     def trusted_ca_pem(self) -> bytes:
         """Both bundles, for the TLS layer's client-certificate trust store."""

@@ -10,10 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-from k8s_aggapi.authentication.cabundle import (
-    DynamicCABundle,
-    common_name,
-)
+from k8s_aggapi.authentication.cabundle import DynamicCABundle, peer_subject
 from k8s_aggapi.authentication.interface import Credentials, CredentialsRejected
 from k8s_aggapi.authentication.user import User
 
@@ -99,11 +96,11 @@ class RequestHeaderAuthenticator:
         self.config = config
 
     async def authenticate(self, credentials: Credentials) -> User | None:
-        cert = self.ca.verified_peer(credentials.client_cert_der)
-        if cert is None:
+        der = credentials.client_cert_der
+        if der is None or self.ca.verified_peer(der) is None:
             return None
         config = self.config
-        cn = common_name(cert)
+        cn = peer_subject(der)[0]
         if config.allowed_names and cn not in config.allowed_names:
             raise CredentialsRejected(f"x509: subject with cn={cn} is not in the allowed list")
         return user_from_headers(credentials.headers, config)

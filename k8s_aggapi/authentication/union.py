@@ -36,7 +36,9 @@ class UnionAuthenticator:
             except Unauthorized as exc:
                 if self.fail_on_error:
                     raise
-                errors.append(exc)
+                # without its traceback: kept, the error would hold this frame (and so the
+                # list holding it), a cycle per request that only the garbage collector ends
+                errors.append(exc.with_traceback(None))
                 continue
             if user is not None:
                 return user

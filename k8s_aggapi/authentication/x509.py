@@ -4,15 +4,10 @@ names the user (CN) and the groups (O), like upstream's x509.CommonNameUserConve
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
-from cryptography.x509.oid import NameOID
-
-from k8s_aggapi.authentication.cabundle import (
-    DynamicCABundle,
-    common_name,
-    subject_values,
-)
+from k8s_aggapi.authentication.cabundle import DynamicCABundle, peer_subject
 from k8s_aggapi.authentication.interface import Credentials
 from k8s_aggapi.authentication.user import User
 
@@ -31,12 +26,12 @@ class X509Authenticator:
         cert = self.ca.verified_peer(der, reason_prefix="verifying certificate failed: ")
         if cert is None or der is None:
             return None
-        name = common_name(cert)
+        name, organizations = peer_subject(der)
         if not name:
             return None
-        fingerprint = hashlib.sha256(der).hexdigest()
-        return User(
-            name,
-            tuple(subject_values(cert, NameOID.ORGANIZATION_NAME)),
-            extra={CREDENTIAL_ID_KEY: (f"X509SHA256={fingerprint}",)},
-        )
+        return User(name, organizations, extra={CREDENTIAL_ID_KEY: (_credential_id(der),)})
+
+
+@functools.lru_cache(maxsize=256)
+def _credential_id(der: bytes) -> str:
+    return f"X509SHA256={hashlib.sha256(der).hexdigest()}"

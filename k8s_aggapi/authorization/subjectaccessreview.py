@@ -1,13 +1,13 @@
 """Delegated authorization: ask kube-apiserver with a SubjectAccessReview, last in the chain.
 
-Answers are cached by the JSON of the review's spec, allowed ones for
-`--authorization-webhook-cache-authorized-ttl` and the rest for the unauthorized TTL (10 s
-each). A failed call is no opinion, which the middleware turns into a 403.
+Answers are cached by the attributes the review's spec is made from (so equal keys always
+mean equal specs), allowed ones for `--authorization-webhook-cache-authorized-ttl` and the
+rest for the unauthorized TTL (10 s each). A failed call is no opinion, which the middleware
+turns into a 403.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -64,6 +64,19 @@ def review_spec(attributes: Attributes) -> JSON:
     return spec
 
 
+CacheKey = tuple[object, ...]
+
+
+def cache_key(attributes: Attributes) -> CacheKey:
+    """Everything `review_spec` reads, hashable; cheaper than the spec's JSON, and never the
+    same for two attributes whose specs differ."""
+    user, a = attributes.user, attributes
+    extra = tuple(sorted(user.extra.items())) if user.extra else ()
+    return (user.name, user.uid, user.groups, extra, a.resource_request, a.verb,
+            "" if a.resource_request else a.path, a.namespace, a.api_group, a.api_version,
+            a.resource, a.subresource, a.name, a.label_selector, a.field_selector)
+
+
 def should_cache(attributes: Attributes) -> bool:
     """Upstream skips the cache for requests with very long attributes."""
     size = sum(len(s) for s in (
@@ -82,7 +95,7 @@ class SubjectAccessReviewAuthorizer:
         self._kube = kube
         self._authorized_ttl, self._unauthorized_ttl = authorized_ttl, unauthorized_ttl
         self._timeout, self._backoff = timeout, backoff
-        self._cache: ExpiringCache[str, JSON] = ExpiringCache(max_size=8192, clock=clock)
+        self._cache: ExpiringCache[CacheKey, JSON] = ExpiringCache(max_size=8192, clock=clock)
 
     def _call(self, review: JSON) -> Callable[[], Awaitable[JSON]]:
         return lambda: self._kube.create_subject_access_review(
@@ -90,15 +103,15 @@ class SubjectAccessReviewAuthorizer:
         )
 
     async def authorize(self, attributes: Attributes) -> tuple[Decision, str]:
-        review: JSON = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SubjectAccessReview",
-            "spec": review_spec(attributes),
-        }
-        key = json.dumps(review["spec"], sort_keys=True, separators=(",", ":"))
+        key = cache_key(attributes)
         found, cached = self._cache.get(key)
         status: JSON = cached or {}
         if not found:
+            review: JSON = {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SubjectAccessReview",
+                "spec": review_spec(attributes),
+            }
             try:
                 result = await with_retries(self._call(review), self._backoff)
             except KubeError as exc:

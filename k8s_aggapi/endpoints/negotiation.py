@@ -7,6 +7,7 @@ JSON only on the wire. A client may ask for the object itself, a server-side `Ta
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 from k8s_aggapi.errors import NotAcceptable, UnsupportedMediaType
@@ -61,6 +62,7 @@ def parse_accept(header: str | None) -> list[MediaRange]:
     return sorted(ranges, key=lambda r: (-r.q, r.type == "*", r.subtype == "*"))
 
 
+@functools.lru_cache(maxsize=512)  # a pure function of the header; clients repeat theirs
 def negotiate(accept: str | None, *, is_list: bool) -> Target:
     """Pick the representation for an object (or list) response, or raise 406."""
     if not accept:

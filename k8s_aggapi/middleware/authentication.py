@@ -50,19 +50,23 @@ class AuthenticationMiddleware:
         self.app = app
         self.authenticator = authenticator
         self.strip_headers = strip_headers
+        self._extra: tuple[str, ...] | None = None  # the names `_strip` was made from
+        self._strip = _rules(())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        raw_headers: list[tuple[bytes, bytes]] = list(scope.get("headers") or ())
-        headers: dict[str, list[str]] = {}
+        raw_headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
+        names, prefixes = self._rules()
+        headers: dict[str, tuple[str, ...]] = {}
+        strip = False
         for name, value in raw_headers:
-            headers.setdefault(name.decode("latin-1").lower(), []).append(_text(value))
-        credentials = Credentials(
-            {k: tuple(v) for k, v in headers.items()},
-            context.peer_certificate_der(scope),
-        )
+            key = name.decode("latin-1").lower()
+            seen = headers.get(key)
+            headers[key] = (_text(value),) if seen is None else (*seen, _text(value))
+            strip = strip or key in names or key.startswith(prefixes)
+        credentials = Credentials(headers, context.peer_certificate_der(scope))
         try:
             user = await self.authenticator.authenticate(credentials)
         except CredentialsRejected as exc:
@@ -70,12 +74,19 @@ class AuthenticationMiddleware:
             raise
         if user is None:
             raise Unauthorized()
-        extra = self.strip_headers() if callable(self.strip_headers) else self.strip_headers
-        names, prefixes = _rules(extra)
-        scope["headers"] = [
-            (name, value) for name, value in raw_headers
-            if (lowered := name.decode("latin-1").lower()) not in names
-            and not lowered.startswith(prefixes)
-        ]
+        if strip:
+            scope["headers"] = [
+                (name, value) for name, value in raw_headers
+                if (lowered := name.decode("latin-1").lower()) not in names
+                and not lowered.startswith(prefixes)
+            ]
         scope[context.USER] = user
         await self.app(scope, receive, send)
+
+    def _rules(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The names and prefixes to strip, made again only when the configured ones change."""
+        extra = tuple(self.strip_headers() if callable(self.strip_headers)
+                      else self.strip_headers)
+        if extra != self._extra:
+            self._strip, self._extra = _rules(extra), extra
+        return self._strip

@@ -15,9 +15,11 @@ from k8s_aggapi.context import REQUEST_INFO
 from k8s_aggapi.endpoints.requestinfo import RequestInfo, parse_request_info
 from k8s_aggapi.errors import StatusError
 from k8s_aggapi.metrics import COMPONENT, RequestLabels, ServerMetrics
+from k8s_aggapi.middleware.requestinfo import REMEMBERED_KEY_BYTES
 
 APPLY_PATCH = b"application/apply-patch+yaml"
 CONNECT_SUBRESOURCES = frozenset({"log", "exec", "portforward", "attach", "proxy"})
+LABELS_REMEMBERED_MAX = 4096
 VALID_VERBS = frozenset(
     {"APPLY", "CONNECT", "CREATE", "DELETE", "DELETECOLLECTION", "GET", "LIST", "PATCH", "POST",
      "PROXY", "PUT", "UPDATE", "WATCH", "WATCHLIST"}
@@ -30,6 +32,7 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: ServerMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._labels: dict[tuple[str, RequestInfo], RequestLabels] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,7 +73,24 @@ class MetricsMiddleware:
             else:
                 self.metrics.inflight.leave(kind)
             info = scope.get(REQUEST_INFO) or info or _request_info(scope)
-            self.metrics.observe(request_labels(scope, info), status, perf_counter() - start)
+            self.metrics.observe(self._request_labels(scope, info), status,
+                                 perf_counter() - start)
+
+    def _request_labels(self, scope: Scope, info: RequestInfo) -> RequestLabels:
+        """`request_labels`, remembered for requests whose labels depend on method and
+        request info alone (no dryRun or watch in the query, not a PATCH)."""
+        method: str = scope["method"]
+        query: bytes = scope["query_string"]
+        if (method == "PATCH" or b"dryRun" in query or b"watch" in query
+                or len(scope["path"]) > REMEMBERED_KEY_BYTES):
+            return request_labels(scope, info)
+        key = (method, info)
+        labels = self._labels.get(key)
+        if labels is None:
+            if len(self._labels) >= LABELS_REMEMBERED_MAX:
+                self._labels = {}
+            labels = self._labels[key] = request_labels(scope, info)
+        return labels
 
 
 def request_labels(scope: Scope, info: RequestInfo) -> RequestLabels:

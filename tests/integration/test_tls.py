@@ -21,6 +21,8 @@ from k8s_aggapi.context import peer_certificate_der
 from k8s_aggapi.health import HealthChecks, health_routes
 from k8s_aggapi.serving import SecureServer, SecureServingOptions, serve
 from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert
+from k8s_aggapi.serving.loop import loop_name
+from k8s_aggapi.serving.loop import run as run_on_loop
 
 pytestmark = pytest.mark.integration
 
@@ -196,24 +198,25 @@ async def test_client_cas_are_updated_at_runtime(env: Env) -> None:
     assert (await fetch(env.port, env.client(alice)))[0]["name"] == "CN=alice"
 
 
-def test_uvloop_serves_client_certs_and_rotations(tmp_path: Path) -> None:
-    import uvloop  # installed with uvicorn[standard]
-
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_each_event_loop_serves_client_certs_and_rotations(tmp_path: Path, loop: str) -> None:
     env, options = _env(tmp_path)
     ready = threading.Event()
+    seen: list[str] = []
 
     def on_ready(server: SecureServer) -> None:
         env.server = server
+        seen.append(loop_name(asyncio.get_running_loop()))
         ready.set()
 
-    def run() -> None:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(serve(app, options, on_ready=on_ready, log_level="warning"))
+    def run() -> None:  # the way server.main runs a server, on the chosen loop
+        run_on_loop(serve(app, options, on_ready=on_ready, log_level="warning"), loop=loop)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         assert ready.wait(10)
+        assert seen == [loop]
         alice = new_cert(env.client_ca, "alice", client=True)
         answer, before = asyncio.run(fetch(env.port, env.client(alice)))
         assert answer["name"] == "CN=alice"

@@ -112,6 +112,36 @@ def test_request_labels(
     )
 
 
+def test_remembered_labels_keep_dry_run_and_apply_apart(metrics: ServerMetrics) -> None:
+    client = _build(metrics)
+    for _ in range(2):
+        client.post(f"{NS}/flunders")
+        client.post(f"{NS}/flunders?dryRun=All")
+        client.patch(f"{NS}/flunders/x", headers={"content-type": "application/apply-patch+yaml"})
+        client.patch(f"{NS}/flunders/x", headers={"content-type": "application/merge-patch+json"})
+    value = metrics.registry.get_sample_value
+    for labels in (_labels("POST", **NAMED), _labels("POST", dry_run="All", **NAMED),
+                   _labels("APPLY", **NAMED), _labels("PATCH", **NAMED)):
+        assert value("apiserver_request_total", {**labels, "code": "200"}) == 2
+
+
+def test_labels_of_long_paths_are_not_remembered(metrics: ServerMetrics) -> None:
+    """The label memory is keyed by the request info, which holds the path: long ones are
+    computed each time, so distinct long paths cannot fill the memory."""
+    from k8s_aggapi.middleware.metrics import MetricsMiddleware
+    from k8s_aggapi.middleware.requestinfo import REMEMBERED_KEY_BYTES
+
+    client = _build(metrics)
+    client.get(f"{NS}/flunders/{'x' * (REMEMBERED_KEY_BYTES + 1)}")
+    client.get(f"{NS}/flunders/short")
+    middleware = client.app.middleware_stack  # type: ignore[attr-defined]
+    while not isinstance(middleware, MetricsMiddleware):
+        middleware = middleware.app
+    assert [info.name for _, info in middleware._labels] == ["short"]
+    assert metrics.registry.get_sample_value(
+        "apiserver_request_total", {**_labels("GET", **NAMED), "code": "200"}) == 2
+
+
 def test_codes_errors_and_durations(metrics: ServerMetrics) -> None:
     client = _build(metrics)
     client.get(f"{NS}/flunders/x?code=404")

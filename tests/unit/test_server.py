@@ -72,3 +72,12 @@ def test_request_log_names_user_groups_and_the_real_status(caplog):
     assert "'dev'" in lines[0]
     assert "status=403" in lines[0]
     assert "status=404" in lines[1]
+
+
+def test_resource_route_comes_first_but_leaves_discovery_its_trailing_slash():
+    with TestClient(build_test_app([wardle_group()])) as client:
+        for path in (W, f"{W}/"):
+            assert client.get(path).json()["kind"] == "APIResourceList"
+        assert client.get(f"{W}/flunders").json()["kind"] == "FlunderList"
+        assert client.get("/apis/wardle.example.com/").json()["kind"] == "APIGroup"
+        assert client.get("/healthz").text == "ok"

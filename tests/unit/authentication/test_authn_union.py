@@ -105,3 +105,22 @@ async def test_chain_without_methods() -> None:
         build_authenticator(anonymous=False)
     only = build_authenticator(token=Fixed(None), anonymous=False)
     assert await only.authenticate(CREDS) is None
+
+
+class Rejecting:
+    async def authenticate(self, credentials: Credentials) -> User | None:
+        raise CredentialsRejected("not a front-proxy certificate")
+
+
+async def test_an_error_passed_over_leaves_no_garbage_cycle() -> None:
+    import gc
+
+    union = UnionAuthenticator(Rejecting(), Fixed(User("a")))
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            assert await union.authenticate(CREDS) == User("a")
+        assert gc.collect() == 0  # nothing was left for the collector: no cycles
+    finally:
+        gc.enable()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from k8s_aggapi.authorization.interface import Attributes, Decision
 from k8s_aggapi.authorization.selectors import field_requirements, label_requirements
 from k8s_aggapi.authorization.subjectaccessreview import (
     SubjectAccessReviewAuthorizer,
+    cache_key,
     review_spec,
 )
 from k8s_aggapi.kube import Backoff, KubeError
@@ -167,3 +169,26 @@ async def test_huge_attributes_are_not_cached() -> None:
     await sar.authorize(huge)
     await sar.authorize(huge)
     assert len(kube.reviews) == 2
+
+
+@pytest.mark.parametrize("change", [
+    {"user": User("bob", ALICE.groups, ALICE.uid, ALICE.extra)},
+    {"user": User("alice", ("dev",), ALICE.uid, ALICE.extra)},
+    {"user": User("alice", ALICE.groups, "u-2", ALICE.extra)},
+    {"user": User("alice", ALICE.groups, ALICE.uid, {"scopes": ("a",)})},
+    {"user": User("alice", ALICE.groups, ALICE.uid, {})},
+    {"verb": "watch"}, {"resource_request": False}, {"namespace": "other"},
+    {"api_group": "g"}, {"api_version": "v1"}, {"resource": "fischers"},
+    {"subresource": "status"}, {"name": "x"}, {"label_selector": "a=c"},
+    {"field_selector": "metadata.name=y"},
+])
+def test_the_cache_key_differs_whenever_the_spec_does(change: dict[str, Any]) -> None:
+    other = dataclasses.replace(LIST_FLUNDERS, **change)
+    assert review_spec(other) != review_spec(LIST_FLUNDERS)
+    assert cache_key(other) != cache_key(LIST_FLUNDERS)
+
+
+def test_the_cache_key_ignores_what_the_spec_ignores() -> None:
+    moved = dataclasses.replace(LIST_FLUNDERS, path="/apis/elsewhere")
+    assert cache_key(moved) == cache_key(LIST_FLUNDERS)  # resource requests send no path
+    assert cache_key(dataclasses.replace(GET_PATH, path="/b")) != cache_key(GET_PATH)

@@ -1,0 +1,3 @@
+module k8s-aggapi.local/bench/loadgen
+
+go 1.24

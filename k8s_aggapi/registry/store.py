@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from k8s_aggapi.api import Resource
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_CREATE_RACES = 3  # PUT with create-on-update: create lost to another create, so update
 _MAX_CHUNKS = 10_000  # a filtered page reads chunks of `limit` keys; bounded all the same
 # k8s.io/apiserver pkg/storage/etcd3/store.go, word for word
 LIST_EXPIRED = "The resourceVersion for the provided list is too old."
@@ -255,17 +256,23 @@ class Store(DefaultTableConvertor):
             return DELETE if meta.get("deletionTimestamp") and not meta.get(
                 "finalizers") else new
 
-        try:
-            stored, _ = await guaranteed_update(self.backend, key, apply, dry_run=ctx.dry_run)
-        except st.KeyNotFound:
-            if callable(obj) or not self.strategy.allow_create_on_update:
-                raise errors.NotFound(self.gr, name) from None
+        for _ in range(_CREATE_RACES):
+            try:
+                stored, _ = await guaranteed_update(
+                    self.backend, key, apply, dry_run=ctx.dry_run)
+                return stored, False
+            except st.KeyNotFound:
+                if callable(obj) or not self.strategy.allow_create_on_update:
+                    raise errors.NotFound(self.gr, name) from None
+            except st.Conflict:
+                raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
             self._check_name(obj, name)
-            return await self.create(ctx, {**obj, "metadata": {
-                **(obj.get("metadata") or {}), "name": name}}), True
-        except st.Conflict:
-            raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
-        return stored, False
+            try:
+                return await self.create(ctx, {**obj, "metadata": {
+                    **(obj.get("metadata") or {}), "name": name}}), True
+            except errors.AlreadyExists:
+                continue  # created meanwhile: update what is there now
+        raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED)
 
     @staticmethod
     def _check_name(obj: Object, name: str) -> None:

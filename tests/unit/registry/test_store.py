@@ -22,11 +22,13 @@ DRY = RequestContext("ns", dry_run=True)
 
 
 class YieldingStorage(MemoryStorage):
-    """Gives the event loop a turn before each read, so concurrent writers interleave."""
+    """Gives the event loop a turn around each read, so concurrent writers interleave."""
 
     async def get(self, key, *, at_revision=0):
         await asyncio.sleep(0)
-        return await super().get(key, at_revision=at_revision)
+        found = await super().get(key, at_revision=at_revision)
+        await asyncio.sleep(0)
+        return found
 
 
 def flunder(name, labels=None, **extra):
@@ -254,3 +256,15 @@ async def test_expired_continue_token_is_410_with_upstream_message():
     with pytest.raises(errors.Gone, match="The resourceVersion for the provided list is too old"):
         await store.list(CTX, ListOptions(
             resource_version=first.resource_version, resource_version_match="Exact"))
+
+
+async def test_create_on_update_that_loses_a_race_to_a_create_updates(store):
+    store.strategy.allow_create_on_update = True
+    store.strategy.allow_unconditional_update = True
+    try:
+        results = await asyncio.gather(*(
+            store.update(CTX, "a", flunder("a", {"n": str(i)})) for i in range(5)))
+    finally:
+        del store.strategy.allow_create_on_update
+        del store.strategy.allow_unconditional_update
+    assert sorted(created for _, created in results) == [False] * 4 + [True]

@@ -268,3 +268,24 @@ async def test_create_on_update_that_loses_a_race_to_a_create_updates(store):
         del store.strategy.allow_create_on_update
         del store.strategy.allow_unconditional_update
     assert sorted(created for _, created in results) == [False] * 4 + [True]
+
+
+def test_list_over_http_limit_with_selector_and_expired_continue():
+    from starlette.testclient import TestClient
+
+    group = wardle_group(MemoryStorage(history=4))
+    with TestClient(app_of(group)) as client:
+        for name in "abcde":
+            body = flunder(name, {"keep": "yes"})
+            assert client.post(NS, json=body).status_code == 201
+        r = client.get(NS, params={"labelSelector": "keep=yes", "limit": "2"})
+        assert r.status_code == 200
+        assert [i["metadata"]["name"] for i in r.json()["items"]] == ["a", "b"]
+        token = r.json()["metadata"]["continue"]
+        exact = client.get(NS, params={"resourceVersion": "2", "resourceVersionMatch": "Exact"})
+        assert [i["metadata"]["name"] for i in exact.json()["items"]] == ["a", "b"]
+        for name in "fghij":
+            assert client.post(NS, json=flunder(name)).status_code == 201
+        r = client.get(NS, params={"labelSelector": "keep=yes", "limit": "2", "continue": token})
+    assert r.status_code == 410
+    assert (r.json()["reason"], r.json()["message"]) == ("Expired", CONTINUE_EXPIRED)

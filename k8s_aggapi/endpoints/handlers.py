@@ -256,17 +256,27 @@ class Handler:
         self._with_dry_run()
         how = self._field_validation()
         before = decoding.patch_problems(media, patch, raw, how)
-        current = await self.storage.get(self.ctx, name)
-        patched = apply_patch(media, current, patch, self.limits)
-        warnings = decoding.decode_patched(self.resource.info.model, patched, before, how)
-        meta = patched.get("metadata")
-        if not isinstance(meta, dict):
-            raise errors.BadRequest("the patched object has no metadata")
-        patch_meta = patch.get("metadata") if isinstance(patch, dict) else None
-        if not isinstance(patch_meta, dict) or "resourceVersion" not in patch_meta:
-            meta["resourceVersion"] = current["metadata"].get("resourceVersion")
-        self._check_type(patched)
-        obj, _ = await self.storage.update(self.ctx, name, patched)
+        warnings: list[tuple[bytes, bytes]] = []
+
+        def patched_from(current: rest.Object) -> rest.Object:
+            patched = apply_patch(media, current, patch, self.limits)
+            # decoded as upstream decodes the patched object: the last attempt's warnings count
+            warnings[:] = decoding.decode_patched(self.resource.info.model, patched, before, how)
+            meta = patched.get("metadata")
+            if not isinstance(meta, dict):
+                raise errors.BadRequest("the patched object has no metadata")
+            patch_meta = patch.get("metadata") if isinstance(patch, dict) else None
+            if not isinstance(patch_meta, dict) or "resourceVersion" not in patch_meta:
+                meta["resourceVersion"] = current["metadata"].get("resourceVersion")
+            self._check_type(patched)
+            return patched
+
+        if getattr(self.storage, "read_modify_write", False):
+            # the store re-applies the patch to whatever is current when it loses a race
+            obj, _ = await self.storage.update(self.ctx, name, patched_from)
+        else:
+            current = await self.storage.get(self.ctx, name)
+            obj, _ = await self.storage.update(self.ctx, name, patched_from(current))
         await send_json(self.send, 200, self._shape(obj), warnings)
 
     async def _delete_options(self) -> rest.DeleteOptions:

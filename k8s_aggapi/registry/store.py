@@ -12,7 +12,7 @@ import datetime
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -32,11 +32,24 @@ from k8s_aggapi.registry.strategy import Strategy
 from k8s_aggapi.registry.table import DefaultTableConvertor
 from k8s_aggapi.registry.watch import watch_store
 from k8s_aggapi.storage import interface as st
+from k8s_aggapi.storage.update import DELETE, Delete, guaranteed_update
 
 if TYPE_CHECKING:
     from k8s_aggapi.api import Resource
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_CREATE_RACES = 3  # PUT with create-on-update: create lost to another create, so update
+_MAX_CHUNKS = 10_000  # a filtered page reads chunks of `limit` keys; bounded all the same
+# k8s.io/apiserver pkg/storage/etcd3/store.go, word for word
+LIST_EXPIRED = "The resourceVersion for the provided list is too old."
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter, or use the continue token in this "
+    "response to retrieve the remainder of the results. Continuing with the provided token "
+    "results in an inconsistent list - objects that were created, modified, or deleted between "
+    "the time the first chunk was returned and now may show up in the list.")
+# how an update computes the new object from the current one (upstream's UpdatedObjectInfo)
+ObjectUpdate = Callable[[Object], Object]
 
 
 def is_backend(obj: object) -> bool:
@@ -110,28 +123,61 @@ class Store(DefaultTableConvertor):
     async def list(
         self, ctx: RequestContext, options: ListOptions
     ) -> ObjectList:
+        """Every page at one revision: the first page's, carried by the continue token."""
         prefix = self.list_prefix(ctx)
-        start, token_rv = "", 0
+        start, at = "", await self._list_revision(options)
         if options.continue_token:
-            start, token_rv = continuetoken.decode(options.continue_token, prefix)
+            start, at = continuetoken.decode(options.continue_token, prefix)
             if options.resource_version not in ("", "0"):
                 raise errors.BadRequest(
                     "specifying resource version is not allowed when using continue")
         items: builtins.list[Object] = []
         filtering = not (options.label_selector.empty() and options.field_selector.empty())
         limit = options.limit
-        while True:
-            page = await self.backend.list(prefix, start=start, limit=limit)
+        for _ in range(_MAX_CHUNKS):
+            page = await self._read_page(prefix, start, limit, at, bool(options.continue_token))
+            at = page.revision  # the next chunks read where the first did
             items.extend(o for o in page.items if not filtering or self._matches(o, options))
             if not limit or len(items) >= limit or not page.remaining:
                 break
             start = page.next_key
-        rv = str(token_rv) if token_rv else str(page.revision)
+        rv = str(page.revision)
+        if limit and len(items) > limit:
+            # the last chunk matched more than asked: resume just after the last item kept
+            del items[limit:]
+            last = items[-1]["metadata"]
+            next_key = self.key(RequestContext(last.get("namespace", "")), last["name"]) + "\x00"
+            return ObjectList(items, rv, continuetoken.encode(next_key, rv, prefix))
         if limit and page.remaining:
             token = continuetoken.encode(page.next_key, rv, prefix)
             remaining = None if filtering else page.remaining
             return ObjectList(items, rv, token, remaining)
         return ObjectList(items, rv)
+
+    async def _list_revision(self, options: ListOptions) -> int:
+        """The revision a first page reads at (0: the latest), from resourceVersion(Match):
+        Exact (or, as upstream, any version with a limit) reads at it; NotOlderThan reads
+        the latest, which must be at least it."""
+        rv, match = options.resource_version, options.resource_version_match
+        if rv in ("", "0") or options.continue_token:
+            return 0
+        wanted = int(rv)
+        if match == "Exact" or (not match and options.limit):
+            return wanted
+        current = await self.backend.current_revision()
+        if wanted > current:
+            raise errors.Timeout(f"Too large resource version: {wanted}, current: {current}")
+        return 0
+
+    async def _read_page(
+        self, prefix: str, start: str, limit: int, at: int, continuing: bool
+    ) -> st.ListResult:
+        try:
+            return await self.backend.list(prefix, start=start, limit=limit, at_revision=at)
+        except st.Expired:
+            raise errors.Gone(CONTINUE_EXPIRED if continuing else LIST_EXPIRED) from None
+        except st.FutureRevision as exc:
+            raise errors.Timeout(str(exc)) from None
 
     def _matches(self, obj: Object, options: ListOptions) -> bool:
         labels = obj.get("metadata", {}).get("labels")
@@ -207,30 +253,65 @@ class Store(DefaultTableConvertor):
         except st.KeyExists:
             raise errors.AlreadyExists(self.gr, name) from None
 
-    async def update(self, ctx: RequestContext, name: str, obj: Object) -> tuple[Object, bool]:
-        meta = dict(obj.get("metadata") or {})
-        if meta.get("name") and meta["name"] != name:
-            raise errors.BadRequest(
-                f"the name of the object ({meta['name']}) does not match the name on the URL "
-                f"({name})"
-            )
-        meta["name"] = name
+    read_modify_write = True  # update() takes an ObjectUpdate: the handler's patch does
+
+    async def update(
+        self, ctx: RequestContext, name: str, obj: Object | ObjectUpdate
+    ) -> tuple[Object, bool]:
+        """PUT (`obj` a dict) or any patch (`obj` computes the new object from the current
+        one): a guaranteed update, so a lost race re-reads and re-applies; only a stale
+        resourceVersion the client sent is a 409."""
         key = self.key(ctx, name)
-        old = await self.backend.get(key)
-        if old is None:
-            if not self.strategy.allow_create_on_update:
-                raise errors.NotFound(self.gr, name)
-            return await self.create(ctx, {**obj, "metadata": meta}), True
+
+        async def apply(old: Object) -> Object | Delete:
+            new = self._updated(ctx, name, obj(old) if callable(obj) else obj, old)
+            await self.strategy.admit(ctx, "UPDATE", new)
+            meta = new["metadata"]
+            return DELETE if meta.get("deletionTimestamp") and not meta.get(
+                "finalizers") else new
+
+        for _ in range(_CREATE_RACES):
+            try:
+                stored, _ = await guaranteed_update(
+                    self.backend, key, apply, dry_run=ctx.dry_run)
+                return stored, False
+            except st.KeyNotFound:
+                if callable(obj) or not self.strategy.allow_create_on_update:
+                    raise errors.NotFound(self.gr, name) from None
+            except st.Conflict:
+                raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
+            self._check_name(obj, name)
+            try:
+                return await self.create(ctx, {**obj, "metadata": {
+                    **(obj.get("metadata") or {}), "name": name}}), True
+            except errors.AlreadyExists:
+                continue  # created meanwhile: update what is there now
+        raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED)
+
+    @staticmethod
+    def _check_name(obj: Object, name: str) -> None:
+        given = (obj.get("metadata") or {}).get("name")
+        if given and given != name:
+            raise errors.BadRequest(
+                f"the name of the object ({given}) does not match the name on the URL ({name})")
+
+    def _updated(self, ctx: RequestContext, name: str, obj: Object, old: Object) -> Object:
+        """The object to store in place of `old`: checked, normalised, system fields kept."""
+        self._check_name(obj, name)
+        meta = {**(obj.get("metadata") or {}), "name": name}
+        old_meta = old["metadata"]
         rv = str(meta.get("resourceVersion") or "")
         if not rv and not self.strategy.allow_unconditional_update:
             # upstream's generic store names the resource here, not the kind, and the value 0
             raise errors.Invalid(self.resource.info.plural, self.resource.group, name, [
                 errors.Cause("FieldValueInvalid", "Invalid value: 0: must be specified for an "
                              "update", "metadata.resourceVersion")])
+        if rv and rv != old_meta.get("resourceVersion"):
+            raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED)
         new = self._normalize(ctx, {**obj, "metadata": meta}, name)
         self._check_scope(ctx, new["metadata"])
-        old_meta = old["metadata"]
         new_meta = new["metadata"]
+        new_meta["resourceVersion"] = old_meta.get("resourceVersion")
         for field in ("uid", "creationTimestamp", "deletionTimestamp",
                       "deletionGracePeriodSeconds", "generation"):
             if field in old_meta:
@@ -243,36 +324,38 @@ class Store(DefaultTableConvertor):
         self._invalid(name, validate_object_meta_update(
             new["metadata"], old_meta, self.resource.info.namespaced
         ) + self.strategy.validate_update(ctx, new, old))
-        await self.strategy.admit(ctx, "UPDATE", new)
-        expected = int(rv) if rv.isdigit() else (None if not rv else -1)
-        if expected is not None and str(expected) != old_meta.get("resourceVersion"):
-            raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED)
-        if ctx.dry_run:
-            return new, False
-        if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers"):
-            await self._delete_now(key, name, old_meta.get("resourceVersion"))
-            return new, False
-        try:
-            return await self.backend.update(key, new, expected_revision=expected), False
-        except st.Conflict:
-            raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
-        except st.KeyNotFound:
-            raise errors.NotFound(self.gr, name) from None
-
-    async def _delete_now(self, key: str, name: str, rv: str | None) -> Object:
-        try:
-            return await self.backend.delete(key, expected_revision=int(rv) if rv else None)
-        except st.KeyNotFound:
-            raise errors.NotFound(self.gr, name) from None
-        except st.Conflict:
-            raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
+        return new
 
     async def delete(
         self, ctx: RequestContext, name: str, options: DeleteOptions
     ) -> tuple[Object, bool]:
-        key = self.key(ctx, name)
-        obj = await self.get(ctx, name)
-        meta = obj["metadata"]
+        """Preconditions are checked on what is current at each attempt; an object with
+        finalizers is marked for deletion (a guaranteed update), any other removed."""
+        gone = False
+
+        async def apply(current: Object) -> Object | Delete:
+            nonlocal gone
+            meta = current["metadata"]
+            self._check_preconditions(name, meta, options)
+            await self.strategy.admit(ctx, "DELETE", current)
+            gone = not meta.get("finalizers")
+            if gone:
+                return DELETE
+            if meta.get("deletionTimestamp"):
+                return current
+            return {**current, "metadata": {**meta, "deletionTimestamp": now_rfc3339(),
+                                            "deletionGracePeriodSeconds": 0}}
+
+        try:
+            stored, _ = await guaranteed_update(
+                self.backend, self.key(ctx, name), apply, dry_run=ctx.dry_run)
+        except st.KeyNotFound:
+            raise errors.NotFound(self.gr, name) from None
+        except st.Conflict:
+            raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
+        return stored, gone
+
+    def _check_preconditions(self, name: str, meta: dict[str, Any], options: DeleteOptions) -> None:
         if options.preconditions_uid is not None and options.preconditions_uid != meta.get("uid"):
             raise errors.Conflict(self.gr, name, (
                 f"Precondition failed: UID in precondition: {options.preconditions_uid}, "
@@ -283,21 +366,6 @@ class Store(DefaultTableConvertor):
                 "Precondition failed: ResourceVersion in precondition: "
                 f"{options.preconditions_resource_version}, ResourceVersion in object meta: "
                 f"{meta.get('resourceVersion')}"))
-        await self.strategy.admit(ctx, "DELETE", obj)
-        if meta.get("finalizers"):
-            if meta.get("deletionTimestamp") or ctx.dry_run:
-                return obj, False
-            marked = {**obj, "metadata": {**meta, "deletionTimestamp": now_rfc3339(),
-                                          "deletionGracePeriodSeconds": 0}}
-            try:
-                updated = await self.backend.update(
-                    key, marked, expected_revision=int(meta["resourceVersion"]))
-            except st.Conflict:
-                raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
-            return updated, False
-        if ctx.dry_run:
-            return obj, True
-        return await self._delete_now(key, name, meta.get("resourceVersion")), True
 
     async def delete_collection(
         self, ctx: RequestContext, options: DeleteOptions, list_options: ListOptions

@@ -4,6 +4,7 @@ from k8s_aggapi.storage.interface import (
     Conflict,
     Event,
     Expired,
+    FutureRevision,
     KeyExists,
     KeyNotFound,
     ListResult,
@@ -11,15 +12,20 @@ from k8s_aggapi.storage.interface import (
     StorageError,
 )
 from k8s_aggapi.storage.memory import MemoryStorage
+from k8s_aggapi.storage.update import DELETE, UpdateFn, guaranteed_update
 
 __all__ = [
+    "DELETE",
     "Conflict",
     "Event",
     "Expired",
+    "FutureRevision",
     "KeyExists",
     "KeyNotFound",
     "ListResult",
     "MemoryStorage",
     "Storage",
     "StorageError",
+    "UpdateFn",
+    "guaranteed_update",
 ]

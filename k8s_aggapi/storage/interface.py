@@ -38,6 +38,15 @@ class Expired(StorageError):
         self.oldest = oldest
 
 
+class FutureRevision(StorageError):
+    """The requested revision is above the backend's current one."""
+
+    def __init__(self, requested: int, current: int) -> None:
+        super().__init__(f"Too large resource version: {requested}, current: {current}")
+        self.requested = requested
+        self.current = current
+
+
 @dataclass(frozen=True)
 class Event:
     """A change: type is ADDED, MODIFIED or DELETED; `object` is the new (or last) state."""
@@ -58,10 +67,16 @@ class ListResult:
 
 @runtime_checkable
 class Storage(Protocol):
-    async def get(self, key: str) -> Object | None: ...
+    """Reads take `at_revision` (0: the latest): the state as it was right after that write,
+    `Expired` when it is older than the backend keeps, `FutureRevision` when above current."""
 
-    async def list(self, prefix: str, *, start: str = "", limit: int = 0) -> ListResult:
-        """Objects under `prefix` in key order, from key `start` on, at most `limit` (0: all)."""
+    async def get(self, key: str, *, at_revision: int = 0) -> Object | None: ...
+
+    async def list(
+        self, prefix: str, *, start: str = "", limit: int = 0, at_revision: int = 0
+    ) -> ListResult:
+        """Objects under `prefix` in key order, from key `start` on, at most `limit` (0: all),
+        all at one revision (`ListResult.revision`: the one read)."""
         ...
 
     async def create(self, key: str, obj: Object) -> Object: ...

@@ -1,0 +1,291 @@
+import asyncio
+
+import orjson
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from examples.sample_apiserver.apis import wardle_group
+from k8s_aggapi import errors
+from k8s_aggapi.endpoints.handlers import ResourceEndpoint
+from k8s_aggapi.middleware.errors import ErrorsMiddleware
+from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
+from k8s_aggapi.registry.rest import DeleteOptions, ListOptions, RequestContext
+from k8s_aggapi.registry.selectors import LabelSelector
+from k8s_aggapi.registry.store import CONTINUE_EXPIRED
+from k8s_aggapi.storage import MemoryStorage
+
+NS = "/apis/wardle.example.com/v1alpha1/namespaces/ns/flunders"
+CTX = RequestContext("ns")
+DRY = RequestContext("ns", dry_run=True)
+
+
+class YieldingStorage(MemoryStorage):
+    """Gives the event loop a turn around each read, so concurrent writers interleave."""
+
+    async def get(self, key, *, at_revision=0):
+        await asyncio.sleep(0)
+        found = await super().get(key, at_revision=at_revision)
+        await asyncio.sleep(0)
+        return found
+
+
+def flunder(name, labels=None, **extra):
+    meta = {"name": name, "labels": labels or {}} | extra
+    return {"apiVersion": "wardle.example.com/v1alpha1", "kind": "Flunder", "metadata": meta,
+            "spec": {}}
+
+
+@pytest.fixture
+def backend():
+    return YieldingStorage()
+
+
+@pytest.fixture
+def group(backend):
+    return wardle_group(backend)
+
+
+@pytest.fixture
+def store(group):
+    return group.versions[0].resources["flunders"].storage
+
+
+async def patch(app, path, body):
+    """One PATCH through the ASGI app (merge patch); its status code."""
+    status, sent = 0, False
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            await asyncio.Event().wait()
+        sent = True
+        return {"type": "http.request", "body": orjson.dumps(body), "more_body": False}
+
+    async def send(message):
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    scope = {"type": "http", "method": "PATCH", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "headers": [
+                 (b"content-type", b"application/merge-patch+json")],
+             "scheme": "https", "server": None, "client": None, "root_path": "",
+             "http_version": "1.1"}
+    await app(scope, receive, send)
+    return status
+
+
+def app_of(group):
+    endpoint = ResourceEndpoint([group])
+    return Starlette(
+        routes=[Route("/apis/{group}/{version}/{rest:path}", endpoint)],
+        middleware=[Middleware(ErrorsMiddleware), Middleware(RequestInfoMiddleware)],
+    )
+
+
+async def test_concurrent_merge_patches_without_resource_version_all_succeed(group, store):
+    await store.create(CTX, flunder("a"))
+    app = app_of(group)
+    statuses = await asyncio.gather(*(
+        patch(app, f"{NS}/a", {"metadata": {"labels": {f"k{i}": "v"}}}) for i in range(20)))
+    assert statuses == [200] * 20
+    final = await store.get(CTX, "a")
+    assert final["metadata"]["labels"] == {f"k{i}": "v" for i in range(20)}
+    assert final["metadata"]["resourceVersion"] == str(1 + 20)
+
+
+async def test_patch_with_a_stale_resource_version_is_409(group, store):
+    await store.create(CTX, flunder("a"))
+    status = await patch(app_of(group), f"{NS}/a",
+                         {"metadata": {"resourceVersion": "99", "labels": {"x": "y"}}})
+    assert status == 409
+    assert (await store.get(CTX, "a"))["metadata"]["labels"] == {}
+
+
+async def test_put_with_a_stale_resource_version_is_409_never_retried(store):
+    created = await store.create(CTX, flunder("a"))
+    await store.update(CTX, "a", flunder("a", {"v": "2"}, resourceVersion=created["metadata"][
+        "resourceVersion"]))
+    with pytest.raises(errors.Conflict):
+        await store.update(CTX, "a", flunder("a", {"v": "3"}, resourceVersion=created[
+            "metadata"]["resourceVersion"]))
+    assert (await store.get(CTX, "a"))["metadata"]["labels"] == {"v": "2"}
+
+
+async def test_concurrent_puts_at_one_resource_version_one_wins(store):
+    rv = (await store.create(CTX, flunder("a")))["metadata"]["resourceVersion"]
+    results = await asyncio.gather(*(
+        store.update(CTX, "a", flunder("a", {"n": str(i)}, resourceVersion=rv))
+        for i in range(5)), return_exceptions=True)
+    assert sum(isinstance(r, errors.Conflict) for r in results) == 4
+
+
+async def test_unconditional_update_only_where_the_strategy_allows_it(store):
+    await store.create(CTX, flunder("a"))
+    with pytest.raises(errors.Invalid):
+        await store.update(CTX, "a", flunder("a", {"x": "1"}))
+    store.strategy.allow_unconditional_update = True
+    try:
+        results = await asyncio.gather(*(
+            store.update(CTX, "a", flunder("a", {"x": str(i)})) for i in range(5)))
+    finally:
+        del store.strategy.allow_unconditional_update
+    assert all(not created for _, created in results)
+    assert (await store.get(CTX, "a"))["metadata"]["labels"]["x"] in {str(i) for i in range(5)}
+
+
+async def test_identical_update_writes_nothing(store):
+    created = await store.create(CTX, flunder("a"))
+    same, _ = await store.update(CTX, "a", {**created})
+    assert same["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+
+
+async def test_generate_name(store):
+    obj = flunder("")
+    obj["metadata"] = {"generateName": "gen-"}
+    created = await store.create(CTX, obj)
+    name = created["metadata"]["name"]
+    assert name.startswith("gen-") and len(name) == len("gen-") + 5
+    assert (await store.get(CTX, name))["metadata"]["uid"] == created["metadata"]["uid"]
+
+
+async def test_delete_preconditions(store):
+    created = await store.create(CTX, flunder("a"))
+    meta = created["metadata"]
+    with pytest.raises(errors.Conflict, match="Precondition failed: UID in precondition: x"):
+        await store.delete(CTX, "a", DeleteOptions(preconditions_uid="x"))
+    with pytest.raises(errors.Conflict, match="ResourceVersion in precondition: 99"):
+        await store.delete(CTX, "a", DeleteOptions(preconditions_resource_version="99"))
+    assert await store.get(CTX, "a")
+    _, gone = await store.delete(CTX, "a", DeleteOptions(
+        preconditions_uid=meta["uid"], preconditions_resource_version=meta["resourceVersion"]))
+    assert gone
+    with pytest.raises(errors.NotFound):
+        await store.get(CTX, "a")
+
+
+async def test_finalizers_mark_then_the_last_one_removed_deletes(store):
+    await store.create(CTX, flunder("a", finalizers=["x/y"]))
+    marked, gone = await store.delete(CTX, "a", DeleteOptions())
+    assert not gone and marked["metadata"]["deletionTimestamp"]
+    current = await store.get(CTX, "a")
+    await store.update(CTX, "a", lambda cur: {
+        **cur, "metadata": {**cur["metadata"], "finalizers": []}})
+    with pytest.raises(errors.NotFound):
+        await store.get(CTX, "a")
+    assert current["metadata"]["finalizers"] == ["x/y"]
+
+
+async def test_dry_run_stores_nothing_on_any_verb(backend, store):
+    await store.create(CTX, flunder("a", finalizers=["x/y"]))
+    await store.create(CTX, flunder("b"))
+    before = await backend.current_revision()
+    await store.create(DRY, flunder("c"))
+    rv = (await store.get(CTX, "b"))["metadata"]["resourceVersion"]
+    updated, _ = await store.update(DRY, "b", flunder("b", {"x": "1"}, resourceVersion=rv))
+    assert updated["metadata"]["labels"] == {"x": "1"}
+    patched, _ = await store.update(DRY, "b", lambda cur: {
+        **cur, "metadata": {**cur["metadata"], "labels": {"p": "1"}}})
+    assert patched["metadata"]["labels"] == {"p": "1"}
+    marked, gone = await store.delete(DRY, "a", DeleteOptions(dry_run=True))
+    assert not gone and marked["metadata"]["deletionTimestamp"]
+    _, gone = await store.delete(DRY, "b", DeleteOptions(dry_run=True))
+    assert gone
+    await store.delete_collection(DRY, DeleteOptions(dry_run=True), ListOptions())
+    assert await backend.current_revision() == before
+    assert "deletionTimestamp" not in (await store.get(CTX, "a"))["metadata"]
+    assert (await store.get(CTX, "b"))["metadata"]["labels"] == {}
+    with pytest.raises(errors.NotFound):
+        await store.get(CTX, "c")
+
+
+async def test_filtered_paging_is_exact_and_at_the_first_page_revision(store):
+    for name in "abcdefg":
+        await store.create(CTX, flunder(name, {"keep": "yes" if name in "acdfg" else "no"}))
+    selector = LabelSelector.parse("keep=yes")
+    first = await store.list(CTX, ListOptions(label_selector=selector, limit=2))
+    assert [o["metadata"]["name"] for o in first.items] == ["a", "c"]
+    assert first.continue_token
+    # changes after the first page: none shows in the next pages
+    await store.create(CTX, flunder("cc", {"keep": "yes"}))
+    await store.delete(CTX, "d", DeleteOptions())
+    second = await store.list(CTX, ListOptions(
+        label_selector=selector, limit=2, continue_token=first.continue_token))
+    assert [o["metadata"]["name"] for o in second.items] == ["d", "f"]
+    assert second.resource_version == first.resource_version
+    third = await store.list(CTX, ListOptions(
+        label_selector=selector, limit=2, continue_token=second.continue_token))
+    assert [o["metadata"]["name"] for o in third.items] == ["g"]
+    assert not third.continue_token
+
+
+async def test_list_resource_version_semantics(backend, store):
+    await store.create(CTX, flunder("a"))
+    rv = (await store.create(CTX, flunder("b")))["metadata"]["resourceVersion"]
+    await store.create(CTX, flunder("c"))
+
+    def names(result):
+        return [o["metadata"]["name"] for o in result.items]
+
+    assert names(await store.list(CTX, ListOptions())) == ["a", "b", "c"]
+    assert names(await store.list(CTX, ListOptions(resource_version="0"))) == ["a", "b", "c"]
+    exact = await store.list(CTX, ListOptions(resource_version=rv, resource_version_match="Exact"))
+    assert names(exact) == ["a", "b"] and exact.resource_version == rv
+    newer = await store.list(CTX, ListOptions(
+        resource_version=rv, resource_version_match="NotOlderThan"))
+    assert names(newer) == ["a", "b", "c"]
+    current = await backend.current_revision()
+    with pytest.raises(errors.Timeout, match="Too large resource version"):
+        await store.list(CTX, ListOptions(
+            resource_version=str(current + 5), resource_version_match="NotOlderThan"))
+
+
+async def test_expired_continue_token_is_410_with_upstream_message():
+    group = wardle_group(MemoryStorage(history=3))
+    store = group.versions[0].resources["flunders"].storage
+    for name in "abc":
+        await store.create(CTX, flunder(name))
+    first = await store.list(CTX, ListOptions(limit=1))
+    for name in "defg":
+        await store.create(CTX, flunder(name))
+    with pytest.raises(errors.Gone) as info:
+        await store.list(CTX, ListOptions(limit=1, continue_token=first.continue_token))
+    assert info.value.message == CONTINUE_EXPIRED
+    with pytest.raises(errors.Gone, match="The resourceVersion for the provided list is too old"):
+        await store.list(CTX, ListOptions(
+            resource_version=first.resource_version, resource_version_match="Exact"))
+
+
+async def test_create_on_update_that_loses_a_race_to_a_create_updates(store):
+    store.strategy.allow_create_on_update = True
+    store.strategy.allow_unconditional_update = True
+    try:
+        results = await asyncio.gather(*(
+            store.update(CTX, "a", flunder("a", {"n": str(i)})) for i in range(5)))
+    finally:
+        del store.strategy.allow_create_on_update
+        del store.strategy.allow_unconditional_update
+    assert sorted(created for _, created in results) == [False] * 4 + [True]
+
+
+def test_list_over_http_limit_with_selector_and_expired_continue():
+    from starlette.testclient import TestClient
+
+    group = wardle_group(MemoryStorage(history=4))
+    with TestClient(app_of(group)) as client:
+        for name in "abcde":
+            body = flunder(name, {"keep": "yes"})
+            assert client.post(NS, json=body).status_code == 201
+        r = client.get(NS, params={"labelSelector": "keep=yes", "limit": "2"})
+        assert r.status_code == 200
+        assert [i["metadata"]["name"] for i in r.json()["items"]] == ["a", "b"]
+        token = r.json()["metadata"]["continue"]
+        exact = client.get(NS, params={"resourceVersion": "2", "resourceVersionMatch": "Exact"})
+        assert [i["metadata"]["name"] for i in exact.json()["items"]] == ["a", "b"]
+        for name in "fghij":
+            assert client.post(NS, json=flunder(name)).status_code == 201
+        r = client.get(NS, params={"labelSelector": "keep=yes", "limit": "2", "continue": token})
+    assert r.status_code == 410
+    assert (r.json()["reason"], r.json()["message"]) == ("Expired", CONTINUE_EXPIRED)

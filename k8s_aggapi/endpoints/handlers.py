@@ -31,7 +31,7 @@ from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.registry import rest
 from k8s_aggapi.registry.selectors import FieldSelector
 from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
-from k8s_aggapi.registry.validation import dns1123_label
+from k8s_aggapi.registry.validation import is_dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
@@ -70,9 +70,10 @@ class ResourceEndpoint:
             raise errors.MethodNotAllowed()
         if verb not in verbs:
             raise errors.MethodNotAllowed()
-        if info.namespace and dns1123_label(info.namespace):
+        if info.namespace and not is_dns1123_label(info.namespace):
             _no_such_namespace(resource, verb, info.namespace, info.name)
-        query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
+        raw_query: bytes = scope.get("query_string", b"")
+        query = parse_qs(raw_query.decode(), keep_blank_values=True) if raw_query else {}
         ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits)
         await getattr(handler, verb)(info.name)

@@ -85,6 +85,11 @@ def byte_size(text: str) -> int:
 
 
 # formats (apimachinery's content and util/validation packages) -----------------------------
+def is_dns1123_label(value: str) -> bool:
+    """`not dns1123_label(value)`, without building messages (the request path asks it)."""
+    return len(value) <= 63 and _DNS_LABEL.fullmatch(value) is not None
+
+
 def dns1123_label(value: str) -> list[str]:
     errs = []
     if byte_size(value) > 63:

@@ -151,3 +151,11 @@ def test_no_new_finalizers_while_deleting(deleting):
             'new finalizers []string{"example.com/b"}')]
     else:
         assert causes == []
+
+
+@pytest.mark.parametrize("value", ["a", "my-name", "a" * 63, "a" * 64, "My", "a.b", "-a", "a-",
+                                   "", "\x00", "\ufffd", "😀", "1", "1-2"])
+def test_is_dns1123_label_agrees_with_the_messages(value: str) -> None:
+    from k8s_aggapi.registry.validation import dns1123_label, is_dns1123_label
+
+    assert is_dns1123_label(value) == (not dns1123_label(value))

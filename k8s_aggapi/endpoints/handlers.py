@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 from k8s_aggapi import context, errors
 from k8s_aggapi.api import APIGroup, Resource
+from k8s_aggapi.endpoints import decoding
 from k8s_aggapi.endpoints import options as opts
 from k8s_aggapi.endpoints.negotiation import JSON, Target, body_media_type, negotiate
 from k8s_aggapi.endpoints.patch import PATCH_TYPES, UNDECODABLE_PATCH, apply_patch
@@ -135,6 +136,15 @@ class Handler:
         if opts.dry_run(self.query, _WRITE_OPTIONS.get(verb, "CreateOptions")):
             self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
 
+    def _field_validation(self) -> str:
+        return decoding.directive(opts.first(self.query, "fieldValidation"))
+
+    def _decode(self, body: dict[str, Any], raw: bytes) -> list[tuple[bytes, bytes]]:
+        """Decode a create or update body as upstream's strict decoder; Warning headers."""
+        version = self.resource.api_version.rpartition("/")[2]
+        return decoding.decode_body(self.resource.info.model, body, raw,
+                                    self._field_validation(), self.resource.info.kind, version)
+
     async def _body(self, allowed: tuple[str, ...] = (JSON,)) -> tuple[str, bytes]:
         media = body_media_type(_header(self.scope, b"content-type"), allowed)
         return media, await read_body(self.receive, self.limits.max_body_bytes)
@@ -225,9 +235,10 @@ class Handler:
         body = parse_object(raw, self.limits.max_nesting_depth)
         self._check_type(body)
         self._with_dry_run()
+        warnings = self._decode(body, raw)
         created = await self.storage.create(self.ctx, body)
         body = created if target is Target.OBJECT else self._shape(created)
-        await send_json(self.send, 201, body)
+        await send_json(self.send, 201, body, warnings)
 
     async def update(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
@@ -235,17 +246,23 @@ class Handler:
         body = parse_object(raw, self.limits.max_nesting_depth)
         self._check_type(body)
         self._with_dry_run()
+        warnings = self._decode(body, raw)
         obj, created = await self.storage.update(self.ctx, name, body)
-        await send_json(self.send, 201 if created else 200, self._shape(obj))
+        await send_json(self.send, 201 if created else 200, self._shape(obj), warnings)
 
     async def patch(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         media, raw = await self._body(PATCH_TYPES)
         patch = parse_json(raw, self.limits.max_nesting_depth, UNDECODABLE_PATCH)
         self._with_dry_run()
+        how = self._field_validation()
+        before = decoding.patch_problems(media, patch, raw, how)
+        warnings: list[tuple[bytes, bytes]] = []
 
         def patched_from(current: rest.Object) -> rest.Object:
             patched = apply_patch(media, current, patch, self.limits)
+            # decoded as upstream decodes the patched object: the last attempt's warnings count
+            warnings[:] = decoding.decode_patched(self.resource.info.model, patched, before, how)
             meta = patched.get("metadata")
             if not isinstance(meta, dict):
                 raise errors.BadRequest("the patched object has no metadata")
@@ -261,7 +278,7 @@ class Handler:
         else:
             current = await self.storage.get(self.ctx, name)
             obj, _ = await self.storage.update(self.ctx, name, patched_from(current))
-        await send_json(self.send, 200, self._shape(obj))
+        await send_json(self.send, 200, self._shape(obj), warnings)
 
     async def _delete_options(self) -> rest.DeleteOptions:
         """DeleteOptions from the body, or the query when there is no body; sets dry run."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import datetime
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from k8s_aggapi import errors
-from k8s_aggapi.registry import continuetoken
+from k8s_aggapi.registry import continuetoken, validation
 from k8s_aggapi.registry.objectmeta import validate_object_meta, validate_object_meta_update
 from k8s_aggapi.registry.rest import (
     DeleteOptions,
@@ -59,17 +60,30 @@ def now_rfc3339() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_TYPE_WORDS = {
+    "dict_type": "must be an object", "model_type": "must be an object",
+    "model_attributes_type": "must be an object", "list_type": "must be an array",
+    "string_type": "must be a string", "int_type": "must be an integer",
+    "int_parsing": "must be an integer", "int_from_float": "must be an integer",
+    "float_type": "must be a number", "float_parsing": "must be a number",
+    "bool_type": "must be a boolean", "bool_parsing": "must be a boolean",
+}
+_PREFIXES = ("Value error, ", "Assertion failed, ")
+_SHOULD = re.compile(r"^(?:Input|String|List|Dictionary|Value|Tuple|Set|Decimal) should ")
+
+
 def pydantic_causes(exc: ValidationError) -> list[errors.Cause]:
+    """A model's refusals as field causes, in Kubernetes words: no Python type names."""
     causes = []
-    for err in exc.errors():
+    for err in exc.errors(include_url=False):
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])[1:]
-        value = err.get("input")
-        kind = "FieldValueRequired" if err["type"] == "missing" else "FieldValueInvalid"
-        if kind == "FieldValueRequired":
+        if err["type"] == "missing":
             causes.append(errors.field_required(path))
-        else:
-            shown = value if isinstance(value, str | int | float | bool) else str(value)[:80]
-            causes.append(errors.field_invalid(path, shown, err["msg"]))
+            continue
+        message = _TYPE_WORDS.get(err["type"]) or _SHOULD.sub("must ", str(err["msg"]))
+        for prefix in _PREFIXES:
+            message = message.removeprefix(prefix)
+        causes.append(validation.invalid(path, err.get("input"), message))
     return causes
 
 

@@ -258,3 +258,21 @@ def test_a_changed_tls_san_regenerates_the_dev_certificate(tmp_path: Path) -> No
     log = start("--tls-san=api.example.test,10.9.8.7")
     assert "regenerating the dev serving certificate" in log, log
     assert sans() == {"localhost", "127.0.0.1", "api.example.test", "10.9.8.7"}
+
+
+def test_kubectl_strict_field_validation(kubectl_bin: Path, server: DevServer) -> None:
+    unknown = FLUNDER.replace("my-first-flunder", "strict").replace(
+        "reference: other", "reference: other\n  foo: bar")
+    refused = kubectl(kubectl_bin, server, "create", "-f", "-", stdin=unknown, check=False)
+    assert refused.returncode != 0
+    assert ('Flunder in version "v1alpha1" cannot be handled as a Flunder: strict decoding '
+            'error: unknown field "spec.foo"') in refused.stderr, refused.stderr
+    applied = kubectl(kubectl_bin, server, "apply", "-f", "-", stdin=unknown, check=False)
+    assert applied.returncode != 0
+    assert 'unknown field "spec.foo"' in applied.stderr, applied.stderr
+    warned = kubectl(kubectl_bin, server, "create", "--validate=warn", "-f", "-", stdin=unknown)
+    assert 'Warning: unknown field "spec.foo"' in warned.stderr, warned.stderr
+    assert "flunder.wardle.example.com/strict created" in warned.stdout
+    ignored = kubectl(kubectl_bin, server, "apply", "--validate=false", "-f", "-", stdin=unknown)
+    assert "unknown field" not in ignored.stderr, ignored.stderr
+    kubectl(kubectl_bin, server, "delete", "flunder", "strict")

@@ -40,6 +40,19 @@ def test_getting_started_strategy_and_columns():
             'Widget.widgets.example.com "w" is invalid: spec.size: Invalid value: 0: '
             "must be positive")
         client.post(base, json={"metadata": {"name": "w"}, "spec": {"size": 2}})
+        # the strategy's validate holds on every write, not only on create
+        merge = {"content-type": "application/merge-patch+json"}
+        patched = client.patch(f"{base}/w", json={"spec": {"size": 0}}, headers=merge)
+        assert patched.status_code == 422, patched.text
+        current = client.get(f"{base}/w").json()
+        put = client.put(f"{base}/w", json={**current, "spec": {"size": 0}})
+        assert put.status_code == 422, put.text
+        assert put.json()["message"] == bad.json()["message"]
+        wrong = client.post(base, json={"metadata": {"name": "v"}, "spec": {"size": "5"}})
+        assert wrong.status_code == 400
+        assert wrong.json()["message"] == (
+            'Widget in version "v1" cannot be handled as a Widget: json: cannot unmarshal string '
+            "into Go struct field WidgetSpec.spec.size of type int64")
         table = client.get(base, headers={"Accept": TABLE}).json()
         assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Created At", "Size"]
         assert table["rows"][0]["cells"][2] == 2

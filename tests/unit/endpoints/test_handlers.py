@@ -100,10 +100,10 @@ def test_protobuf_only_is_406_but_star_falls_back_to_json(client):
             "BadRequest",
         ),
         (
-            b'{"metadata":{"name":"x"},"spec":{"reference":5}}',
+            b'{"metadata":{"name":"x"},"spec":{"reference":5}}',  # Go's decoder refuses it
             {"content-type": "application/json"},
-            422,
-            "Invalid",
+            400,
+            "BadRequest",
         ),
         (
             b'{"metadata":{"name":"x"},"spec":{"referenceType":"Fischer"}}',

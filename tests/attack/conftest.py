@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.attack import summary
 from tests.attack.oracle import COUNTS
 from tests.attack.server import RSSSampler, SampleServer
 
@@ -24,13 +25,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.attack)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not COUNTS.requests:
-        return
-    terminalreporter.section("attack suite")
-    terminalreporter.write_line(COUNTS.summary())
-    for problem in COUNTS.problems[:40]:
-        terminalreporter.write_line(f"  {problem}")
+def pytest_configure(config: pytest.Config) -> None:
+    summary.register(config)
 
 
 @pytest.fixture(scope="session")

@@ -47,14 +47,14 @@ class ConnectionLost(Exception):
     """The server closed the connection (or it reset) before a whole status line came."""
 
 
-def _readline(buf: _Reader, deadline: float) -> bytes:
+def _readline(buf: Reader, deadline: float) -> bytes:
     while b"\r\n" not in buf.data:
         buf.fill(deadline)
     line, _, buf.data = buf.data.partition(b"\r\n")
     return line
 
 
-class _Reader:
+class Reader:
     def __init__(self, sock: ssl.SSLSocket) -> None:
         self.sock, self.data, self.eof = sock, b"", False
 
@@ -88,7 +88,7 @@ class Client:
         self.port, self.identity, self.timeout = port, identity, timeout
         self._ctx = identity.context()
         self._sock: ssl.SSLSocket | None = None
-        self._reader: _Reader | None = None
+        self._reader: Reader | None = None
         self.sent = 0
 
     def close(self) -> None:
@@ -101,10 +101,10 @@ class Client:
         raw = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
         return self._ctx.wrap_socket(raw, server_hostname="localhost")
 
-    def _open(self) -> tuple[ssl.SSLSocket, _Reader]:
+    def _open(self) -> tuple[ssl.SSLSocket, Reader]:
         if self._sock is None or self._reader is None:
             self._sock = self.connect()
-            self._reader = _Reader(self._sock)
+            self._reader = Reader(self._sock)
         return self._sock, self._reader
 
     def request(self, method: str, target: str, *, body: bytes | None = None,
@@ -125,7 +125,7 @@ class Client:
             try:
                 sock.sendall(payload)
                 self.sent += 1
-                return self._read(reader, method, read_limit)
+                return self.read(reader, method, read_limit)
             except ConnectionLost:
                 self.close()
                 if fresh or attempt == 2:
@@ -142,11 +142,11 @@ class Client:
         try:
             sock.sendall(payload)
             self.sent += 1
-            return self._read(reader, "GET", read_limit)
+            return self.read(reader, "GET", read_limit)
         finally:
             self.close()
 
-    def _read(self, reader: _Reader, method: str, read_limit: float | None) -> Response:
+    def read(self, reader: Reader, method: str, read_limit: float | None) -> Response:
         deadline = time.monotonic() + self.timeout
         status_line = _readline(reader, deadline)
         parts = status_line.split(b" ", 2)
@@ -180,7 +180,7 @@ class Client:
         return Response(status, headers, body, truncated)
 
     @staticmethod
-    def _chunked(reader: _Reader, deadline: float, chunks: list[bytes]) -> bytes:
+    def _chunked(reader: Reader, deadline: float, chunks: list[bytes]) -> bytes:
         while True:
             size = int(_readline(reader, deadline).split(b";")[0], 16)
             if size == 0:

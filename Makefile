@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: venv run test lint unit integration e2e binaries cluster bench clean
+.PHONY: venv run test lint unit integration attack e2e binaries cluster bench clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,10 @@ binaries: venv
 
 integration: binaries
 	$(PYTEST) -q -m integration tests/integration
+
+# the attack suite alone (also part of `make test`): fuzzing, corpus, authorization, memory
+attack: venv
+	$(PYTEST) -q -m attack tests/attack
 
 e2e: binaries
 	$(PYTEST) -q -m e2e tests/e2e

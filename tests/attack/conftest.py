@@ -40,7 +40,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleServe
             yield server
         COUNTS.peak_rss_mib = max(COUNTS.peak_rss_mib, sampler.peak / 1024)
         if sampler.killed:
-            COUNTS.note(f"server SIGKILLed {sampler.killed}x: RSS over baseline + 1 GiB")
+            COUNTS.note(f"server SIGKILLed {sampler.killed}x: RSS over baseline + 512 MiB")
     finally:
         server.stop()
 

@@ -128,7 +128,7 @@ class RSSSampler:
     must not take the shared machine down with it (the kill then counts as a crash)."""
 
     def __init__(self, pid: Callable[[], int], interval: float = 0.02,
-                 ceiling_mib: float = 1024.0) -> None:
+                 ceiling_mib: float = 512.0) -> None:
         self.pid, self.interval = pid, interval
         self.peak = self.baseline = rss_kib(pid())
         self.ceiling_kib = self.baseline + int(ceiling_mib * 1024)

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 from hypothesis import strategies as st
 
 NAMES = ("fuzz-a", "fuzz-b", "fuzz-c")
+FRESH_NAMES = ("fuzz-x", "fuzz-y", "fuzz-z")  # not made beforehand: creates can succeed
 NAMESPACES = ("default", "fuzz-ns")
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
                "application/apply-patch+yaml", "application/strategic-merge-patch+json",
@@ -148,8 +149,16 @@ def object_body(op: Operation, components: Mapping[str, Any],
                                       components),
                   "disallowedFlunders": st.lists(st.text(max_size=8), max_size=3)},
     )
+    clean = st.fixed_dictionaries({
+        "apiVersion": st.just("wardle.example.com/v1alpha1"), "kind": st.just(kind),
+        "metadata": st.fixed_dictionaries({"name": st.just(name)}, optional={
+            "labels": st.dictionaries(st.sampled_from(("a", "app", "x.io/y")),
+                                      st.sampled_from(("1", "2", "v")), max_size=2)}),
+    }, optional={"spec": st.fixed_dictionaries({}, optional={
+        "reference": st.sampled_from(NAMES), "referenceType": st.sampled_from(
+            ("Flunder", "Fischer", "Nope"))})})
     anything = from_schema(schema, components) if schema else any_json
-    return st.one_of(shaped, shaped, shaped, anything).map(dumps)
+    return st.one_of(clean, clean, shaped, shaped, shaped, anything).map(dumps)
 
 
 json_pointers = st.one_of(
@@ -240,7 +249,7 @@ class Request:
 def requests(draw: st.DrawFn, ops: list[Operation],
              components: Mapping[str, Any]) -> Request:
     op = draw(st.sampled_from(ops))
-    target, name = op.path, draw(st.sampled_from(NAMES))
+    target, name = op.path, draw(st.sampled_from(NAMES + FRESH_NAMES))
     query: list[tuple[str, str]] = []
     for pname, where, schema in op.params:
         if where == "path":
@@ -257,7 +266,7 @@ def requests(draw: st.DrawFn, ops: list[Operation],
     if query:
         target += "?" + urlencode(query)
     headers: dict[str, str] = {}
-    if draw(st.booleans()):
+    if draw(st.integers(0, 3)) == 0:
         headers["Accept"] = draw(st.sampled_from(ACCEPTS))
     body: bytes | None = None
     if op.method == "PATCH":

@@ -70,8 +70,7 @@ def test_fuzz_from_openapi(dev_server: SampleServer, capsys: Any) -> None:
     start = time.monotonic()
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=not SEED, database=None,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate],
-              print_blob=True)
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     @given(req=requests(ops, components))
     def attack(req: Request) -> None:
         if time.monotonic() - start > BUDGET or len(problems) > 50:

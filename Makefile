@@ -47,7 +47,7 @@ test: lint binaries
 	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q tests
 
 cluster: binaries
-	$(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster \
+	exec $(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster --stop-with-parent \
 	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver"
 
 bench: venv

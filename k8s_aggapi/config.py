@@ -53,6 +53,7 @@ class ServerConfig:
             dev_pki = await asyncio.to_thread(
                 ensure_dev_pki, Path(serving.cert_dir),
                 server=f"https://{host}:{serving.secure_port}", sans=serving.tls_sans,
+                bind_address=serving.bind_address,
             )
             serving = replace(serving, tls_cert_file=str(dev_pki.serving_cert),
                               tls_private_key_file=str(dev_pki.serving_key))

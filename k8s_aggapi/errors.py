@@ -97,7 +97,7 @@ def _details(gr: GroupResource | None, name: str = "", kind: str | None = None) 
 
 
 def _subject(gr: GroupResource, name: str) -> str:
-    return f'{gr} "{name}"' if name else str(gr)
+    return f"{gr} {go_quote(name)}" if name else str(gr)
 
 
 class BadRequest(StatusError):
@@ -171,9 +171,13 @@ class Gone(StatusError):
 
 
 class RequestEntityTooLarge(StatusError):
-    def __init__(self, limit: int) -> None:
+    """`Request entity too large: limit is N` for a body; `detail` replaces `limit is N`."""
+
+    def __init__(self, limit: int = 0, detail: str = "") -> None:
         super().__init__(
-            f"the request body is too large: limit is {limit} bytes", 413, "RequestEntityTooLarge"
+            f"Request entity too large: {detail or f'limit is {limit}'}",
+            413,
+            "RequestEntityTooLarge",
         )
 
 
@@ -241,3 +245,24 @@ def field_unsupported(path: str, value: Any, supported: list[str]) -> Cause:
     listed = ", ".join(f'"{s}"' for s in supported)
     message = f'Unsupported value: "{value}": supported values: {listed}'
     return Cause("FieldValueNotSupported", message, path)
+
+
+_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+            "\v": "\\v", '"': '\\"', "\\": "\\\\"}
+
+
+def go_quote(text: str) -> str:
+    """Go's %q: printable characters as they are, the rest escaped."""
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x80:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'

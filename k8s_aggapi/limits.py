@@ -22,8 +22,10 @@ class ServerLimits:
     # bodies: k8s.io/apiserver's MaxRequestBodyBytes (3 MiB); one nesting limit for every body
     max_body_bytes: int = 3 * MiB
     max_nesting_depth: int = 200
-    # patches: upstream's maxJSONPatchOperations
+    # patches: upstream's maxJSONPatchOperations, and JSONPatchMaxCopyBytes (the bytes all
+    # `copy` operations of one JSON patch may add; apiserver's default is 3 MiB)
     max_json_patch_operations: int = 10_000
+    json_patch_max_copy_bytes: int = 3 * MiB
     # watch: events queued for one slow watcher before it is ended
     watch_queue_length: int = 1024
 

@@ -30,6 +30,7 @@ from k8s_aggapi.health import health_routes
 from k8s_aggapi.metrics import metrics_routes
 from k8s_aggapi.middleware import handler_chain
 from k8s_aggapi.openapi import openapi_routes
+from k8s_aggapi.version import version_routes
 
 log = logging.getLogger("k8s_aggapi.server")
 
@@ -57,6 +58,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 def routes(config: CompletedConfig) -> list[BaseRoute]:
     return [
         *health_routes(config.health),
+        *version_routes(),
         *metrics_routes(config.metrics.registry),
         *discovery_routes(config.groups),
         *openapi_routes(config.groups, title=config.title, version=config.version),

@@ -15,7 +15,7 @@ from k8s_aggapi import context, errors
 from k8s_aggapi.api import APIGroup, Resource
 from k8s_aggapi.endpoints import options as opts
 from k8s_aggapi.endpoints.negotiation import JSON, Target, body_media_type, negotiate
-from k8s_aggapi.endpoints.patch import PATCH_TYPES, apply_patch
+from k8s_aggapi.endpoints.patch import PATCH_TYPES, UNDECODABLE_PATCH, apply_patch
 from k8s_aggapi.endpoints.responses import (
     Receive,
     Send,
@@ -28,6 +28,7 @@ from k8s_aggapi.endpoints.watch import stream_watch
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.registry import rest
 from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
+from k8s_aggapi.registry.validation import dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
@@ -65,10 +66,21 @@ class ResourceEndpoint:
             raise errors.MethodNotAllowed()
         if verb not in verbs:
             raise errors.MethodNotAllowed()
+        if info.namespace and dns1123_label(info.namespace):
+            _no_such_namespace(resource, verb, info.namespace, info.name)
         query = parse_qs(scope.get("query_string", b"").decode(), keep_blank_values=True)
         ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits)
         await getattr(handler, verb)(info.name)
+
+
+def _no_such_namespace(resource: Resource, verb: str, namespace: str, name: str) -> None:
+    """A namespace that is no DNS label cannot exist: answer, before any storage access, what
+    kube-apiserver answers there (NamespaceLifecycle refuses the create; reads find nothing)."""
+    if verb == "create":
+        raise errors.NotFound(errors.GroupResource("", "namespaces"), namespace)
+    if name:
+        raise errors.NotFound(resource.group_resource, name)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -191,7 +203,7 @@ class Handler:
     async def create(self, name: str) -> None:
         target = negotiate(self.accept, is_list=False)
         _, raw = await self._body()
-        body = parse_object(raw)
+        body = parse_object(raw, self.limits.max_nesting_depth)
         self._check_type(body)
         self._with_dry_run()
         created = await self.storage.create(self.ctx, body)
@@ -201,7 +213,7 @@ class Handler:
     async def update(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         _, raw = await self._body()
-        body = parse_object(raw)
+        body = parse_object(raw, self.limits.max_nesting_depth)
         self._check_type(body)
         self._with_dry_run()
         obj, created = await self.storage.update(self.ctx, name, body)
@@ -210,10 +222,10 @@ class Handler:
     async def patch(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         media, raw = await self._body(PATCH_TYPES)
-        patch = parse_json(raw)
+        patch = parse_json(raw, self.limits.max_nesting_depth, UNDECODABLE_PATCH)
         self._with_dry_run()
         current = await self.storage.get(self.ctx, name)
-        patched = apply_patch(media, current, patch)
+        patched = apply_patch(media, current, patch, self.limits)
         meta = patched.get("metadata")
         if not isinstance(meta, dict):
             raise errors.BadRequest("the patched object has no metadata")
@@ -228,7 +240,7 @@ class Handler:
         raw = await read_body(self.receive, self.limits.max_body_bytes)
         if not raw.strip():
             return None
-        return parse_object(raw)
+        return parse_object(raw, self.limits.max_nesting_depth)
 
     async def delete(self, name: str) -> None:
         body = await self._delete_body()

@@ -1,4 +1,5 @@
-"""Writing JSON responses and reading request bodies (3 MiB limit, 400 on malformed JSON)."""
+"""Writing JSON responses and reading request bodies (size and nesting bounded, 400 on
+malformed JSON), the bounds coming from `ServerLimits`."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from typing import Any
 
 import orjson
 
+from k8s_aggapi.endpoints.depth import UNDECODABLE, check_body, too_deep
 from k8s_aggapi.errors import BadRequest, RequestEntityTooLarge
+from k8s_aggapi.limits import DEFAULT_LIMITS
 
-MAX_BODY_BYTES = 3 * 1024 * 1024
+MAX_BODY_BYTES = DEFAULT_LIMITS.max_body_bytes
+MAX_DEPTH = DEFAULT_LIMITS.max_nesting_depth
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -49,17 +53,23 @@ async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes, max_depth: int = MAX_DEPTH, context: str = UNDECODABLE) -> Any:
+    """The decoded body; 400 when it is empty, malformed or nests deeper than `max_depth`,
+    checked before anything walks it. `context` begins the message."""
     if not raw.strip():
         raise BadRequest("the body of the request was empty")
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the body of the request could not be decoded as JSON: {exc}") from None
+        if str(exc).startswith("depth limit exceeded"):  # orjson's own bound, far above ours
+            raise too_deep(max_depth, context) from None
+        raise BadRequest(f"{context}: {exc}") from None
+    check_body(raw, value, max_depth, context)
+    return value
 
 
-def parse_object(raw: bytes) -> dict[str, Any]:
-    obj = parse_json(raw)
+def parse_object(raw: bytes, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    obj = parse_json(raw, max_depth)
     if not isinstance(obj, dict):
         raise BadRequest("the body of the request must be a JSON object")
     return obj

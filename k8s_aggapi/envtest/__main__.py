@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     cluster.add_argument(
         "--server", action="append", default=[], metavar="GROUP/VERSION[,VERSION...]=COMMAND",
         help="an aggregated server to start and register (repeatable)")
+    cluster.add_argument(
+        "--stop-with-parent", action="store_true",
+        help="stop (as on SIGTERM) when the parent process exits, e.g. a killed `make`")
     return parser
 
 
@@ -39,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from k8s_aggapi.envtest.cluster import run_cluster
 
-            return run_cluster(args.state_dir, args.server)
+            return run_cluster(args.state_dir, args.server, stop_with_parent=args.stop_with_parent)
     except BinariesUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

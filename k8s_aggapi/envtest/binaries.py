@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from k8s_aggapi.envtest.lifetime import spawn
+
 ENV_BINARIES = "AGGAPI_ENVTEST_BINARIES"
 GOMOD_DIR = Path(__file__).parent / "gomod"
 HINT = (
@@ -143,7 +145,7 @@ def _go_build(
     argv = ["go", "build", "-trimpath", "-ldflags", cs.ldflags(), "-o", str(tmp), cs.packages[name]]
     print(f"envtest: building {name} ({cs.module} {cs.version()}) ...", file=out, flush=True)
     start = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=work, env=env, stdin=subprocess.DEVNULL)  # stderr shown
+    proc = spawn(argv, cwd=work, env=env, stdin=subprocess.DEVNULL)  # stderr shown
     while True:
         try:
             code = proc.wait(timeout=60)

@@ -1,12 +1,14 @@
-"""`make cluster`: a control plane plus aggregated servers, kept running until SIGINT/SIGTERM.
+"""`make cluster`: a control plane plus aggregated servers, kept running until a signal.
 
 Writes `<state-dir>/kubeconfig` (admin) at once and `<state-dir>/ready` when every APIService is
-Available; on a signal it stops what it started and removes `ready`.
+Available; on SIGINT, SIGTERM or SIGHUP it stops everything at once (a few seconds) and removes
+`ready`; killed outright, its leashed children die with it (`lifetime`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import sys
@@ -19,6 +21,7 @@ from typing import TextIO
 from k8s_aggapi.envtest.aggregated import AggregatedServer, start_aggregated_server
 from k8s_aggapi.envtest.apiservice import APIServiceUnavailable
 from k8s_aggapi.envtest.controlplane import ControlPlane
+from k8s_aggapi.envtest.leash import PR_SET_PDEATHSIG, prctl
 from k8s_aggapi.envtest.processes import StartupError
 
 
@@ -38,15 +41,31 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
-def run_cluster(state_dir: Path, servers: Sequence[str] = (), *, out: TextIO = sys.stdout) -> int:
-    """Run until a signal; return the exit code (0 after a clean stop)."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def stop_when_parent_exits() -> None:
+    """Have the kernel send us SIGTERM when our parent (e.g. `make`) exits (Linux only)."""
+    if sys.platform == "linux":
+        parent = os.getppid()
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # it exited before prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def run_cluster(state_dir: Path, servers: Sequence[str] = (), *, out: TextIO = sys.stdout,
+                stop_with_parent: bool = False) -> int:
+    """Run until a signal (or, with `stop_with_parent`, our parent's exit); return the exit
+    code (0 after a clean stop)."""
     specs = [parse_server_spec(s) for s in servers]
     state_dir.mkdir(parents=True, exist_ok=True)
     ready, kubeconfig = state_dir / "ready", state_dir / "kubeconfig"
     ready.unlink(missing_ok=True)
     run_dir = state_dir / "run"
     shutil.rmtree(run_dir, ignore_errors=True)  # fresh etcd every time
-    previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, _raise_stop) for s in STOP_SIGNALS}
+    if stop_with_parent:
+        stop_when_parent_exits()
     t0, code = time.monotonic(), 0
     cp = ControlPlane(run_dir)
     started: list[AggregatedServer] = []

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from k8s_aggapi.envtest import flags
+from k8s_aggapi.envtest import flags, lifetime
 from k8s_aggapi.envtest.apiservice import (
     register_apiservice,
     unregister_apiservice,
@@ -31,13 +31,14 @@ from k8s_aggapi.envtest.apiservice import (
 from k8s_aggapi.envtest.binaries import ensure_binaries
 from k8s_aggapi.envtest.kwok import KWOK_CONFIG, node_manifest
 from k8s_aggapi.envtest.pki import PKI
-from k8s_aggapi.envtest.processes import ManagedProcess, wait_for
+from k8s_aggapi.envtest.processes import ManagedProcess, stop_all, wait_for
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
 KEEP_ENV = "AGGAPI_ENVTEST_KEEP_RUN_DIR"
 NO_PROXY = "127.0.0.1,localhost,.svc"
+STOP_TIMEOUT = 5.0  # seconds from SIGTERM (to all at once) to SIGKILL
 _running: weakref.WeakSet[ControlPlane] = weakref.WeakSet()
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 
@@ -187,14 +188,13 @@ class ControlPlane:
         self._ready("serviceaccount", t0)
 
     def stop(self) -> None:
-        """Stop every process (newest first); delete a temporary run dir unless kept (env
+        """Stop every process (all at once); delete a temporary run dir unless kept (env
         `AGGAPI_ENVTEST_KEEP_RUN_DIR=1`, or a failed start: only etcd's data goes then)."""
         _running.discard(self)
         if self._api is not None:
             self._api.close()  # type: ignore[no-untyped-call]
             self._api = None
-        for proc in reversed(list(self.processes.values())):
-            proc.stop()
+        stop_all(self.processes.values(), timeout=STOP_TIMEOUT)
         if not self._own_dir:
             return
         keep = self._failed or os.environ.get(KEEP_ENV, "") not in ("", "0")
@@ -215,7 +215,7 @@ class ControlPlane:
             if not config.exists():
                 self.user_kubeconfig(user)
         argv = [str(self.binaries["kubectl"]), f"--kubeconfig={config}", *args]
-        res = subprocess.run(argv, capture_output=True, text=True, input=input, timeout=timeout,
+        res = lifetime.run(argv, capture_output=True, text=True, input=input, timeout=timeout,
                              env={**os.environ, "NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY})
         if check and res.returncode != 0:
             raise KubectlError(res.returncode, argv, res.stdout, res.stderr)

@@ -1,20 +1,22 @@
-"""Child processes of envtest: one process group and one log file each, never left behind.
+"""Child processes of envtest: one log file each, leashed (`lifetime.spawn`), never left behind.
 
-Every started process is remembered until stopped; an atexit hook stops the rest. `wait_for`
-polls a readiness check and fails with the tail of the process's log.
+Every started process is remembered until stopped; an atexit hook stops the rest, and a
+process that dies without it (SIGKILL) takes them all with it. `stop_all` stops many at once;
+`wait_for` polls a readiness check and fails with the tail of the process's log.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+
+from k8s_aggapi.envtest.lifetime import Leashed, spawn
 
 _live: set[ManagedProcess] = set()
 
@@ -31,7 +33,7 @@ def free_port() -> int:
 
 
 class ManagedProcess:
-    """A command run in its own process group with stdout and stderr going to `log_path`."""
+    """A leashed command (its own process group) with stdout and stderr going to `log_path`."""
 
     def __init__(
         self, name: str, argv: Sequence[str], log_path: Path, *,
@@ -39,7 +41,7 @@ class ManagedProcess:
     ) -> None:
         self.name, self.argv, self.log_path = name, list(argv), log_path
         self.env, self.cwd = env, cwd
-        self._popen: subprocess.Popen[bytes] | None = None
+        self._popen: Leashed | None = None
 
     @property
     def pid(self) -> int | None:
@@ -52,10 +54,10 @@ class ManagedProcess:
         with open(self.log_path, "ab") as log:
             log.write(f"--- {time.strftime('%H:%M:%S')} {' '.join(self.argv)}\n".encode())
             log.flush()
-            self._popen = subprocess.Popen(
+            self._popen = spawn(
                 self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=None if self.env is None else dict(self.env), cwd=self.cwd,
-                start_new_session=True,  # own process group: killpg reaches its children too
+                start_new_session=True,  # a Ctrl-C at the terminal is for our parent to handle
             )
         _live.add(self)
 
@@ -68,20 +70,8 @@ class ManagedProcess:
         return None if self._popen is None else self._popen.poll()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM the process group, then SIGKILL it after `timeout` seconds."""
-        _live.discard(self)
-        if self._popen is None:
-            return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._popen.pid, sig)
-            try:
-                self._popen.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._popen.pid, signal.SIGKILL)  # leftovers of the group
+        """SIGTERM the process group, then SIGKILL it and all descendants after `timeout` s."""
+        stop_all([self], timeout)
 
     def tail(self, lines: int = 40) -> str:
         try:
@@ -118,8 +108,27 @@ def wait_for(
         time.sleep(interval)
 
 
-@atexit.register
-def stop_all() -> None:
-    """Stop every process still running (interpreter exit, or a test run that forgot)."""
-    for proc in list(_live):
-        proc.stop(timeout=5.0)
+def stop_all(procs: Iterable[ManagedProcess] | None = None, timeout: float = 10.0) -> None:
+    """SIGTERM all of `procs` (default: every live one) at once; SIGKILL, with all their
+    descendants, those still running `timeout` seconds later."""
+    popens = []
+    for proc in list(_live) if procs is None else list(procs):
+        _live.discard(proc)
+        if proc._popen is not None and proc._popen.poll() is None:
+            proc._popen.terminate()
+            popens.append(proc._popen)
+    deadline = time.monotonic() + timeout
+    for popen in popens:
+        try:
+            popen.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            popen.kill()
+    for popen in popens:
+        try:
+            popen.wait(5.0)  # the leash exits once every descendant is gone
+        except subprocess.TimeoutExpired:
+            os.kill(popen.pid, signal.SIGKILL)  # a stuck leash: its command dies with it
+            popen.wait()
+
+
+atexit.register(stop_all, None, 5.0)

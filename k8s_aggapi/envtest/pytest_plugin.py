@@ -1,7 +1,8 @@
 """pytest fixtures for e2e tests against a real control plane (entry point `k8s_aggapi_envtest`).
 
-`control_plane` (session), `namespace` and `kubectl` (function). Nothing starts unless a test
-asks for them; without binaries and Go they skip, or fail under `CI` / `AGGAPI_E2E_REQUIRED=1`.
+`envtest_binaries` and `control_plane` (session), `namespace` and `kubectl` (function). Nothing
+starts unless a test asks; without binaries and Go they skip, or fail under `CI` /
+`AGGAPI_E2E_REQUIRED=1`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -37,19 +39,25 @@ def _unsuspended_output(request: pytest.FixtureRequest) -> contextlib.AbstractCo
 
 
 @pytest.fixture(scope="session")
-def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
-    """A control plane shared by the session (etcd, apiserver, KCM, scheduler, kwok node)."""
+def envtest_binaries(request: pytest.FixtureRequest) -> dict[str, Path]:
+    """Every envtest binary (name -> path), built on first use."""
     from k8s_aggapi.envtest.binaries import BinariesUnavailable, ensure_binaries
-    from k8s_aggapi.envtest.controlplane import ControlPlane
 
     try:
         with _unsuspended_output(request):
-            binaries = ensure_binaries()
+            return ensure_binaries()
     except BinariesUnavailable as e:
         if e2e_required():
             pytest.fail(f"{e} ({REQUIRED_ENV}=1 or CI is set, so this is an error)")
         pytest.skip(str(e))
-    with ControlPlane(binaries=binaries) as cp:
+
+
+@pytest.fixture(scope="session")
+def control_plane(envtest_binaries: dict[str, Path]) -> Iterator[ControlPlane]:
+    """A control plane shared by the session (etcd, apiserver, KCM, scheduler, kwok node)."""
+    from k8s_aggapi.envtest.controlplane import ControlPlane
+
+    with ControlPlane(binaries=envtest_binaries) as cp:
         yield cp
 
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from k8s_aggapi import errors
 from k8s_aggapi.registry import continuetoken
+from k8s_aggapi.registry.objectmeta import validate_object_meta, validate_object_meta_update
 from k8s_aggapi.registry.rest import (
     DeleteOptions,
     ListOptions,
@@ -48,7 +49,7 @@ def now_rfc3339() -> str:
 def pydantic_causes(exc: ValidationError) -> list[errors.Cause]:
     causes = []
     for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"])
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])[1:]
         value = err.get("input")
         kind = "FieldValueRequired" if err["type"] == "missing" else "FieldValueInvalid"
         if kind == "FieldValueRequired":
@@ -152,7 +153,8 @@ class Store(DefaultTableConvertor):
 
     def _invalid(self, name: str, causes: builtins.list[errors.Cause]) -> None:
         if causes:
-            raise errors.Invalid(self.resource.info.kind, self.resource.group, name, causes)
+            unique = list(dict.fromkeys(causes))  # a rule met twice is reported once
+            raise errors.Invalid(self.resource.info.kind, self.resource.group, name, unique)
 
     async def create(self, ctx: RequestContext, obj: Object) -> Object:
         meta = dict(obj.get("metadata") or {})
@@ -176,6 +178,8 @@ class Store(DefaultTableConvertor):
         meta["generation"] = 1
         self.strategy.prepare_for_create(ctx, obj)
         self._invalid(name, self.strategy.validate_name(name) + self.strategy.validate(ctx, obj))
+        # the common ObjectMeta rules run after the strategy's, as upstream's BeforeCreate does
+        self._invalid(name, validate_object_meta(obj["metadata"], self.resource.info.namespaced))
         await self.strategy.admit(ctx, "CREATE", obj)
         if ctx.dry_run:
             if await self.backend.get(self.key(ctx, name)) is not None:
@@ -202,9 +206,10 @@ class Store(DefaultTableConvertor):
             return await self.create(ctx, {**obj, "metadata": meta}), True
         rv = str(meta.get("resourceVersion") or "")
         if not rv and not self.strategy.allow_unconditional_update:
-            self._invalid(name, [errors.Cause(
-                "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
-                "metadata.resourceVersion")])
+            # upstream's generic store names the resource here, not the kind, and the value 0
+            raise errors.Invalid(self.resource.info.plural, self.resource.group, name, [
+                errors.Cause("FieldValueInvalid", "Invalid value: 0: must be specified for an "
+                             "update", "metadata.resourceVersion")])
         new = self._normalize(ctx, {**obj, "metadata": meta}, name)
         self._check_scope(ctx, new["metadata"])
         old_meta = old["metadata"]
@@ -218,7 +223,9 @@ class Store(DefaultTableConvertor):
         if new.get("spec") != old.get("spec"):
             new_meta["generation"] = int(old_meta.get("generation", 1)) + 1
         self.strategy.prepare_for_update(ctx, new, old)
-        self._invalid(name, self.strategy.validate_update(ctx, new, old))
+        self._invalid(name, validate_object_meta_update(
+            new["metadata"], old_meta, self.resource.info.namespaced
+        ) + self.strategy.validate_update(ctx, new, old))
         await self.strategy.admit(ctx, "UPDATE", new)
         expected = int(rv) if rv.isdigit() else (None if not rv else -1)
         if expected is not None and str(expected) != old_meta.get("resourceVersion"):

@@ -153,6 +153,16 @@ def is_ip(host: str) -> bool:
     return True
 
 
+def sans_of(cert: x509.Certificate) -> tuple[frozenset[str], frozenset[str]]:
+    """The DNS names and the IP addresses (as text) a certificate is valid for."""
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return frozenset(), frozenset()
+    ips = (str(ip) for ip in ext.get_values_for_type(x509.IPAddress))
+    return frozenset(ext.get_values_for_type(x509.DNSName)), frozenset(ips)
+
+
 def load_bundle(pem: bytes) -> list[x509.Certificate]:
     """All certificates of a PEM bundle (a CA file may hold several)."""
     return x509.load_pem_x509_certificates(pem) if pem.strip() else []

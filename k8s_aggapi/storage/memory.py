@@ -22,6 +22,17 @@ from k8s_aggapi.storage.interface import (
 )
 
 
+def _prefix_end(prefix: str) -> str | None:
+    """The smallest key above every key that starts with `prefix` (None: no bound).
+
+    Like etcd's range end for a prefix: the last character incremented. A sentinel such as
+    `prefix + "\\uffff"` is not enough, since keys may hold characters above U+FFFF.
+    """
+    while prefix and prefix[-1] == chr(0x10FFFF):
+        prefix = prefix[:-1]
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else None
+
+
 def _stamp(obj: Object, revision: int) -> Object:
     meta = dict(obj.get("metadata") or {})
     meta["resourceVersion"] = str(revision)
@@ -47,7 +58,8 @@ class MemoryStorage:
 
     async def list(self, prefix: str, *, start: str = "", limit: int = 0) -> ListResult:
         lo = bisect.bisect_left(self._keys, max(prefix, start))
-        hi = bisect.bisect_left(self._keys, prefix + "\uffff")
+        end = _prefix_end(prefix)
+        hi = len(self._keys) if end is None else bisect.bisect_left(self._keys, end)
         keys = self._keys[lo:hi]
         if limit and len(keys) > limit:
             page, rest = keys[:limit], keys[limit:]

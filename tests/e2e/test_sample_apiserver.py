@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from k8s_aggapi.envtest import spawn
 from k8s_aggapi.envtest.aggregated import AggregatedServer, start_aggregated_server
 from k8s_aggapi.envtest.controlplane import ControlPlane
 from k8s_aggapi.serving.certs import new_cert
@@ -127,7 +128,7 @@ def test_watch_sees_another_clients_create(wardle: AggregatedServer, control_pla
                                           kubectl: Any, namespace: str) -> None:
     argv = [str(control_plane.binaries["kubectl"]), f"--kubeconfig={control_plane.admin_kubeconfig}",
             "get", "flunders", "-n", namespace, "--watch", "--request-timeout=60s"]
-    watcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(3)
         kubectl("create", "-n", namespace, "-f", "-", input=FLUNDER.format(name="watched"))

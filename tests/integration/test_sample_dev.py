@@ -6,6 +6,8 @@ a connection authenticated by the front-proxy CA's `front-proxy-client` certific
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import json
 import os
 import socket
@@ -19,9 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from k8s_aggapi.envtest.binaries import ensure_binaries
-from k8s_aggapi.serving.certs import KeyPair, new_cert
+from k8s_aggapi.envtest import ensure_binaries, run, spawn
+from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert, sans_of
+from k8s_aggapi.version import package_version
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +84,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     directory = tmp_path_factory.mktemp("dev")
     port = free_port()
     log = open(directory / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-m", "examples.sample_apiserver", "--dev",
          f"--cert-dir={directory}", f"--secure-port={port}"],
         stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
@@ -110,7 +116,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 def kubectl(kubectl_bin: Path, server: DevServer, *args: str, stdin: str | None = None,
             check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KUBECACHEDIR": str(server.dir / "kube-cache")}
-    result = subprocess.run(
+    result = run(
         [str(kubectl_bin), f"--kubeconfig={server.dir / 'kubeconfig'}", *args],
         input=stdin, capture_output=True, text=True, timeout=60, env=env,
     )
@@ -187,3 +193,68 @@ def test_health_and_errors_over_tls(server: DevServer) -> None:
     code, _ = server.request("/metrics")
     assert code == 403
     assert server.request("/apis/wardle.example.com/v1alpha1", cert="admin")[0] == 200
+
+
+def test_kubectl_version_shows_the_server_version(kubectl_bin: Path, server: DevServer) -> None:
+    versions = json.loads(kubectl(kubectl_bin, server, "version", "-o", "json").stdout)
+    assert versions["serverVersion"]["gitVersion"] == f"v{package_version()}"
+    assert versions["serverVersion"]["platform"].startswith(f"{sys.platform}/")
+    text = kubectl(kubectl_bin, server, "version").stdout
+    assert f"Server Version: v{package_version()}" in text
+
+
+def test_an_expired_or_unknown_ca_certificate_fails_the_handshake(server: DevServer) -> None:
+    """What docs/authentication.md says: no 401, the TLS handshake itself fails."""
+    client_ca = KeyPair.load(server.dir / "client-ca.crt", server.dir / "client-ca.key")
+    valid = new_cert(client_ca, "eve", client=True)
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2)
+    expired = (x509.CertificateBuilder().subject_name(valid.cert.subject)
+               .issuer_name(client_ca.cert.subject).public_key(valid.key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(past).not_valid_after(past + datetime.timedelta(days=1))
+               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+               .sign(client_ca.key, hashes.SHA256()))
+    KeyPair(expired, valid.key).write(server.dir / "eve.crt", server.dir / "eve.key")
+    new_cert(new_ca("unknown"), "mallory", client=True).write(
+        server.dir / "mallory.crt", server.dir / "mallory.key")
+    valid.write(server.dir / "eve-valid.crt", server.dir / "eve-valid.key")
+    assert server.request("/apis/wardle.example.com/v1alpha1", cert="eve-valid")[0] == 403
+    for cert in ("eve", "mallory"):
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            server.request("/apis/wardle.example.com/v1alpha1", cert=cert)
+
+
+def test_a_changed_tls_san_regenerates_the_dev_certificate(tmp_path: Path) -> None:
+    def start(*flags: str) -> str:
+        """Run the dev server until it serves /readyz; return its log."""
+        port, log = free_port(), tmp_path / "server.log"
+        with open(log, "wb") as out:
+            proc = spawn([sys.executable, "-m", "examples.sample_apiserver", "--dev",
+                          f"--cert-dir={tmp_path}", f"--secure-port={port}", *flags],
+                         stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2])
+        try:
+            dev, deadline = DevServer(tmp_path, port), time.monotonic() + 30
+            while True:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                with contextlib.suppress(OSError, ValueError):
+                    if dev.request("/readyz")[0] == 200:
+                        return log.read_text()
+                time.sleep(0.2)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+    def sans() -> set[str]:
+        cert = x509.load_pem_x509_certificate((tmp_path / "apiserver.crt").read_bytes())
+        dns, ips = sans_of(cert)
+        return set(dns | ips)
+
+    assert "regenerating" not in start()
+    assert sans() == {"localhost", "127.0.0.1"}
+    first = (tmp_path / "apiserver.crt").read_bytes()
+    assert "regenerating" not in start()
+    assert (tmp_path / "apiserver.crt").read_bytes() == first  # unchanged SANs: reused
+    log = start("--tls-san=api.example.test,10.9.8.7")
+    assert "regenerating the dev serving certificate" in log, log
+    assert sans() == {"localhost", "127.0.0.1", "api.example.test", "10.9.8.7"}

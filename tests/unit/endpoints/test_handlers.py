@@ -148,7 +148,10 @@ def test_conflicts(client):
     assert stale.json()["reason"] == "Conflict"
     no_rv = client.put(f"{NS}/a", json=flunder("a"))
     assert no_rv.status_code == 422
-    assert "must be specified for an update" in no_rv.json()["message"]
+    assert no_rv.json()["message"] == (
+        'flunders.wardle.example.com "a" is invalid: metadata.resourceVersion: Invalid value: 0: '
+        "must be specified for an update")
+    assert no_rv.json()["details"]["kind"] == "flunders"
 
 
 def test_update_and_patches(client):

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 
 from k8s_aggapi.envtest import processes
+from k8s_aggapi.envtest.lifetime import alive, descendants
 from k8s_aggapi.envtest.processes import ManagedProcess, StartupError, free_port, wait_for
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_stop_kills_the_whole_group(tmp_path: Path) -> None:
@@ -60,3 +52,17 @@ def test_wait_for_times_out_with_the_last_error(tmp_path: Path) -> None:
 
 def test_free_port_is_bindable() -> None:
     assert 1024 < free_port() < 65536
+
+
+def test_stop_all_stops_at_once_and_kills_what_ignores_sigterm(tmp_path: Path) -> None:
+    procs = [ManagedProcess(f"p{i}", ["sh", "-c", f"{trap} sleep 60 & wait"],
+                            tmp_path / f"p{i}.log")
+             for i, trap in enumerate(["", "trap '' TERM;", "trap '' TERM;"])]
+    for proc in procs:
+        proc.start()
+    wait_for("children started", lambda: all(len(descendants(p.pid or 0)) == 2 for p in procs),
+             procs[0])
+    tree = {pid for p in procs for pid in descendants(p.pid or 0)}
+    processes.stop_all(procs, timeout=0.5)
+    assert [p.returncode for p in procs] == [-15, -9, -9]
+    assert [pid for pid in tree if alive(pid)] == []

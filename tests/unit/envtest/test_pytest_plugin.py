@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import k8s_aggapi.envtest
+from k8s_aggapi.envtest import run
 from k8s_aggapi.envtest.pytest_plugin import e2e_required
 
 REPO = Path(k8s_aggapi.envtest.__file__).parents[2]
@@ -27,8 +28,7 @@ def run_pytest(tmp_path: Path, extra_env: dict[str, str]) -> subprocess.Complete
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     argv = [sys.executable, "-m", "pytest", "-p", "k8s_aggapi.envtest.pytest_plugin",
             "-p", "no:cacheprovider", "-rs", "-q", str(tmp_path)]
-    return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=60)
+    return run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize(("env", "expected"), [
@@ -47,8 +47,8 @@ def test_e2e_required(env: dict[str, str], expected: bool,
 def test_importing_the_plugin_starts_nothing_and_skips_the_kubernetes_client() -> None:
     code = ("import sys, k8s_aggapi.envtest.pytest_plugin; "
             "print('kubernetes' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(REPO)}, check=True).stdout
+    out = run([sys.executable, "-c", code], capture_output=True, text=True,
+              env={**os.environ, "PYTHONPATH": str(REPO)}, check=True).stdout
     assert out.strip() == "False"
 
 

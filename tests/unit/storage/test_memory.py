@@ -58,3 +58,19 @@ async def test_watch_too_old_revision_expires():
     with pytest.raises(Expired) as err:
         await anext(s.watch("/g/r/", after_revision=1))
     assert str(err.value) == "too old resource version: 1 (3)"
+
+
+async def test_prefix_list_holds_keys_above_the_basic_plane():
+    # U+1F600 sorts above any "\uffff" sentinel: the prefix range must still hold it
+    s = MemoryStorage()
+    for ns in ["default", "\U0001f600", "\uffff", "\U0010ffff"]:
+        await s.create(f"/g/r/{ns}/a", {"metadata": {"name": "a", "namespace": ns}})
+    await s.create("/g/r0", {"metadata": {"name": "outside"}})
+    everywhere = await s.list("/g/r/")
+    assert [o["metadata"]["namespace"] for o in everywhere.items] == [
+        "default", "\uffff", "\U0001f600", "\U0010ffff"]
+    only = await s.list("/g/r/\U0001f600/")
+    assert [o["metadata"]["namespace"] for o in only.items] == ["\U0001f600"]
+    pages = await s.list("/g/r/", limit=3)
+    assert pages.remaining == 1 and pages.next_key == "/g/r/\U0010ffff/a"
+    assert len((await s.list("")).items) == 5

@@ -141,6 +141,7 @@ class Prober:
     def __init__(self, attacker: Callable[[], Client], admin: Client, ns: str) -> None:
         self.attacker, self.admin, self.ns = attacker, admin, ns
         self.bypasses: list[str] = []
+        self.errors: list[str] = []  # answers that broke the oracle (5xx, not a Status)
         self.attempts = 0
 
     def _objects(self) -> list[str]:
@@ -193,7 +194,8 @@ class Prober:
             resp = self._send(attempt)
             if resp is None:
                 continue
-            judge(resp, f"authz {attempt.describe()}", attempt.method)
+            if problem := judge(resp, f"authz {attempt.describe()}", attempt.method):
+                self.errors.append(f"{attempt.describe()}: {problem}")
             if not 200 <= resp.status < 300:
                 continue
             aimed_at_b = "fuzz-b" in attempt.target or b"fuzz-b" in (attempt.body or b"")

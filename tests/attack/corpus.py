@@ -116,6 +116,7 @@ class Runner:
     def __init__(self, clients: Mapping[str, Client]) -> None:
         self.clients = clients
         self.admin = clients["admin"]
+        self.problems: list[str] = []  # answers that broke the oracle, for the running case
 
     def _send(self, client: Client, built: Built, what: str) -> Response:
         try:
@@ -126,8 +127,10 @@ class Runner:
             COUNTS.requests += 1
             COUNTS.not_status += 1
             COUNTS.note(f"{what}: no answer ({exc!r})")
+            self.problems.append(f"{what}: no answer ({exc!r})")
             return Response(0, {}, b"")
-        judge(resp, what, built.method)
+        if problem := judge(resp, what, built.method):
+            self.problems.append(f"{what}: {problem}")
         return resp
 
     def _admin(self, method: str, path: str, body: Any = None, what: str = "") -> Response:
@@ -143,8 +146,10 @@ class Runner:
             COUNTS.requests += 1
             COUNTS.not_status += 1
             COUNTS.note(f"{case['id']}: no answer ({exc!r})")
+            self.problems.append(f"{case['id']}: no answer ({exc!r})")
             return Response(0, {}, b"")
-        judge(resp, case["id"])
+        if problem := judge(resp, case["id"]):
+            self.problems.append(f"{case['id']}: {problem}")
         return resp
 
     def run(self, case: Mapping[str, Any], name: str) -> list[str]:
@@ -152,6 +157,7 @@ class Runner:
         cid = case["id"]
         values = {"$GV": GV, "$NAME": name, "$RV": ""}
         problems: list[str] = []
+        self.problems = []
         for kind in case.get("setup") or []:
             path, body = SETUP[kind]
             made = self._admin("POST", path, orjson.loads(substitute(
@@ -175,7 +181,7 @@ class Runner:
             problems += self._after(case, values)
         finally:
             self._cleanup(values)
-        return problems
+        return self.problems + problems
 
     def _after(self, case: Mapping[str, Any], values: Mapping[str, str]) -> list[str]:
         cid, problems = case["id"], []

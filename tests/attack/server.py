@@ -1,12 +1,10 @@
-"""The sample server as the attack target: a child process that dies with the test run (its
-own process group, and SIGKILL from the kernel if pytest itself is SIGKILLed), its PKI, and
-its memory as /proc reports it.
+"""The sample server as the attack target: a child process leashed to the test run (envtest's
+`spawn`: it dies with pytest, SIGKILL included), its PKI, and its memory as /proc reports it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -17,10 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from k8s_aggapi.envtest import Leashed, descendants, spawn
 from tests.attack.http import Client, Identity
 
 ROOT = Path(__file__).parents[2]
-PR_SET_PDEATHSIG = 1
 GV = "/apis/wardle.example.com/v1alpha1"
 
 
@@ -28,11 +26,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def rss_kib(pid: int) -> int:
@@ -54,13 +47,17 @@ class SampleServer:
         self.dir, self.port = directory, port or free_port()
         self.args, self.ca = list(args), ca
         self.log_path = directory / "server.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.exits = 0  # unexpected exits seen (crashes)
+        self.proc: Leashed | None = None
+        self._pid = 0
 
     @property
     def pid(self) -> int:
+        """The server's own pid (the leash's child), for /proc."""
         assert self.proc is not None
-        return self.proc.pid
+        if not self._pid:
+            kids = descendants(self.proc.pid)
+            self._pid = min(kids) if kids else self.proc.pid
+        return self._pid
 
     def identity(self, cert: str | None = None, **headers: str) -> Identity:
         pair = (self.dir / f"{cert}.crt", self.dir / f"{cert}.key") if cert else None
@@ -71,12 +68,12 @@ class SampleServer:
 
     def start(self, timeout: float = 60.0) -> None:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = spawn(
                 [sys.executable, "-m", "examples.sample_apiserver",
                  f"--secure-port={self.port}", *self.args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                start_new_session=True, preexec_fn=_die_with_parent,
             )
+        self._pid = 0
         self.wait_ready(timeout)
 
     def alive(self) -> bool:
@@ -111,14 +108,12 @@ class SampleServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
 
 
 class RSSSampler:

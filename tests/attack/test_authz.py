@@ -90,6 +90,7 @@ def test_no_bypass(authz_server: SampleServer, admin: Client, identity: str,
     bypass.count(prober)
     assert prober.attempts == len(attempts) > 20
     assert not prober.bypasses, "\n".join(prober.bypasses)
+    assert not prober.errors, "\n".join(prober.errors)
 
 
 def test_sar_stand_in_saw_every_request(sar: SARServer) -> None:

@@ -105,3 +105,4 @@ def test_rbac_resource_names_hold_through_the_aggregator(
     admin.close()
     assert prober.attempts == len(attempts)
     assert not prober.bypasses, "\n".join(prober.bypasses)
+    assert not prober.errors, "\n".join(prober.errors)

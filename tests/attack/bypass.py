@@ -30,6 +30,7 @@ class Attempt:
     body: bytes | None = None
     content_type: str = "application/json"
     watch: bool = False  # stream it while fuzz-b changes
+    headers: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> str:
         return f"{self.method} {self.target}"
@@ -101,8 +102,15 @@ def reads(ns: str) -> list[Attempt]:
         f"{GV}/watch/fischers/fuzz-a/../fuzz-b",
         f"{GV}/watch/fischers/fuzz-a%2F..%2Ffuzz-b",
     ]
+    impersonation = [  # not served: the headers must be ignored, never obeyed
+        Attempt("GET", f"{FISCHERS}/fuzz-b", headers=(("Impersonate-User", "admin"),
+                                                      ("Impersonate-Group", "system:masters"))),
+        Attempt("GET", f"{FISCHERS}/fuzz-b", headers=(("X-Remote-User", "admin"),
+                                                      ("X-Remote-Group", "system:masters"))),
+        Attempt("GET", f"{FISCHERS}/fuzz-b", headers=(("Authorization", "Bearer admin"),)),
+    ]
     return ([Attempt("GET", t) for t in items + lists] + [Attempt("HEAD", f"{FISCHERS}/fuzz-b")]
-            + [Attempt("GET", t, watch=True) for t in watches])
+            + impersonation + [Attempt("GET", t, watch=True) for t in watches])
 
 
 def writes(ns: str) -> list[Attempt]:
@@ -166,7 +174,12 @@ class Prober:
 
     def _send(self, attempt: Attempt) -> Response | None:
         client = self.attacker()
+        own = {k.lower() for k in client.identity.headers}
+        if any(k.lower() in own for k, _ in attempt.headers):
+            client.close()  # the front proxy's own identity headers: no attack, it is trusted
+            return None
         headers = {"Content-Type": attempt.content_type} if attempt.body is not None else {}
+        headers.update(attempt.headers)
         try:
             if not attempt.watch:
                 return client.request(attempt.method, attempt.target, body=attempt.body,

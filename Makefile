@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
+SAMPLE_MANIFESTS := examples.sample_apiserver.app:server --namespace wardle --image wardle:dev --insecure-skip-tls-verify
 
-.PHONY: venv run test lint unit integration attack e2e binaries cluster bench clean
+.PHONY: venv run test lint unit integration attack e2e binaries cluster bench manifests wheel clean
 
 venv: $(STAMP)
 
@@ -49,6 +50,10 @@ test: lint binaries
 cluster: binaries
 	exec $(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster --stop-with-parent \
 	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver"
+
+# The sample's checked-in deployment (a unit test fails when it is stale).
+manifests: venv
+	$(BIN)/aggapi manifests $(SAMPLE_MANIFESTS) --output-dir examples/sample_apiserver/deploy
 
 bench: venv
 	$(BIN)/python -m bench

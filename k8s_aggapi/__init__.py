@@ -1,6 +1,7 @@
 """k8s-aggapi: build Kubernetes aggregated API servers in Python."""
 
 from k8s_aggapi.api import APIGroup, APIVersion, Resource, ResourceInfo, TableColumn
+from k8s_aggapi.application import Application, PolicyRule
 from k8s_aggapi.config import CompletedConfig, ServerConfig
 from k8s_aggapi.errors import StatusError
 from k8s_aggapi.models import KubeModel, Object, ObjectMeta
@@ -13,11 +14,13 @@ __version__ = "0.1.0"
 __all__ = [
     "APIGroup",
     "APIVersion",
+    "Application",
     "CompletedConfig",
     "KubeModel",
     "MemoryStorage",
     "Object",
     "ObjectMeta",
+    "PolicyRule",
     "Resource",
     "ResourceInfo",
     "ServerConfig",

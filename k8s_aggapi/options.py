@@ -1,7 +1,8 @@
 """Upstream-compatible command-line flags -> `ServerConfig`.
 
 Flag names and defaults follow k8s.io/apiserver's RecommendedOptions (`--secure-port`,
-`--requestheader-*`, `--authorization-*`, ...); `--tls-san` and `--dev` are our own.
+`--requestheader-*`, `--authorization-*`, ...); `--tls-san`, `--dev` and the limits (upstream
+hard-codes them; docs/decisions.md lists each) are our own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from k8s_aggapi.api import APIGroup
 from k8s_aggapi.authentication.delegating import AuthenticationOptions
 from k8s_aggapi.authorization.delegating import AuthorizationOptions
 from k8s_aggapi.config import ServerConfig
+from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.serving.options import SecureServingOptions
 
 
@@ -26,6 +28,23 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"invalid duration {text!r} (e.g. 10s, 1m)")
     scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
     return sum(float(n) * scale[u] for n, u in parts)
+
+
+def _positive_duration(text: str) -> float:
+    seconds = _duration(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be above zero, not {text!r}")
+    return seconds
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above zero, not {text!r}")
+    return value
 
 
 def _bool(text: str) -> bool:
@@ -92,6 +111,30 @@ def build_parser(
     z.add_argument("--authorization-webhook-cache-unauthorized-ttl", type=_duration,
                    default=10.0)
 
+    d = DEFAULT_LIMITS
+    lim = p.add_argument_group("limits (docs/decisions.md gives each one's upstream value)")
+    lim.add_argument("--max-request-header-bytes", type=_positive_int, default=d.max_header_bytes,
+                     help="request line + headers; past it 431 (Go's MaxHeaderBytes)")
+    lim.add_argument("--read-header-timeout", type=_positive_duration,
+                     default=d.header_read_timeout,
+                     help="time to read a request's headers, else the connection is closed")
+    lim.add_argument("--idle-timeout", type=_positive_duration, default=d.idle_timeout,
+                     help="how long a keep-alive connection may wait for its next request")
+    lim.add_argument("--max-request-body-bytes", type=_positive_int, default=d.max_body_bytes,
+                     help="request body size; past it 413 (upstream's MaxRequestBodyBytes)")
+    lim.add_argument("--max-nesting-depth", type=_positive_int, default=d.max_nesting_depth,
+                     help="nesting of JSON objects and arrays in any request body")
+    lim.add_argument("--max-json-patch-operations", type=_positive_int,
+                     default=d.max_json_patch_operations,
+                     help="operations in one JSON patch (upstream's maxJSONPatchOperations)")
+    lim.add_argument("--json-patch-max-copy-bytes", type=_positive_int,
+                     default=d.json_patch_max_copy_bytes,
+                     help="bytes the copy operations of one JSON patch may add (upstream's "
+                          "JSONPatchMaxCopyBytes)")
+    lim.add_argument("--watch-queue-length", type=_positive_int, default=d.watch_queue_length,
+                     help="events queued for one watcher; a watcher that falls further behind "
+                          "is ended and resumes from its last resourceVersion")
+
     o = p.add_argument_group("other")
     o.add_argument("--kubeconfig", default="",
                    help="kubeconfig for the server's own calls to kube-apiserver")
@@ -140,6 +183,16 @@ def config_from_args(
         cache_authorized_ttl=args.authorization_webhook_cache_authorized_ttl,
         cache_unauthorized_ttl=args.authorization_webhook_cache_unauthorized_ttl,
     )
+    limits = ServerLimits(
+        max_header_bytes=args.max_request_header_bytes,
+        header_read_timeout=args.read_header_timeout,
+        idle_timeout=args.idle_timeout,
+        max_body_bytes=args.max_request_body_bytes,
+        max_nesting_depth=args.max_nesting_depth,
+        max_json_patch_operations=args.max_json_patch_operations,
+        json_patch_max_copy_bytes=args.json_patch_max_copy_bytes,
+        watch_queue_length=args.watch_queue_length,
+    )
     return ServerConfig(
         groups=list(groups),
         serving=serving,
@@ -148,4 +201,5 @@ def config_from_args(
         dev=dev,
         title=title,
         verbosity=args.v,
+        limits=limits,
     )

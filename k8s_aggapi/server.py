@@ -124,7 +124,8 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
 
     await serve(app, serving, on_ready=on_ready,
                 on_shutdown=completed.health.mark_shutting_down,
-                log_level="debug" if config.verbosity >= 4 else "info")
+                log_level="debug" if config.verbosity >= 4 else "info",
+                limits=completed.limits)
 
 
 def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,

@@ -18,6 +18,7 @@ from k8s_aggapi.authentication.interface import Credentials, CredentialsRejected
 from k8s_aggapi.authentication.user import User
 
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_OWS = " \t"
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,14 @@ def unescape_extra_key(encoded: str) -> str:
         return encoded
 
 
+def _values(headers: Mapping[str, tuple[str, ...]], name: str) -> list[str]:
+    """Every value of header `name`, trimmed of spaces and tabs as Go's textproto does."""
+    return [v.strip(_OWS) for v in headers.get(name.strip().lower(), ())]
+
+
 def _first_value(headers: Mapping[str, tuple[str, ...]], names: tuple[str, ...]) -> str:
     for name in names:
-        values = headers.get(name.strip().lower())
+        values = _values(headers, name)
         if values and values[0]:
             return values[0]
     return ""
@@ -67,17 +73,14 @@ def user_from_headers(
     if not name:
         return None
     groups = [
-        value
-        for header in config.group_headers
-        for value in headers.get(header.strip().lower(), ())
-        if value
+        value for header in config.group_headers for value in _values(headers, header) if value
     ]
     extra: dict[str, tuple[str, ...]] = {}
     for prefix in (p.strip().lower() for p in config.extra_headers_prefix):
-        for header, values in headers.items():
+        for header in headers:
             if header.startswith(prefix):
                 key = unescape_extra_key(header[len(prefix):])
-                extra[key] = (*extra.get(key, ()), *values)
+                extra[key] = (*extra.get(key, ()), *_values(headers, header))
     return User(name, tuple(groups), _first_value(headers, config.uid_headers), extra)
 
 

@@ -7,6 +7,7 @@ deletecollection. Objects travel as dicts and are written with orjson.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,11 +28,13 @@ from k8s_aggapi.endpoints.responses import (
 from k8s_aggapi.endpoints.watch import stream_watch
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.registry import rest
+from k8s_aggapi.registry.selectors import FieldSelector
 from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
 from k8s_aggapi.registry.validation import dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
+_WRITE_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
 
 
 class ResourceEndpoint:
@@ -126,8 +129,9 @@ class Handler:
             return partial_metadata(obj)
         return obj
 
-    def _with_dry_run(self, body: dict[str, Any] | None = None) -> None:
-        if opts.dry_run(self.query, body):
+    def _with_dry_run(self) -> None:
+        verb = context.request_info(self.scope).verb
+        if opts.dry_run(self.query, _WRITE_OPTIONS.get(verb, "CreateOptions")):
             self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
 
     async def _body(self, allowed: tuple[str, ...] = (JSON,)) -> tuple[str, bytes]:
@@ -142,9 +146,22 @@ class Handler:
             obj = self._shape(obj)
         await send_json(self.send, 200, obj)
 
+    def _list_options(self, name: str, *, watch: bool = False) -> rest.ListOptions:
+        """ListOptions of a list or watch; a name (from the path, or the field selector through
+        request info) narrows it to that one object, as upstream's ListResource does."""
+        options = opts.list_options(self.query, self.resource.info.field_selectors, watch=watch)
+        if not name:
+            return options
+        selector = options.field_selector
+        if selector.empty():
+            selector = FieldSelector.one_term("metadata.name", name, selector.getters)
+        elif selector.requires_exact("metadata.name") != name:
+            raise errors.BadRequest("fieldSelector metadata.name doesn't match requested name")
+        return dataclasses.replace(options, field_selector=selector)
+
     async def list(self, name: str) -> None:
         target = negotiate(self.accept, is_list=True)
-        options = opts.list_options(self.query, self.resource.info.field_selectors)
+        options = self._list_options(name)
         result: rest.ObjectList = await self.storage.list(self.ctx, options)
         meta: dict[str, Any] = {"resourceVersion": result.resource_version}
         if result.continue_token:
@@ -166,7 +183,7 @@ class Handler:
 
     async def watch(self, name: str) -> None:
         target = negotiate(self.accept, is_list=True)
-        options = opts.list_options(self.query, self.resource.info.field_selectors)
+        options = self._list_options(name, watch=True)
         include = self._include_object()
         table = self._table()
 
@@ -187,6 +204,7 @@ class Handler:
             events, self.send, self.receive, transform=transform,
             bookmark=bookmark if options.allow_watch_bookmarks else None,
             duration=float(options.timeout_seconds) if options.timeout_seconds else None,
+            queue_length=self.limits.watch_queue_length,
         )
 
     def _check_type(self, body: dict[str, Any]) -> None:
@@ -236,16 +254,17 @@ class Handler:
         obj, _ = await self.storage.update(self.ctx, name, patched)
         await send_json(self.send, 200, self._shape(obj))
 
-    async def _delete_body(self) -> dict[str, Any] | None:
+    async def _delete_options(self) -> rest.DeleteOptions:
+        """DeleteOptions from the body, or the query when there is no body; sets dry run."""
         raw = await read_body(self.receive, self.limits.max_body_bytes)
-        if not raw.strip():
-            return None
-        return parse_object(raw, self.limits.max_nesting_depth)
+        body = parse_object(raw, self.limits.max_nesting_depth) if raw.strip() else None
+        options = opts.delete_options(self.query, body, (self.resource.api_version,))
+        if options.dry_run:
+            self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
+        return options
 
     async def delete(self, name: str) -> None:
-        body = await self._delete_body()
-        options = opts.delete_options(self.query, body)
-        self._with_dry_run(body)
+        options = await self._delete_options()
         obj, gone = await self.storage.delete(self.ctx, name, options)
         if not gone:
             await send_json(self.send, 200, self._shape(obj))
@@ -260,10 +279,8 @@ class Handler:
         })
 
     async def deletecollection(self, name: str) -> None:
-        body = await self._delete_body()
-        options = opts.delete_options(self.query, body)
         list_options = opts.list_options(self.query, self.resource.info.field_selectors)
-        self._with_dry_run(body)
+        options = await self._delete_options()
         result = await self.storage.delete_collection(self.ctx, options, list_options)
         await send_json(self.send, 200, {
             "kind": self.resource.info.list_kind, "apiVersion": self.resource.api_version,

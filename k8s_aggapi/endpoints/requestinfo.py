@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from k8s_aggapi.endpoints.options import selected_name
+from k8s_aggapi.registry.validation import path_segment_name
+
 API_PREFIXES = frozenset({"api", "apis"})
 GROUPLESS_PREFIX = "api"
 SPECIAL_VERBS = frozenset({"proxy", "watch"})
@@ -41,7 +44,7 @@ class RequestInfo:
 
 
 def _truthy_watch(values: list[str]) -> bool:
-    return bool(values) and values[0] not in ("false", "0")
+    return bool(values) and values[0] != "0" and values[0].lower() != "false"
 
 
 def parse_request_info(method: str, path: str, query: str = "") -> RequestInfo:
@@ -79,20 +82,20 @@ def parse_request_info(method: str, path: str, query: str = "") -> RequestInfo:
     subresource = parts[2] if len(parts) >= 3 and verb_from_path != "proxy" else ""
 
     query_values = parse_qs(query, keep_blank_values=True)
+    if not name and verb == "get":
+        verb = "watch" if _truthy_watch(query_values.get("watch", [])) else "list"
+        # a list or watch whose field selector requires one metadata.name is about that
+        # object: authorization sees the name, the handler narrows to it (upstream's rule)
+        exact = selected_name(query_values)
+        if exact is not None and not path_segment_name(exact):
+            name = exact
+    elif not name and verb == "delete":
+        verb = "deletecollection"
     label_selector = field_selector = ""
-    if not name and verb in ("get", "delete"):
-        if verb == "get":
-            verb = "watch" if _truthy_watch(query_values.get("watch", [])) else "list"
-        else:
-            verb = "deletecollection"
-    if verb in ("list", "watch", "deletecollection"):
+    # the deprecated /watch/ prefix carries no selectors for authorization (upstream)
+    if not verb_from_path and verb in ("list", "watch", "deletecollection"):
         label_selector = query_values.get("labelSelector", [""])[0]
         field_selector = query_values.get("fieldSelector", [""])[0]
-        if verb in ("list", "watch") and not name:
-            for term in field_selector.split(","):
-                key, sep, value = term.partition("=")
-                if sep and key.strip() == "metadata.name":
-                    name = value.lstrip("=").strip()
 
     return RequestInfo(
         is_resource_request=True,

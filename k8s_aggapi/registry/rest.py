@@ -56,10 +56,12 @@ class WatchEvent:
 
 @dataclass(frozen=True)
 class DeleteOptions:
-    preconditions_uid: str = ""
-    preconditions_resource_version: str = ""
+    preconditions_uid: str | None = None  # None: no precondition ("" is one, as upstream)
+    preconditions_resource_version: str | None = None
     grace_period_seconds: int | None = None
     propagation_policy: str = ""
+    orphan_dependents: bool | None = None
+    dry_run: bool = False
 
 
 @runtime_checkable

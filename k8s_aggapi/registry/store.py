@@ -97,9 +97,12 @@ class Store(DefaultTableConvertor):
         self, ctx: RequestContext, options: ListOptions
     ) -> ObjectList:
         prefix = self.list_prefix(ctx)
-        start, token_rv = "", ""
+        start, token_rv = "", 0
         if options.continue_token:
             start, token_rv = continuetoken.decode(options.continue_token, prefix)
+            if options.resource_version not in ("", "0"):
+                raise errors.BadRequest(
+                    "specifying resource version is not allowed when using continue")
         items: builtins.list[Object] = []
         filtering = not (options.label_selector.empty() and options.field_selector.empty())
         limit = options.limit
@@ -109,7 +112,7 @@ class Store(DefaultTableConvertor):
             if not limit or len(items) >= limit or not page.remaining:
                 break
             start = page.next_key
-        rv = token_rv or str(page.revision)
+        rv = str(token_rv) if token_rv else str(page.revision)
         if limit and page.remaining:
             token = continuetoken.encode(page.next_key, rv, prefix)
             remaining = None if filtering else page.remaining
@@ -256,11 +259,11 @@ class Store(DefaultTableConvertor):
         key = self.key(ctx, name)
         obj = await self.get(ctx, name)
         meta = obj["metadata"]
-        if options.preconditions_uid and options.preconditions_uid != meta.get("uid"):
+        if options.preconditions_uid is not None and options.preconditions_uid != meta.get("uid"):
             raise errors.Conflict(self.gr, name, (
                 f"Precondition failed: UID in precondition: {options.preconditions_uid}, "
                 f"UID in object meta: {meta.get('uid')}"))
-        if (options.preconditions_resource_version
+        if (options.preconditions_resource_version is not None
                 and options.preconditions_resource_version != meta.get("resourceVersion")):
             raise errors.Conflict(self.gr, name, (
                 "Precondition failed: ResourceVersion in precondition: "
@@ -291,7 +294,7 @@ class Store(DefaultTableConvertor):
             meta = obj["metadata"]
             item_ctx = RequestContext(meta.get("namespace", ""), ctx.user, ctx.dry_run)
             try:
-                gone, _ = await self.delete(item_ctx, meta["name"], DeleteOptions())
+                gone, _ = await self.delete(item_ctx, meta["name"], options)
             except errors.NotFound:
                 continue
             deleted.append(gone)

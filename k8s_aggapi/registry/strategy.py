@@ -6,25 +6,14 @@ may create or skip the resourceVersion check.
 
 from __future__ import annotations
 
-import re
-
-from k8s_aggapi.errors import Cause, field_invalid
+from k8s_aggapi.errors import Cause
 from k8s_aggapi.registry.rest import Object, RequestContext
-
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-DNS_SUBDOMAIN_MESSAGE = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
-    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
-    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-)
+from k8s_aggapi.registry.validation import dns1123_subdomain, invalid
 
 
 def validate_dns_subdomain(name: str, path: str = "metadata.name") -> list[Cause]:
-    if len(name) > 253:
-        return [field_invalid(path, name, "must be no more than 253 characters")]
-    if not _DNS_SUBDOMAIN.match(name):
-        return [field_invalid(path, name, DNS_SUBDOMAIN_MESSAGE)]
-    return []
+    """Upstream's NameIsDNSSubdomain: one cause per problem, upstream's words."""
+    return [invalid(path, name, msg) for msg in dns1123_subdomain(name)]
 
 
 class Strategy:

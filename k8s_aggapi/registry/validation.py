@@ -72,8 +72,11 @@ def not_supported(path: str, value: Any, supported: list[str]) -> Cause:
 
 
 def _regex_error(msg: str, fmt: str, *examples: str) -> str:
-    shown = " or ".join(f"'{e}'" for e in examples)
-    return f"{msg} (e.g. {shown}, regex used for validation is '{fmt}')"
+    """Upstream's RegexError, spacing included: each example is followed by "', "."""
+    if not examples:
+        return f"{msg} (regex used for validation is '{fmt}')"
+    shown = " or ".join(f"'{e}', " for e in examples)
+    return f"{msg} (e.g. {shown}regex used for validation is '{fmt}')"
 
 
 def byte_size(text: str) -> int:
@@ -94,7 +97,7 @@ def dns1123_label(value: str) -> list[str]:
     return errs
 
 
-def _dns1123_subdomain(value: str) -> list[str]:
+def dns1123_subdomain(value: str) -> list[str]:
     errs = []
     if byte_size(value) > 253:
         errs.append("must be no more than 253 bytes")
@@ -120,7 +123,7 @@ def qualified_name(value: str) -> list[str]:
         if not parts[0]:
             errs.append("prefix part must be non-empty")
         else:
-            errs.extend("prefix part " + m for m in _dns1123_subdomain(parts[0]))
+            errs.extend("prefix part " + m for m in dns1123_subdomain(parts[0]))
     if not name:
         errs.append("name part must be non-empty")
     elif byte_size(name) > 63:

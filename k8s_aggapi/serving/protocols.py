@@ -15,6 +15,8 @@ from cryptography import x509
 from uvicorn.config import HTTP_PROTOCOLS, WS_PROTOCOLS
 from uvicorn.importer import import_from_string
 
+from k8s_aggapi.serving.headguard import head_guards
+
 Scope = dict[str, Any]
 ASGIApp = Any
 
@@ -68,7 +70,8 @@ def _with_tls(app: ASGIApp, tls: dict[str, Any]) -> ASGIApp:
 @functools.cache
 def protocol_class(kind: str, name: str) -> type[asyncio.Protocol] | None:
     """uvicorn's protocol `name` ("auto", "h11", "httptools", "websockets-sansio", ...) for
-    `kind` "http" or "ws", subclassed with `PeerCertificateMixin`; None for ws "none"."""
+    `kind` "http" or "ws", subclassed with `PeerCertificateMixin` (and for h11 and httptools
+    the request-head guard of `headguard.py`); None for ws "none"."""
     table: dict[str, str | None] = dict(HTTP_PROTOCOLS if kind == "http" else WS_PROTOCOLS)
     target = table.get(name, name)
     if target is None:
@@ -76,10 +79,9 @@ def protocol_class(kind: str, name: str) -> type[asyncio.Protocol] | None:
     base = import_from_string(target)
     if base is None:  # ws "auto" without any WebSocket library installed
         return None
-    return cast(
-        type[asyncio.Protocol],
-        type(f"PeerCertificate{base.__name__}", (PeerCertificateMixin, base), {}),
-    )
+    guards = head_guards(base) if kind == "http" else ()
+    bases = (PeerCertificateMixin, *guards, base)
+    return cast(type[asyncio.Protocol], type(f"PeerCertificate{base.__name__}", bases, {}))
 
 
 _CIPHER_IDS: dict[str, int] = {}

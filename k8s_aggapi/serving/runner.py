@@ -17,11 +17,24 @@ from typing import Any
 
 import uvicorn
 
+from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
+from k8s_aggapi.serving.headguard import BUFIO_SLACK
 from k8s_aggapi.serving.options import SecureServingInfo, SecureServingOptions
 from k8s_aggapi.serving.protocols import protocol_class
 from k8s_aggapi.serving.tls import DynamicServingTLS
 
 Hook = Callable[["SecureServer"], Awaitable[None] | None]
+
+
+class LimitedConfig(uvicorn.Config):
+    """uvicorn's Config carrying our `ServerLimits` to the protocol classes (`headguard.py`);
+    the keep-alive timeout is Go's IdleTimeout, h11's own head limit never below ours."""
+
+    def __init__(self, app: Any, *, limits: ServerLimits, **kwargs: Any) -> None:
+        kwargs.setdefault("timeout_keep_alive", limits.idle_timeout)  # a float works
+        kwargs.setdefault("h11_max_incomplete_event_size", limits.max_header_bytes + BUFIO_SLACK)
+        super().__init__(app, **kwargs)
+        self.limits = limits
 
 
 class SecureServer(uvicorn.Server):
@@ -75,12 +88,14 @@ async def serve(
     access_log: bool = False,
     http: str = "auto",
     ws: str = "auto",
+    limits: ServerLimits = DEFAULT_LIMITS,
 ) -> None:
     """Serve `app` over TLS until SIGINT/SIGTERM (or `server.should_exit = True`).
 
     `on_ready(server)` runs once the socket listens (`server.port` is the bound port);
     `on_shutdown(server)` runs when an exit is requested, `shutdown_delay` seconds before the
-    listener closes. The serving certificate is reloaded from disk while serving.
+    listener closes. The serving certificate is reloaded from disk while serving. `limits`
+    bounds request heads (size, read time) and idle connections.
     """
     server = build_server(
         app,
@@ -93,6 +108,7 @@ async def serve(
         access_log=access_log,
         http=http,
         ws=ws,
+        limits=limits,
     )
     watcher = asyncio.create_task(server.tls.watch(server.serving.reload_interval))
     try:
@@ -115,6 +131,7 @@ def build_server(
     access_log: bool = False,
     http: str = "auto",
     ws: str = "auto",
+    limits: ServerLimits = DEFAULT_LIMITS,
 ) -> SecureServer:
     """The uvicorn server `serve()` runs, for callers that drive `server.serve()` themselves."""
     tls = serving.tls
@@ -122,8 +139,9 @@ def build_server(
     def ssl_context(_cfg: uvicorn.Config, _default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
         return tls.context
 
-    config = uvicorn.Config(
+    config = LimitedConfig(
         app,
+        limits=limits,
         host=serving.bind_address,
         port=serving.secure_port,
         http=protocol_class("http", http) or "auto",
@@ -134,8 +152,7 @@ def build_server(
         access_log=access_log,
         proxy_headers=False,  # the client address is the TCP peer, never a header
         server_header=False,
-        timeout_keep_alive=90,  # upstream's HTTP/1 IdleTimeout
-        timeout_graceful_shutdown=graceful_timeout,  # type: ignore[arg-type]  # float works
+        timeout_graceful_shutdown=graceful_timeout,
     )
     return SecureServer(
         config, serving, on_ready=on_ready, on_shutdown=on_shutdown, shutdown_delay=shutdown_delay

@@ -1,16 +1,19 @@
 """In-memory storage: the default backend, with a bounded event history for watch resumes.
 
 Single process, no persistence. Revisions grow by one per write, like etcd's; a watch from a
-revision older than the history it keeps fails with `Expired` (HTTP 410 upstream).
+revision older than the history it keeps fails with `Expired` (HTTP 410 upstream). A watcher
+that falls `watch_queue_length` events behind is ended, as upstream's cacher ends it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 from collections import deque
 from collections.abc import AsyncIterator
 
+from k8s_aggapi.limits import DEFAULT_LIMITS
 from k8s_aggapi.storage.interface import (
     Conflict,
     Event,
@@ -20,6 +23,8 @@ from k8s_aggapi.storage.interface import (
     ListResult,
     Object,
 )
+
+log = logging.getLogger("k8s_aggapi.storage")
 
 
 def _prefix_end(prefix: str) -> str | None:
@@ -39,15 +44,32 @@ def _stamp(obj: Object, revision: int) -> Object:
     return {**obj, "metadata": meta}
 
 
+class _Watcher:
+    """One subscriber: its key prefix, its bounded queue, and whether it was ended."""
+
+    __slots__ = ("ended", "prefix", "queue")
+
+    def __init__(self, prefix: str, size: int) -> None:
+        self.prefix = prefix
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(size)
+        self.ended = False
+
+
 class MemoryStorage:
     """Implements `storage.Storage`; share one instance between resources if you like."""
 
-    def __init__(self, *, history: int = 10_000) -> None:
+    def __init__(
+        self, *, history: int = 10_000,
+        watch_queue_length: int = DEFAULT_LIMITS.watch_queue_length,
+    ) -> None:
+        if watch_queue_length < 1:
+            raise ValueError("watch_queue_length must be at least 1")
         self._objects: dict[str, tuple[Object, int]] = {}
         self._keys: list[str] = []
         self._revision = 0
         self._history: deque[Event] = deque(maxlen=history)
-        self._watchers: set[tuple[str, asyncio.Queue[Event]]] = set()
+        self._watchers: set[_Watcher] = set()
+        self._queue_length = watch_queue_length
 
     async def current_revision(self) -> int:
         return self._revision
@@ -104,24 +126,36 @@ class MemoryStorage:
 
     def _publish(self, event: Event) -> None:
         self._history.append(event)
-        for prefix, queue in self._watchers:
-            if event.key.startswith(prefix):
-                queue.put_nowait(event)
+        unresponsive: list[_Watcher] = []
+        for watcher in self._watchers:
+            if event.key.startswith(watcher.prefix):
+                try:
+                    watcher.queue.put_nowait(event)
+                except asyncio.QueueFull:
+                    unresponsive.append(watcher)
+        for watcher in unresponsive:
+            # What is queued is still delivered, then the stream ends: the client resumes
+            # from the last resourceVersion it saw, so nothing is lost.
+            log.info("Forcing watcher close due to unresponsiveness: key: %r. "
+                     "len(queue) = %d, cap(queue) = %d", watcher.prefix,
+                     watcher.queue.qsize(), watcher.queue.maxsize)
+            watcher.ended = True
+            self._watchers.discard(watcher)
 
     async def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[Event]:
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        entry = (prefix, queue)
+        watcher = _Watcher(prefix, self._queue_length)
         # Replay and subscribe with no await in between, so no event falls in a gap.
         oldest = self._history[0].revision if self._history else self._revision + 1
         if after_revision < self._revision and after_revision + 1 < oldest:
             raise Expired(after_revision, oldest - 1)
         backlog = [e for e in self._history if e.revision > after_revision]
-        self._watchers.add(entry)
+        self._watchers.add(watcher)
         try:
             for event in backlog:
                 if event.key.startswith(prefix):
                     yield event
-            while True:
-                yield await queue.get()
+            # A getter waits only on an empty queue, which cannot overflow: no lost wake-up.
+            while not (watcher.ended and watcher.queue.empty()):
+                yield await watcher.queue.get()
         finally:
-            self._watchers.discard(entry)
+            self._watchers.discard(watcher)

@@ -233,3 +233,62 @@ def test_server_restart_flips_availability(wardle: AggregatedServer, kubectl: An
     assert reason in ("FailedDiscoveryCheck", "ServiceNotFound", "MissingEndpoints")
     wardle.start(timeout=90)
     assert kubectl("get", "--raw", GV).returncode == 0
+
+
+def test_name_scoped_rbac_watch_sees_only_that_name(wardle: AggregatedServer, kubectl: Any,
+                                                    namespace: str) -> None:
+    """RBAC `resourceNames: [fuzz-a]` lets alice watch fuzz-a by each URL form; events of
+    fuzz-b, made after the watched revision, never reach her (issue 6's bypass)."""
+    kubectl("create", "role", "fuzz-a-reader", "-n", namespace, "--verb=get,list,watch",
+            "--resource=flunders.wardle.example.com", "--resource-name=fuzz-a")
+    kubectl("create", "rolebinding", "alice-fuzz-a", "-n", namespace, "--role=fuzz-a-reader",
+            "--user=alice")
+    kubectl("create", "-n", namespace, "-f", "-", input=FLUNDER.format(name="fuzz-a"))
+    eventually(lambda: kubectl("get", "flunder", "fuzz-a", "-n", namespace, user="alice",
+                               check=False).returncode == 0, 40)
+    denied = kubectl("get", "--raw", f"{GV}/namespaces/{namespace}/flunders/fuzz-b",
+                     user="alice", check=False)
+    assert "forbidden" in denied.stderr.lower()
+    forms = [f"{GV}/watch/namespaces/{namespace}/flunders/fuzz-a?",
+             f"{GV}/namespaces/{namespace}/flunders?watch=1&fieldSelector=metadata.name%3Dfuzz-a&"]
+    for i, form in enumerate(forms):
+        rv = json.loads(kubectl("get", "flunder", "fuzz-a", "-n", namespace, "-o", "json")
+                        .stdout)["metadata"]["resourceVersion"]
+        kubectl("create", "-n", namespace, "-f", "-", input=FLUNDER.format(name=f"fuzz-b{i}"))
+        kubectl("label", "flunder", "fuzz-a", "-n", namespace, f"round={i}", "--overwrite")
+        out = kubectl("get", "--raw", f"{form}resourceVersion={rv}&timeoutSeconds=5",
+                      user="alice").stdout
+        assert_only_fuzz_a(out)
+
+
+def assert_only_fuzz_a(out: str) -> None:
+    events = [json.loads(line) for line in out.splitlines() if line.strip()]
+    seen = {(e["type"], e["object"]["metadata"]["name"]) for e in events}
+    assert ("MODIFIED", "fuzz-a") in seen, out
+    assert {name for _, name in seen} == {"fuzz-a"}, out
+
+
+def test_name_scoped_rbac_watch_of_a_cluster_scoped_kind(wardle: AggregatedServer,
+                                                         kubectl: Any) -> None:
+    """The same for fischers (cluster-scoped) through `/watch/fischers/fuzz-a`."""
+    kubectl("create", "clusterrole", "fischer-fuzz-a-reader", "--verb=get,list,watch",
+            "--resource=fischers.wardle.example.com", "--resource-name=fuzz-a")
+    kubectl("create", "clusterrolebinding", "bob-fischer-fuzz-a",
+            "--clusterrole=fischer-fuzz-a-reader", "--user=bob")
+    fischer = "apiVersion: wardle.example.com/v1alpha1\nkind: Fischer\nmetadata:\n  name: {}\n"
+    try:
+        kubectl("create", "-f", "-", input=fischer.format("fuzz-a"))
+        eventually(lambda: kubectl("get", "--raw", f"{GV}/fischers/fuzz-a", user="bob",
+                                   check=False).returncode == 0, 40)
+        rv = json.loads(kubectl("get", "--raw", f"{GV}/fischers/fuzz-a").stdout)[
+            "metadata"]["resourceVersion"]
+        kubectl("create", "-f", "-", input=fischer.format("fuzz-b"))
+        kubectl("label", "fischers.wardle.example.com", "fuzz-a", "round=1", "--overwrite")
+        assert "forbidden" in kubectl("get", "--raw", f"{GV}/fischers/fuzz-b", user="bob",
+                                      check=False).stderr.lower()
+        out = kubectl("get", "--raw", f"{GV}/watch/fischers/fuzz-a?resourceVersion={rv}"
+                      "&timeoutSeconds=5", user="bob").stdout
+        assert_only_fuzz_a(out)
+    finally:
+        kubectl("delete", "fischers.wardle.example.com", "fuzz-a", "fuzz-b",
+                "--ignore-not-found", check=False)

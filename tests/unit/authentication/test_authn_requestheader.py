@@ -45,6 +45,19 @@ def test_username_is_first_non_empty_header_and_groups_are_all_values() -> None:
     assert user == User("bob", ("g1", "g2", "g3"))
 
 
+def test_every_value_is_trimmed_of_spaces_and_tabs_as_go_does() -> None:
+    config = RequestHeaderConfig(username_headers=("X-A", "X-B"), uid_headers=("X-Remote-Uid",))
+    headers = {
+        "x-a": (" \t",),  # empty once trimmed: the next header names the user
+        "x-b": ("admin\t",),
+        "x-remote-group": ("\tg1 ", " \t", "g 2"),
+        "x-remote-extra-scope": (" a\t", "\tb"),
+        "x-remote-uid": (" 42\t",),
+    }
+    user = user_from_headers(headers, config)
+    assert user == User("admin", ("g1", "g 2"), "42", {"scope": ("a", "b")})
+
+
 def test_no_username_header_means_no_user() -> None:
     assert user_from_headers({"x-remote-group": ("g",)}, RequestHeaderConfig()) is None
 

@@ -208,7 +208,7 @@ def test_dry_run_persists_nothing(client):
     r = client.post(NS, params={"dryRun": "All"}, json=flunder("a"))
     assert r.status_code == 201
     assert client.get(NS).json()["items"] == []
-    assert client.post(NS, params={"dryRun": "Some"}, json=flunder("a")).status_code == 400
+    assert client.post(NS, params={"dryRun": "Some"}, json=flunder("a")).status_code == 422
 
 
 def test_deletecollection(client):

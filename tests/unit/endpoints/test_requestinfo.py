@@ -136,3 +136,35 @@ def test_non_resource_requests(method, path, verb):
 def test_selectors_recorded_for_lists():
     info = parse_request_info("GET", f"{W}/flunders", "labelSelector=a%3Db&fieldSelector=x%3Dy")
     assert (info.label_selector, info.field_selector) == ("a=b", "x=y")
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "verb", "name"),
+    [
+        (f"{W}/flunders", "watch=1&fieldSelector=metadata.name%3Dx", "watch", "x"),
+        (f"{W}/flunders", "watch=FALSE&fieldSelector=metadata.name%3Dx", "list", "x"),
+        (f"{W}/flunders", "fieldSelector=metadata.name%3Dx,spec.a%3Db", "list", "x"),
+        (f"{W}/flunders", "fieldSelector=metadata.name%21%3Dx", "list", ""),
+        # the deprecated /watch/ prefix takes the name from the path only
+        (f"{W}/watch/flunders", "fieldSelector=metadata.name%3Dx", "watch", ""),
+        (f"{W}/watch/flunders/y", "", "watch", "y"),
+        # a name on the path with ?watch stays a get, as upstream routes it
+        (f"{W}/flunders/y", "watch=1", "get", "y"),
+        # options that do not decode leave the request unnamed (upstream logs and goes on)
+        (f"{W}/flunders", "limit=abc&fieldSelector=metadata.name%3Dx", "list", ""),
+        (f"{W}/flunders", "labelSelector=a%20b&fieldSelector=metadata.name%3Dx", "list", ""),
+        # not a valid path segment name
+        (f"{W}/flunders", "fieldSelector=metadata.name%3Da%2Fb", "list", ""),
+        (f"{W}/flunders", "fieldSelector=metadata.name%3D..", "list", ""),
+        (f"{W}/flunders", "fieldSelector=metadata.name%3Da%25", "list", ""),
+        (f"{W}/flunders", r"fieldSelector=metadata.name%3Da\%2Cb", "list", "a,b"),
+    ],
+)
+def test_name_from_field_selector(path, query, verb, name):
+    info = parse_request_info("GET", path, query)
+    assert (info.verb, info.name) == (verb, name)
+
+
+def test_deprecated_watch_prefix_records_no_selectors():
+    info = parse_request_info("GET", f"{W}/watch/flunders", "labelSelector=a%3Db")
+    assert (info.verb, info.label_selector) == ("watch", "")

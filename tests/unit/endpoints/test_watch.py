@@ -3,6 +3,7 @@
 import asyncio
 
 import orjson
+import pytest
 
 from .conftest import W, flunder, resource_app
 
@@ -163,3 +164,83 @@ async def test_send_initial_events_ends_with_an_annotated_bookmark():
     assert mark["resourceVersion"] == "2"
     gone.set()
     await asyncio.wait_for(task, 2)
+
+
+async def test_a_client_that_stops_reading_is_cut_off_after_the_queue_length():
+    from k8s_aggapi.endpoints.watch import stream_watch
+    from k8s_aggapi.registry.rest import WatchEvent
+
+    produced = 0
+    dropped = asyncio.Event()
+
+    async def source():
+        nonlocal produced
+        try:
+            while True:
+                produced += 1
+                yield WatchEvent("ADDED", {"metadata": {"resourceVersion": str(produced)}})
+                await asyncio.sleep(0)
+        finally:
+            dropped.set()
+
+    unblock = asyncio.Event()
+    lines: list[bytes] = []
+
+    async def send(message):
+        if message.get("body"):
+            lines.append(message["body"])
+            if len(lines) == 1:  # the client stops reading after the first event
+                await unblock.wait()
+
+    async def receive():
+        await asyncio.Event().wait()
+
+    task = asyncio.ensure_future(stream_watch(
+        source(), send, receive, transform=lambda o: o, bookmark=None, duration=60,
+        queue_length=5))
+    await asyncio.sleep(0.2)
+    assert not dropped.is_set()  # a full queue waits a grace period for the client
+    await asyncio.wait_for(dropped.wait(), 5)  # the source is let go while send() is stuck
+    assert produced == 7  # one in send(), five queued, the seventh waited in vain
+    unblock.set()
+    await asyncio.wait_for(task, 5)  # what was queued is sent, then the stream ends
+    rvs = [int(orjson.loads(line)["object"]["metadata"]["resourceVersion"]) for line in lines]
+    assert rvs == [1, 2, 3, 4, 5, 6]
+
+
+async def test_an_error_of_the_source_still_surfaces_through_the_queue():
+    from k8s_aggapi.endpoints.watch import bounded
+    from k8s_aggapi.errors import BadRequest
+
+    async def source():
+        raise BadRequest("bad resourceVersion")
+        yield  # pragma: no cover
+
+    stream = bounded(source(), 5)
+    with pytest.raises(BadRequest, match="bad resourceVersion"):
+        await anext(stream)
+    await stream.aclose()
+
+
+async def test_a_slow_but_steady_client_is_not_cut_off():
+    from k8s_aggapi.endpoints.watch import stream_watch
+    from k8s_aggapi.registry.rest import WatchEvent
+
+    async def backlog():
+        for rv in range(1, 41):  # all at once, like a replay from an old resourceVersion
+            yield WatchEvent("ADDED", {"metadata": {"resourceVersion": str(rv)}})
+
+    lines: list[bytes] = []
+
+    async def send(message):
+        if message.get("body"):
+            lines.append(message["body"])
+            await asyncio.sleep(0.005)  # each event takes the client a while
+
+    async def receive():
+        await asyncio.Event().wait()
+
+    await asyncio.wait_for(stream_watch(
+        backlog(), send, receive, transform=lambda o: o, bookmark=None, duration=60,
+        queue_length=2), 10)
+    assert len(lines) == 40

@@ -13,11 +13,11 @@ from k8s_aggapi.registry.validation import (
 )
 
 LABEL_NAME = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must "
-              "start and end with an alphanumeric character (e.g. 'MyName' or 'my.name' or "
+              "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
               "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?"
               "[A-Za-z0-9]')")
 DNS_LABEL = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-             "'-', and must start and end with an alphanumeric character (e.g. 'my-name' or "
+             "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
              "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
 
 

@@ -1,4 +1,5 @@
 import asyncio
+import logging
 
 import pytest
 
@@ -58,6 +59,44 @@ async def test_watch_too_old_revision_expires():
     with pytest.raises(Expired) as err:
         await anext(s.watch("/g/r/", after_revision=1))
     assert str(err.value) == "too old resource version: 1 (3)"
+
+
+async def test_a_watcher_that_never_reads_is_ended_and_resumes_without_loss(caplog):
+    caplog.set_level(logging.INFO, "k8s_aggapi.storage")
+    s = MemoryStorage(watch_queue_length=3)
+    slow = s.watch("/g/r/", after_revision=0)
+    waiting = asyncio.ensure_future(anext(slow))  # takes one event, then never reads again
+    got: list[int] = []
+
+    async def consume():
+        async for event in s.watch("/g/r/", after_revision=0):
+            got.append(event.revision)
+
+    reader = asyncio.ensure_future(consume())
+    await asyncio.sleep(0)
+    for i in range(10):
+        await s.create(f"/g/r/{i}", {"metadata": {}})
+        await asyncio.sleep(0)
+        assert all(w.queue.qsize() <= 3 for w in s._watchers)
+    assert got == list(range(1, 11))  # a reader that keeps up is not affected
+    assert len(s._watchers) == 1
+    assert ("Forcing watcher close due to unresponsiveness: key: '/g/r/'. "
+            "len(queue) = 3, cap(queue) = 3") in caplog.text
+    # What was queued is delivered, then the stream ends.
+    delivered = [(await waiting).revision] + [e.revision async for e in slow]
+    assert delivered == [1, 2, 3, 4]
+    # A client that reconnects from its last resourceVersion misses nothing.
+    resumed = s.watch("/g/r/", after_revision=delivered[-1])
+    assert [(await anext(resumed)).revision for _ in range(6)] == list(range(5, 11))
+    await resumed.aclose()
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+
+
+def test_the_watch_queue_length_must_be_positive():
+    with pytest.raises(ValueError, match="watch_queue_length"):
+        MemoryStorage(watch_queue_length=0)
 
 
 async def test_prefix_list_holds_keys_above_the_basic_plane():

@@ -1,0 +1,49 @@
+"""One object per aggregated server: its API groups plus the names and defaults around them.
+
+`__main__`, `aggapi run MODULE:ATTR` and `aggapi manifests MODULE:ATTR` all read the same
+`Application`, so a server is declared once and deployed from what it declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from k8s_aggapi.api import APIGroup
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """An RBAC rule the server itself needs on kube-apiserver (beyond delegated auth)."""
+
+    api_groups: tuple[str, ...]
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...] = ("get", "list", "watch")
+
+
+@dataclass(frozen=True)
+class Application:
+    """An aggregated API server as a value.
+
+    `groups` builds the API groups (a factory, so storage is made when a server starts);
+    `name` names its Deployment, Service and ServiceAccount; `command` is the container
+    command (empty: the image's entrypoint); `args` are flags every deployment passes."""
+
+    name: str
+    groups: Callable[[], Sequence[APIGroup]]
+    title: str = "k8s-aggapi"
+    prog: str | None = None
+    example: str | None = None
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    rules: tuple[PolicyRule, ...] = ()
+    port: int = 8443
+    group_priority_minimum: int = 1000
+    version_priority: int = 15
+
+    def main(self, argv: Sequence[str] | None = None, *, prog: str | None = None) -> None:
+        """Parse upstream-style flags (`argv`, default sys.argv[1:]) and serve until stopped."""
+        from k8s_aggapi.server import main
+
+        main(self.groups(), argv, title=self.title, prog=prog or self.prog,
+             example=self.example)

@@ -110,6 +110,15 @@ def expected(case: Mapping[str, Any], key: str = "expect") -> list[int]:
     return [int(v) for v in value] if isinstance(value, list) else [int(value)]
 
 
+def _message(resp: Response) -> str:
+    """The Status message of `resp` (its raw text when it is no Status)."""
+    try:
+        body = orjson.loads(resp.body)
+    except orjson.JSONDecodeError:
+        return resp.body.decode("utf-8", "replace")
+    return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
 class Runner:
     """Runs cases with `clients` (admin, anonymous, front-proxy) against one server."""
 
@@ -175,8 +184,7 @@ class Runner:
                 COUNTS.wrong_code += 1
                 problems.append(f"{cid}: answered {resp.status}, kube-apiserver answers "
                                 f"{case['expect']}: {resp.body[:300]!r}")
-            if (message := case.get("message")) and message not in resp.body.decode(
-                    "utf-8", "replace"):
+            if (message := case.get("message")) and message not in _message(resp):
                 problems.append(f"{cid}: message lacks {message!r}: {resp.body[:300]!r}")
             problems += self._after(case, values)
         finally:

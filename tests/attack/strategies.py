@@ -246,8 +246,8 @@ class Request:
 
 
 @st.composite
-def requests(draw: st.DrawFn, ops: list[Operation],
-             components: Mapping[str, Any]) -> Request:
+def requests(draw: st.DrawFn, ops: list[Operation], components: Mapping[str, Any],
+             identities: tuple[str, ...] = ("admin", "front-proxy")) -> Request:
     op = draw(st.sampled_from(ops))
     target, name = op.path, draw(st.sampled_from(NAMES + FRESH_NAMES))
     query: list[tuple[str, str]] = []
@@ -287,5 +287,5 @@ def requests(draw: st.DrawFn, ops: list[Operation],
                                       "X-Forwarded-For", "Content-Encoding", "X-Junk")))] = draw(
             st.sampled_from(("admin", "system:masters", "gzip", "\t",
                              "x" * 2000, "identity")))
-    identity = draw(st.sampled_from(("admin", "front-proxy")))
+    identity = draw(st.sampled_from(identities))
     return Request(op.method, target, headers, body, identity)

@@ -16,9 +16,11 @@ import pytest
 from k8s_aggapi.envtest.aggregated import AggregatedServer, start_aggregated_server
 from k8s_aggapi.envtest.controlplane import ControlPlane
 from tests.attack import bypass, corpus, summary
+from tests.attack.fuzzing import fuzz
 from tests.attack.http import Client, Identity
 
 pytestmark = pytest.mark.e2e
+FUZZ_EXAMPLES = 150
 USER = "fuzz-user"
 NS = "attack"
 CASES = [c for c in corpus.load() if c.get("aggregator")]
@@ -34,7 +36,7 @@ def _counts_in_the_summary(request: pytest.FixtureRequest) -> None:
 def wardle(control_plane: ControlPlane) -> Iterator[AggregatedServer]:
     server = start_aggregated_server(
         "python -m examples.sample_apiserver", "wardle.example.com/v1alpha1",
-        control_plane=control_plane, timeout=90,
+        control_plane=control_plane, timeout=90, wait_openapi=True,
     )
     with server:
         yield server
@@ -106,3 +108,30 @@ def test_rbac_resource_names_hold_through_the_aggregator(
     assert prober.attempts == len(attempts)
     assert not prober.bypasses, "\n".join(prober.bypasses)
     assert not prober.errors, "\n".join(prober.errors)
+
+
+def test_fuzz_through_the_aggregator(control_plane: ControlPlane, wardle: AggregatedServer,
+                                     capsys: Any) -> None:
+    """The OpenAPI-driven fuzzer as admin through kube-apiserver (a shorter run)."""
+    admin = _admin(control_plane)
+    ca = Identity(control_plane.pki.crt("ca"))
+
+    def ready() -> bool:
+        client = Client(wardle.port, ca, timeout=10)
+        try:
+            return client.request("GET", "/readyz").status == 200
+        except OSError:
+            return False
+        finally:
+            client.close()
+
+    try:
+        run = fuzz({"admin": admin}, alive=lambda: wardle.process.running, ready=ready,
+                   examples=FUZZ_EXAMPLES, budget=40, identities=("admin",))
+    finally:
+        admin.close()
+    with capsys.disabled():
+        print("\nthrough the aggregator: " + run.describe("derandomized"))
+    assert run.sent >= 50
+    assert not run.problems, "\n".join(run.problems[:30])
+

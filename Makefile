@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 SAMPLE_MANIFESTS := examples.sample_apiserver.app:server --namespace wardle --image wardle:dev --insecure-skip-tls-verify
 
-.PHONY: venv run test lint unit integration e2e binaries cluster bench bench-wire manifests wheel clean
+.PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire manifests wheel clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,10 @@ binaries: venv
 
 integration: binaries
 	$(PYTEST) -q -m integration tests/integration
+
+# the attack suite alone (also part of `make test`): fuzzing, corpus, authorization, memory
+attack: venv
+	$(PYTEST) -q -m attack tests/attack
 
 e2e: binaries
 	$(PYTEST) -q -m e2e tests/e2e

@@ -95,6 +95,15 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
+def _json_type(value: Any) -> str:
+    """The JSON type's name as Go's json.UnmarshalTypeError gives it."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "array" if isinstance(value, list) else "string"
+
+
 class Handler:
     """One request against one resource; a method per verb."""
 
@@ -228,6 +237,14 @@ class Handler:
             raise errors.BadRequest(
                 f"the kind in the data ({kind}) does not match the expected kind "
                 f"({self.resource.info.kind})")
+        meta = body.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            # what Go's decoder says for a metadata that is no object (400, not a 500 here)
+            own, version = self.resource.info.kind, self.resource.api_version.rsplit("/")[-1]
+            raise errors.BadRequest(
+                f'{own} in version "{version}" cannot be handled as a {own}: json: cannot '
+                f"unmarshal {_json_type(meta)} into Go struct field {own}.metadata of type "
+                "v1.ObjectMeta")
 
     async def create(self, name: str) -> None:
         target = negotiate(self.accept, is_list=False)

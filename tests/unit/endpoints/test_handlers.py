@@ -99,6 +99,9 @@ def test_protobuf_only_is_406_but_star_falls_back_to_json(client):
             400,
             "BadRequest",
         ),
+        (b'{"metadata":[1]}', {"content-type": "application/json"}, 400, "BadRequest"),
+        (b'{"metadata":"x"}', {"content-type": "application/json"}, 400, "BadRequest"),
+        (b'{"metadata":true}', {"content-type": "application/json"}, 400, "BadRequest"),
         (
             b'{"metadata":{"name":"x"},"spec":{"reference":5}}',  # Go's decoder refuses it
             {"content-type": "application/json"},
@@ -239,3 +242,17 @@ def test_malformed_json_patches_are_400(client, ops):
     assert r.status_code == 400, r.text
     assert r.json()["reason"] == "BadRequest"
     assert client.get(f"{NS}/a").json()["metadata"]["resourceVersion"] == "1"
+
+
+def test_metadata_that_is_no_object_is_400_on_every_write(client):
+    client.post(NS, json={"metadata": {"name": "m"}})
+    current = client.get(f"{NS}/m").json()
+    put = client.put(f"{NS}/m", json={**current, "metadata": ["m"]})
+    assert put.status_code == 400, put.text
+    assert put.json()["message"] == (
+        'Flunder in version "v1alpha1" cannot be handled as a Flunder: json: cannot unmarshal '
+        "array into Go struct field Flunder.metadata of type v1.ObjectMeta")
+    patch = client.patch(f"{NS}/m", content=b'{"metadata":"x"}',
+                         headers={"content-type": "application/merge-patch+json"})
+    assert patch.status_code == 400, patch.text
+    assert client.get(f"{NS}/m").json() == current

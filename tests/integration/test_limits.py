@@ -9,8 +9,6 @@ import contextlib
 import http.client
 import json
 import ssl
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_sample_dev import DevServer, free_port
+from tests.integration.test_sample_dev import DevServer, dev_server
 
 pytestmark = pytest.mark.integration
 
@@ -28,44 +26,12 @@ TIMEOUT = 1.0  # --read-header-timeout and --idle-timeout of the server under te
 QUEUE = 8  # --watch-queue-length
 
 
-class Server(DevServer):
-    def __init__(self, directory: Path, port: int, pid: int) -> None:
-        super().__init__(directory, port)
-        self.pid = pid
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("limits")
-    port = free_port()
-    log = open(directory / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "examples.sample_apiserver", "--dev",
-         f"--cert-dir={directory}", f"--secure-port={port}",
-         f"--read-header-timeout={TIMEOUT}s", f"--idle-timeout={TIMEOUT}s",
-         f"--watch-queue-length={QUEUE}"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
-    )
-    dev = Server(directory, port, proc.pid)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail("server exited:\n" + (directory / "server.log").read_text())
-            with contextlib.suppress(OSError, ValueError):
-                if dev.request("/readyz")[0] == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail("server not ready:\n" + (directory / "server.log").read_text())
-            time.sleep(0.2)
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    with dev_server(tmp_path_factory.mktemp("limits"),
+                    f"--read-header-timeout={TIMEOUT}s", f"--idle-timeout={TIMEOUT}s",
+                    f"--watch-queue-length={QUEUE}") as dev:
         yield dev
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def context(server: DevServer, cert: str | None = None) -> ssl.SSLContext:
@@ -172,7 +138,7 @@ async def _huge_header(server: DevServer, size: int) -> tuple[int, dict[str, str
         writer.transport.abort()
 
 
-async def test_a_64_mib_header_gets_431_with_memory_bounded(server: Server) -> None:
+async def test_a_64_mib_header_gets_431_with_memory_bounded(server: DevServer) -> None:
     pid = server.pid
     async with peak_rss(pid) as rss:
         code, headers, body = await huge_header(server, 64 * MiB)
@@ -188,7 +154,7 @@ async def test_a_64_mib_header_gets_431_with_memory_bounded(server: Server) -> N
     assert server.request("/healthz")[0] == 200
 
 
-async def test_eight_concurrent_32_mib_headers_keep_memory_bounded(server: Server) -> None:
+async def test_eight_concurrent_32_mib_headers_keep_memory_bounded(server: DevServer) -> None:
     pid = server.pid
     async with peak_rss(pid) as rss:
         answers = await asyncio.gather(*(huge_header(server, 32 * MiB) for _ in range(8)))
@@ -198,7 +164,7 @@ async def test_eight_concurrent_32_mib_headers_keep_memory_bounded(server: Serve
     assert growth < 32, f"server grew {growth:.0f} MiB for 8 x 32 MiB headers"
 
 
-async def test_a_header_just_under_one_mib_is_served(server: Server) -> None:
+async def test_a_header_just_under_one_mib_is_served(server: DevServer) -> None:
     reader, writer = await connect(server, "admin")
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * (MiB - 100)
                  + b"\r\n\r\n")
@@ -208,7 +174,7 @@ async def test_a_header_just_under_one_mib_is_served(server: Server) -> None:
 
 
 async def test_slowloris_connections_are_closed_after_the_header_timeout(
-        server: Server) -> None:
+        server: DevServer) -> None:
     conns = [await connect(server) for _ in range(20)]
     for _, writer in conns:
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
@@ -229,13 +195,13 @@ async def test_slowloris_connections_are_closed_after_the_header_timeout(
     assert closed == [True] * 20
 
 
-async def test_a_silent_connection_is_closed_after_the_header_timeout(server: Server) -> None:
+async def test_a_silent_connection_is_closed_after_the_header_timeout(server: DevServer) -> None:
     reader, writer = await connect(server)
     assert await closed_by_server(reader, 10 * TIMEOUT + 5)
     writer.transport.abort()
 
 
-async def test_an_idle_keep_alive_connection_is_closed(server: Server) -> None:
+async def test_an_idle_keep_alive_connection_is_closed(server: DevServer) -> None:
     reader, writer = await connect(server)
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
     code, headers, _ = await read_response(reader)
@@ -244,7 +210,7 @@ async def test_an_idle_keep_alive_connection_is_closed(server: Server) -> None:
     writer.transport.abort()
 
 
-async def test_a_malformed_request_gets_a_400_status(server: Server) -> None:
+async def test_a_malformed_request_gets_a_400_status(server: DevServer) -> None:
     reader, writer = await connect(server)
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nbroken header line\r\n\r\n")
     code, headers, body = await read_response(reader)
@@ -254,7 +220,7 @@ async def test_a_malformed_request_gets_a_400_status(server: Server) -> None:
     assert (status["kind"], status["reason"], status["code"]) == ("Status", "BadRequest", 400)
 
 
-async def test_a_tab_after_a_front_proxy_user_is_trimmed(server: Server) -> None:
+async def test_a_tab_after_a_front_proxy_user_is_trimmed(server: DevServer) -> None:
     reader, writer = await connect(server, "front-proxy-client")
     writer.write(b"GET /apis/wardle.example.com/v1alpha1/fischers HTTP/1.1\r\n"
                  b"Host: localhost\r\nX-Remote-User: carol\t\r\n"
@@ -301,7 +267,7 @@ async def read_watch(reader: asyncio.StreamReader) -> tuple[list[dict[str, Any]]
             events.append(json.loads(line))
 
 
-async def test_a_watch_reader_too_slow_is_ended_and_resumes(server: Server) -> None:
+async def test_a_watch_reader_too_slow_is_ended_and_resumes(server: DevServer) -> None:
     creator = Creator(server)
     start_rv = await asyncio.to_thread(creator.create, "slow-0", 10)
     reader, writer = await connect(server, "admin", limit=4 * MiB)

@@ -25,7 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from k8s_aggapi.envtest import ensure_binaries, run, spawn
+from k8s_aggapi.envtest import descendants, ensure_binaries, run, spawn
 from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert, sans_of
 from k8s_aggapi.version import package_version
 
@@ -59,6 +59,7 @@ def _json(raw: bytes) -> dict:
 class DevServer:
     def __init__(self, directory: Path, port: int) -> None:
         self.dir, self.port = directory, port
+        self.pid = 0
         self.base = f"https://127.0.0.1:{port}"
 
     def request(self, path: str, *, cert: str | None = None,
@@ -79,30 +80,32 @@ def kubectl_bin() -> Path:
     return ensure_binaries(["kubectl"])["kubectl"]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    directory = tmp_path_factory.mktemp("dev")
+@contextlib.contextmanager
+def dev_server(directory: Path, *flags: str) -> Iterator[DevServer]:
+    """The sample in dev mode (leashed: it dies with the test run), once it serves /readyz;
+    `server.pid` is the server process itself, `server.log` its output so far."""
     port = free_port()
-    log = open(directory / "server.log", "wb")  # noqa: SIM115
-    proc = spawn(
-        [sys.executable, "-m", "examples.sample_apiserver", "--dev",
-         f"--cert-dir={directory}", f"--secure-port={port}"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
-    )
+    log_path = directory / "server.log"
+    with open(log_path, "wb") as log:
+        proc = spawn(
+            [sys.executable, "-m", "examples.sample_apiserver", "--dev",
+             f"--cert-dir={directory}", f"--secure-port={port}", *flags],
+            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
+        )
     dev = DevServer(directory, port)
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                pytest.fail("server exited:\n" + (directory / "server.log").read_text())
-            try:
+                pytest.fail("server exited:\n" + log_path.read_text())
+            with contextlib.suppress(OSError, ValueError):
                 if dev.request("/readyz")[0] == 200:
                     break
-            except (OSError, ValueError):
-                pass
             if time.monotonic() > deadline:
-                pytest.fail("server not ready:\n" + (directory / "server.log").read_text())
+                pytest.fail("server not ready:\n" + log_path.read_text())
             time.sleep(0.2)
+        below = descendants(proc.pid)  # under the leash, the command is its one descendant
+        dev.pid = next(iter(below)) if len(below) == 1 else proc.pid
         yield dev
     finally:
         proc.terminate()
@@ -110,7 +113,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
+            proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    with dev_server(tmp_path_factory.mktemp("dev")) as dev:
+        yield dev
 
 
 def kubectl(kubectl_bin: Path, server: DevServer, *args: str, stdin: str | None = None,
@@ -227,23 +236,8 @@ def test_an_expired_or_unknown_ca_certificate_fails_the_handshake(server: DevSer
 def test_a_changed_tls_san_regenerates_the_dev_certificate(tmp_path: Path) -> None:
     def start(*flags: str) -> str:
         """Run the dev server until it serves /readyz; return its log."""
-        port, log = free_port(), tmp_path / "server.log"
-        with open(log, "wb") as out:
-            proc = spawn([sys.executable, "-m", "examples.sample_apiserver", "--dev",
-                          f"--cert-dir={tmp_path}", f"--secure-port={port}", *flags],
-                         stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2])
-        try:
-            dev, deadline = DevServer(tmp_path, port), time.monotonic() + 30
-            while True:
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                with contextlib.suppress(OSError, ValueError):
-                    if dev.request("/readyz")[0] == 200:
-                        return log.read_text()
-                time.sleep(0.2)
-        finally:
-            proc.terminate()
-            proc.wait(10)
+        with dev_server(tmp_path, *flags):
+            return (tmp_path / "server.log").read_text()
 
     def sans() -> set[str]:
         cert = x509.load_pem_x509_certificate((tmp_path / "apiserver.crt").read_bytes())

@@ -8,24 +8,20 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from k8s_aggapi.envtest import Leashed, descendants, spawn
+from k8s_aggapi.envtest.processes import free_port
 from tests.attack.http import Client, Identity
 
 ROOT = Path(__file__).parents[2]
 GV = "/apis/wardle.example.com/v1alpha1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_kib(pid: int) -> int:
@@ -62,6 +58,24 @@ class SampleServer:
     def identity(self, cert: str | None = None, **headers: str) -> Identity:
         pair = (self.dir / f"{cert}.crt", self.dir / f"{cert}.key") if cert else None
         return Identity(self.ca, pair, dict(headers))
+
+    @contextlib.contextmanager
+    def half_open(self, count: int, head_tail: str = "X-Slow: ") -> Iterator[list[ssl.SSLSocket]]:
+        """`count` TLS connections, each stopped in the middle of a request head (its last
+        bytes `head_tail`); all closed afterwards."""
+        ctx = self.identity(None).context()
+        socks: list[ssl.SSLSocket] = []
+        try:
+            for _ in range(count):
+                raw = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+                sock = ctx.wrap_socket(raw, server_hostname="localhost")
+                sock.sendall(f"GET {GV}/fischers HTTP/1.1\r\nHost: x\r\n{head_tail}".encode())
+                socks.append(sock)
+            yield socks
+        finally:
+            for sock in socks:
+                with contextlib.suppress(OSError):
+                    sock.close()
 
     def client(self, cert: str | None = "admin", **headers: str) -> Client:
         return Client(self.port, self.identity(cert, **headers))

@@ -11,8 +11,6 @@ well past it; a server that refuses them early stays far below.
 from __future__ import annotations
 
 import contextlib
-import socket
-import ssl
 import threading
 from collections.abc import Callable, Iterator
 
@@ -149,22 +147,12 @@ def test_many_half_open_connections(dev_server: SampleServer,
     """64 TLS connections that send half a request head and stall (slowloris): the server
     keeps answering others, within the memory bound."""
     sampler = measure("64 half-open connections")
-    ctx = dev_server.identity(None).context()
-    held: list[ssl.SSLSocket] = []
-    try:
-        for _ in range(64):
-            raw = socket.create_connection(("127.0.0.1", dev_server.port), timeout=10)
-            sock = ctx.wrap_socket(raw, server_hostname="localhost")
-            sock.sendall(f"GET {GV}/fischers HTTP/1.1\r\nHost: x\r\nX-Slow: ".encode())
-            held.append(sock)
+    with dev_server.half_open(64):
         client = dev_server.client("admin")
         resp = client.request("GET", f"{GV}/fischers")
         client.close()
         judge(resp, "LIST while 64 connections stall")
         assert resp.status == 200
         assert dev_server.ready()
-    finally:
-        for sock in held:
-            sock.close()
     growth = _growth(sampler)
     assert growth < BOUND_MIB, f"+{growth:.0f} MiB for 64 half-open connections"

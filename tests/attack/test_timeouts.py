@@ -7,7 +7,6 @@ upstream's cacher ends a watcher whose buffer is full.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
 import time
@@ -60,19 +59,8 @@ def _wait_all_closed(socks: list[ssl.SSLSocket], within: float) -> int:
 
 
 def test_slowloris_connections_are_closed(short_timeouts: SampleServer) -> None:
-    ctx = short_timeouts.identity(None).context()
-    socks = []
-    try:
-        for _ in range(50):
-            raw = socket.create_connection(("127.0.0.1", short_timeouts.port), timeout=10)
-            sock = ctx.wrap_socket(raw, server_hostname="localhost")
-            sock.sendall(f"GET {GV}/fischers HTTP/1.1\r\nHost: x\r\nX-Slow: a".encode())
-            socks.append(sock)
+    with short_timeouts.half_open(50, "X-Slow: a") as socks:
         held = _wait_all_closed(socks, within=HEADER_TIMEOUT * 5 + 10)
-    finally:
-        for sock in socks:
-            with contextlib.suppress(OSError):
-                sock.close()
     assert held == 0, f"{held} of 50 half-open connections still held"
     assert short_timeouts.ready()
 

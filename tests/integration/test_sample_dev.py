@@ -10,7 +10,6 @@ import contextlib
 import datetime
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from k8s_aggapi.envtest import descendants, ensure_binaries, run, spawn
+from k8s_aggapi.envtest.processes import free_port
 from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert, sans_of
 from k8s_aggapi.version import package_version
 
@@ -41,12 +41,6 @@ metadata:
 spec:
   reference: other
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _json(raw: bytes) -> dict:

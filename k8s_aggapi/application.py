@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from k8s_aggapi.admission import Plugin
 from k8s_aggapi.api import APIGroup
 
 
@@ -26,11 +27,14 @@ class Application:
     """An aggregated API server as a value.
 
     `groups` builds the API groups (a factory, so storage is made when a server starts);
+    `admission` builds the server's own admission plugins from those groups (run in order,
+    after NamespaceLifecycle);
     `name` names its Deployment, Service and ServiceAccount; `command` is the container
     command (empty: the image's entrypoint); `args` are flags every deployment passes."""
 
     name: str
     groups: Callable[[], Sequence[APIGroup]]
+    admission: Callable[[Sequence[APIGroup]], Sequence[Plugin]] | None = None
     title: str = "k8s-aggapi"
     prog: str | None = None
     example: str | None = None
@@ -45,5 +49,7 @@ class Application:
         """Parse upstream-style flags (`argv`, default sys.argv[1:]) and serve until stopped."""
         from k8s_aggapi.server import main
 
-        main(self.groups(), argv, title=self.title, prog=prog or self.prog,
-             example=self.example)
+        groups = self.groups()
+        plugins = self.admission(groups) if self.admission is not None else ()
+        main(groups, argv, title=self.title, prog=prog or self.prog, example=self.example,
+             admission=plugins)

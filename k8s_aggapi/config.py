@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from k8s_aggapi.admission import EMPTY, Chain, Plugin
+from k8s_aggapi.admission.namespace import connect_namespace_lifecycle
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.authentication.delegating import AuthenticationOptions, DelegatingAuthentication
 from k8s_aggapi.authentication.interface import Authenticator
@@ -43,6 +45,21 @@ class ServerConfig:
     verbosity: int = 0
     health: HealthChecks = field(default_factory=HealthChecks)
     limits: ServerLimits = DEFAULT_LIMITS
+    # admission: the server's own plugins, after NamespaceLifecycle (on when connected to a
+    # cluster through `kubeconfig` or in-cluster, unless listed in `disabled_admission`)
+    admission: tuple[Plugin, ...] = ()
+    disabled_admission: frozenset[str] = frozenset()
+    kubeconfig: str = ""
+
+    async def _admission(self) -> tuple[Chain, tuple[Component, ...]]:
+        plugins = [p for p in self.admission if p.name not in self.disabled_admission]
+        components: tuple[Component, ...] = ()
+        if not self.dev and "NamespaceLifecycle" not in self.disabled_admission:
+            lifecycle = await connect_namespace_lifecycle(self.kubeconfig)
+            if lifecycle is not None:
+                plugins.insert(0, lifecycle)
+                components = (lifecycle,)
+        return Chain(plugins), components
 
     async def complete(self) -> CompletedConfig:
         serving, authn, authz = self.serving, self.authentication, self.authorization
@@ -71,14 +88,16 @@ class ServerConfig:
         serving_info = await asyncio.to_thread(
             replace(serving, client_ca_files=ca_files).complete
         )
+        admission, admission_components = await self._admission()
         return CompletedConfig(
             groups=tuple(self.groups),
+            admission=admission,
             serving=serving_info,
             authenticator=authentication.authenticator,
             authorizer=authorization.authorizer,
             strip_headers=authentication.strip_headers,
             trusted_ca_pem=authentication.trusted_ca_pem,
-            components=(authentication, authorization),
+            components=(authentication, authorization, *admission_components),
             health=self.health,
             metrics=ServerMetrics(),
             limits=self.limits,
@@ -111,6 +130,7 @@ class CompletedConfig:
     version: str = "0.1"
     dev_pki: DevPKI | None = None
     limits: ServerLimits = DEFAULT_LIMITS
+    admission: Chain = EMPTY
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, compare=False, repr=False)
 
     async def start(self) -> None:

@@ -11,6 +11,7 @@ import argparse
 import re
 from collections.abc import Sequence
 
+from k8s_aggapi.admission import Plugin
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.authentication.delegating import AuthenticationOptions
 from k8s_aggapi.authorization.delegating import AuthorizationOptions
@@ -35,6 +36,10 @@ def _positive_duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"must be above zero, not {text!r}")
     return seconds
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(n.strip() for n in text.split(",") if n.strip())
 
 
 def _positive_int(text: str) -> int:
@@ -135,6 +140,11 @@ def build_parser(
                      help="events queued for one watcher; a watcher that falls further behind "
                           "is ended and resumes from its last resourceVersion")
 
+    adm = p.add_argument_group("admission")
+    adm.add_argument("--disable-admission-plugins", type=_names, default=frozenset(),
+                     help="admission plugins to turn off, comma separated (NamespaceLifecycle "
+                          "and the server's own)")
+
     o = p.add_argument_group("other")
     o.add_argument("--kubeconfig", default="",
                    help="kubeconfig for the server's own calls to kube-apiserver")
@@ -150,8 +160,10 @@ def config_from_args(
     *,
     title: str = "k8s-aggapi",
     prog: str | None = None,
+    admission: Sequence[Plugin] = (),
 ) -> ServerConfig:
-    """Parse `argv` (default sys.argv[1:]) into a `ServerConfig` serving `groups`."""
+    """Parse `argv` (default sys.argv[1:]) into a `ServerConfig` serving `groups`, with the
+    server's own admission plugins `admission`."""
     args = build_parser(prog, title).parse_args(argv)
     dev = bool(args.dev)
     serving = SecureServingOptions(
@@ -202,4 +214,7 @@ def config_from_args(
         title=title,
         verbosity=args.v,
         limits=limits,
+        admission=tuple(admission),
+        disabled_admission=args.disable_admission_plugins,
+        kubeconfig=args.kubeconfig,
     )

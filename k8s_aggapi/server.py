@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from k8s_aggapi import errors
+from k8s_aggapi.admission import Plugin
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.config import CompletedConfig, ServerConfig
 from k8s_aggapi.discovery import discovery_routes
@@ -71,7 +72,7 @@ class ResourceRoute(Route):
 def routes(config: CompletedConfig) -> list[BaseRoute]:
     return [
         ResourceRoute("/apis/{group}/{version}/{rest:path}",
-                      ResourceEndpoint(config.groups, config.limits)),
+                      ResourceEndpoint(config.groups, config.limits, config.admission)),
         *health_routes(config.health),
         *version_routes(),
         *metrics_routes(config.metrics.registry),
@@ -146,14 +147,15 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
 
 def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
          title: str = "k8s-aggapi", prog: str | None = None, example: str | None = None,
-         loop: str = "auto") -> None:
+         loop: str = "auto", admission: Sequence[Plugin] = ()) -> None:
     """Parse upstream-style flags and serve `groups` until interrupted; `example` is a
     manifest path the dev-mode hints suggest creating; `loop` is "auto" (uvloop when
-    installed), "uvloop" or "asyncio"."""
+    installed), "uvloop" or "asyncio"; `admission` are the server's own admission plugins,
+    run after NamespaceLifecycle."""
     from k8s_aggapi.options import config_from_args
     from k8s_aggapi.serving.loop import run as run_on_loop
 
-    config = config_from_args(groups, argv, title=title, prog=prog)
+    config = config_from_args(groups, argv, title=title, prog=prog, admission=admission)
     logging.basicConfig(
         level=logging.DEBUG if config.verbosity >= 4 else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

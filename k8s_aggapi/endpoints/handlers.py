@@ -13,6 +13,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from k8s_aggapi import context, errors
+from k8s_aggapi.admission import (
+    EMPTY,
+    Chain,
+    GroupVersionKind,
+    GroupVersionResource,
+    RequestAdmission,
+)
 from k8s_aggapi.api import APIGroup, Resource
 from k8s_aggapi.endpoints import decoding
 from k8s_aggapi.endpoints import options as opts
@@ -36,15 +43,18 @@ from k8s_aggapi.registry.watch import bookmark_object
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 _WRITE_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
+_ADMITTED = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
 
 class ResourceEndpoint:
     """ASGI app serving all resources of `groups` (discovery lives in `discovery.py`)."""
 
     def __init__(
-        self, groups: Sequence[APIGroup], limits: ServerLimits = DEFAULT_LIMITS
+        self, groups: Sequence[APIGroup], limits: ServerLimits = DEFAULT_LIMITS,
+        admission: Chain = EMPTY,
     ) -> None:
         self.limits = limits
+        self.admission = admission
         # the verbs are found once: runtime protocol checks are too slow for every request
         self.resources: dict[tuple[str, str, str], tuple[Resource, frozenset[str]]] = {}
         for group in groups:
@@ -74,7 +84,15 @@ class ResourceEndpoint:
             _no_such_namespace(resource, verb, info.namespace, info.name)
         raw_query: bytes = scope.get("query_string", b"")
         query = parse_qs(raw_query.decode(), keep_blank_values=True) if raw_query else {}
-        ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
+        user = scope.get(context.USER)
+        bound = None
+        if verb in _ADMITTED and self.admission:
+            bound = RequestAdmission(
+                self.admission,
+                GroupVersionKind(resource.group, resource.version, resource.info.kind),
+                GroupVersionResource(resource.group, resource.version, resource.info.plural),
+                info.subresource, user)
+        ctx = rest.RequestContext(info.namespace, user, admission=bound)
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits)
         await getattr(handler, verb)(info.name)
 
@@ -143,7 +161,7 @@ class Handler:
     def _with_dry_run(self) -> None:
         verb = context.request_info(self.scope).verb
         if opts.dry_run(self.query, _WRITE_OPTIONS.get(verb, "CreateOptions")):
-            self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
+            self.ctx = dataclasses.replace(self.ctx, dry_run=True)
 
     def _field_validation(self) -> str:
         return decoding.directive(opts.first(self.query, "fieldValidation"))
@@ -303,7 +321,7 @@ class Handler:
         body = parse_object(raw, self.limits.max_nesting_depth) if raw.strip() else None
         options = opts.delete_options(self.query, body, (self.resource.api_version,))
         if options.dry_run:
-            self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
+            self.ctx = dataclasses.replace(self.ctx, dry_run=True)
         return options
 
     async def delete(self, name: str) -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from k8s_aggapi.admission.chain import RequestAdmission
 from k8s_aggapi.authentication.user import User
 from k8s_aggapi.registry.selectors import FieldSelector, LabelSelector
 
@@ -23,6 +24,7 @@ class RequestContext:
     namespace: str = ""
     user: User | None = None
     dry_run: bool = False
+    admission: RequestAdmission | None = None  # the server's chain, bound to this request
 
 
 @dataclass(frozen=True)

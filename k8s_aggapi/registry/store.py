@@ -8,6 +8,7 @@ all live here, so a new backend gets them for free.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime
 import re
 import secrets
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from k8s_aggapi import errors
+from k8s_aggapi.admission.attributes import Operation
 from k8s_aggapi.registry import continuetoken, validation
 from k8s_aggapi.registry.objectmeta import validate_object_meta, validate_object_meta_update
 from k8s_aggapi.registry.rest import (
@@ -219,17 +221,35 @@ class Store(DefaultTableConvertor):
             unique = list(dict.fromkeys(causes))  # a rule met twice is reported once
             raise errors.Invalid(self.resource.info.kind, self.resource.group, name, unique)
 
+    # admission: the chain the handler bound to the request (none when called directly)
+    async def _admit(self, ctx: RequestContext, operation: Operation, obj: Object | None,
+                     old: Object | None, name: str) -> None:
+        if ctx.admission is not None:
+            await ctx.admission.admit(operation, obj, old, name=name, namespace=ctx.namespace,
+                                      dry_run=ctx.dry_run)
+
+    async def _validate_admission(self, ctx: RequestContext, operation: Operation,
+                                  obj: Object | None, old: Object | None, name: str) -> None:
+        if ctx.admission is not None:
+            await ctx.admission.validate(operation, obj, old, name=name,
+                                         namespace=ctx.namespace, dry_run=ctx.dry_run)
+
     async def create(self, ctx: RequestContext, obj: Object) -> Object:
+        """Mutating admission, then the strategy (defaults, validation), then validating
+        admission, as upstream's create handler and BeforeCreate order them."""
         meta = dict(obj.get("metadata") or {})
         name = meta.get("name") or ""
-        if not name and meta.get("generateName"):
-            base = str(meta["generateName"])[:58]
-            name = base + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
-        if not name:
+        if not name and not meta.get("generateName"):
             self._invalid("", [errors.field_required(
                 "metadata.name", "name or generateName is required")])
         obj = self._normalize(ctx, {**obj, "metadata": meta}, name)
+        # a name is generated after mutating admission, as upstream's BeforeCreate does
+        await self._admit(ctx, Operation.CREATE, obj, None, name)
         meta = obj["metadata"]
+        name = meta.get("name") or name
+        if not name and meta.get("generateName"):
+            base = str(meta["generateName"])[:58]
+            name = base + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
         meta["name"] = name
         self._check_scope(ctx, meta)
         if meta.get("resourceVersion"):
@@ -243,7 +263,7 @@ class Store(DefaultTableConvertor):
         self._invalid(name, self.strategy.validate_name(name) + self.strategy.validate(ctx, obj))
         # the common ObjectMeta rules run after the strategy's, as upstream's BeforeCreate does
         self._invalid(name, validate_object_meta(obj["metadata"], self.resource.info.namespaced))
-        await self.strategy.admit(ctx, "CREATE", obj)
+        await self._validate_admission(ctx, Operation.CREATE, obj, None, name)
         if ctx.dry_run:
             if await self.backend.get(self.key(ctx, name)) is not None:
                 raise errors.AlreadyExists(self.gr, name)
@@ -264,8 +284,10 @@ class Store(DefaultTableConvertor):
         key = self.key(ctx, name)
 
         async def apply(old: Object) -> Object | Delete:
-            new = self._updated(ctx, name, obj(old) if callable(obj) else obj, old)
-            await self.strategy.admit(ctx, "UPDATE", new)
+            new = obj(old) if callable(obj) else dict(obj)
+            await self._admit(ctx, Operation.UPDATE, new, old, name)
+            new = self._updated(ctx, name, new, old)
+            await self._validate_admission(ctx, Operation.UPDATE, new, old, name)
             meta = new["metadata"]
             return DELETE if meta.get("deletionTimestamp") and not meta.get(
                 "finalizers") else new
@@ -337,7 +359,8 @@ class Store(DefaultTableConvertor):
             nonlocal gone
             meta = current["metadata"]
             self._check_preconditions(name, meta, options)
-            await self.strategy.admit(ctx, "DELETE", current)
+            await self._admit(ctx, Operation.DELETE, None, current, name)
+            await self._validate_admission(ctx, Operation.DELETE, None, current, name)
             gone = not meta.get("finalizers")
             if gone:
                 return DELETE
@@ -374,7 +397,7 @@ class Store(DefaultTableConvertor):
         deleted = []
         for obj in listed.items:
             meta = obj["metadata"]
-            item_ctx = RequestContext(meta.get("namespace", ""), ctx.user, ctx.dry_run)
+            item_ctx = dataclasses.replace(ctx, namespace=meta.get("namespace", ""))
             try:
                 gone, _ = await self.delete(item_ctx, meta["name"], options)
             except errors.NotFound:

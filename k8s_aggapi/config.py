@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -46,7 +46,8 @@ class ServerConfig:
     health: HealthChecks = field(default_factory=HealthChecks)
     limits: ServerLimits = DEFAULT_LIMITS
     # admission: the server's own plugins, after NamespaceLifecycle (on when connected to a
-    # cluster through `kubeconfig` or in-cluster, unless listed in `disabled_admission`)
+    # cluster through `kubeconfig` or in-cluster and a namespaced resource can be written,
+    # unless listed in `disabled_admission`)
     admission: tuple[Plugin, ...] = ()
     disabled_admission: frozenset[str] = frozenset()
     kubeconfig: str = ""
@@ -54,7 +55,8 @@ class ServerConfig:
     async def _admission(self) -> tuple[Chain, tuple[Component, ...]]:
         plugins = [p for p in self.admission if p.name not in self.disabled_admission]
         components: tuple[Component, ...] = ()
-        if not self.dev and "NamespaceLifecycle" not in self.disabled_admission:
+        if (not self.dev and "NamespaceLifecycle" not in self.disabled_admission
+                and writes_namespaced(self.groups)):
             lifecycle = await connect_namespace_lifecycle(self.kubeconfig)
             if lifecycle is not None:
                 plugins.insert(0, lifecycle)
@@ -105,6 +107,13 @@ class ServerConfig:
             version=self.version,
             dev_pki=dev_pki,
         )
+
+
+def writes_namespaced(groups: Sequence[APIGroup]) -> bool:
+    """Whether any namespaced resource takes creates or updates: where NamespaceLifecycle has
+    something to refuse (a read-only server needs neither it nor RBAC on namespaces)."""
+    return any(r.info.namespaced and {"create", "update"} & set(r.verbs)
+               for g in groups for v in g.versions for r in v.resources.values())
 
 
 class Component(Protocol):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 
+from k8s_aggapi.admission import Chain, Plugin
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.authentication.interface import Credentials
 from k8s_aggapi.authentication.user import ANONYMOUS_USER, AUTHENTICATED, MASTERS, User
@@ -59,8 +60,10 @@ def build_test_app(
     authorizer: FakeAuthorizer | None = None,
     health: HealthChecks | None = None,
     title: str = "test",
+    admission: Sequence[Plugin] = (),
 ) -> Starlette:
-    """The full app (routes, handler chain, lifespan) without TLS or a cluster."""
+    """The full app (routes, handler chain, lifespan) without TLS or a cluster; `admission`
+    is the chain of admission plugins, in order."""
     config = CompletedConfig(
         groups=tuple(groups),
         serving=None,
@@ -69,5 +72,6 @@ def build_test_app(
         health=health or HealthChecks(),
         metrics=ServerMetrics(),
         title=title,
+        admission=Chain(admission),
     )
     return build_app(config)

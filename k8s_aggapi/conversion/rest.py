@@ -1,0 +1,90 @@
+"""A resource served in one version from a store that works in the hub version.
+
+Every object in converts to the hub before the store sees it; every object out converts to
+the served version: get, list, watch, create, update, every patch (the patch applies to the
+served version's view of what is current, inside the store's retrying update), delete and
+deletecollection. Validation, admission and the strategy run once, on the hub.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+
+from k8s_aggapi.conversion.converter import KindConverter
+from k8s_aggapi.registry.rest import (
+    DeleteOptions,
+    ListOptions,
+    Object,
+    ObjectList,
+    RequestContext,
+    WatchEvent,
+)
+from k8s_aggapi.registry.store import Store
+
+
+class VersionedREST:
+    """Getter, Lister, Watcher, Creater, Updater, Patcher, Deleter and CollectionDeleter of
+    `version`, over the hub version's `store`."""
+
+    read_modify_write = True  # update() takes a function of the current object, as Store's
+
+    def __init__(self, store: Store, converter: KindConverter, version: str) -> None:
+        self.store, self.converter, self.version = store, converter, version
+
+    def _out(self, obj: Object) -> Object:
+        return self.converter.from_hub(obj, self.version)
+
+    def _in(self, obj: Object) -> Object:
+        return self.converter.to_hub(obj, self.version)
+
+    def _list(self, listed: ObjectList) -> ObjectList:
+        return dataclasses.replace(listed, items=[self._out(o) for o in listed.items])
+
+    def supports_patch(self) -> bool:
+        return True
+
+    async def get(self, ctx: RequestContext, name: str) -> Object:
+        return self._out(await self.store.get(ctx, name))
+
+    async def list(self, ctx: RequestContext, options: ListOptions) -> ObjectList:
+        return self._list(await self.store.list(ctx, options))
+
+    async def watch(self, ctx: RequestContext, options: ListOptions) -> AsyncIterator[WatchEvent]:
+        api_version = self.converter.api_version(self.version)
+        events = self.store.watch(ctx, options)
+        async for event in events:
+            if event.type == "BOOKMARK":
+                yield WatchEvent(event.type, {**event.object, "apiVersion": api_version})
+            elif event.type == "ERROR":
+                yield event
+            else:
+                yield WatchEvent(event.type, self._out(event.object))
+
+    async def create(self, ctx: RequestContext, obj: Object) -> Object:
+        return self._out(await self.store.create(ctx, self._in(obj)))
+
+    async def update(
+        self, ctx: RequestContext, name: str, obj: Object | Callable[[Object], Object]
+    ) -> tuple[Object, bool]:
+        if callable(obj):
+            compute = obj
+
+            def in_hub(current: Object) -> Object:
+                return self._in(compute(self._out(current)))
+
+            stored, created = await self.store.update(ctx, name, in_hub)
+        else:
+            stored, created = await self.store.update(ctx, name, self._in(obj))
+        return self._out(stored), created
+
+    async def delete(
+        self, ctx: RequestContext, name: str, options: DeleteOptions
+    ) -> tuple[Object, bool]:
+        obj, gone = await self.store.delete(ctx, name, options)
+        return self._out(obj), gone
+
+    async def delete_collection(
+        self, ctx: RequestContext, options: DeleteOptions, list_options: ListOptions
+    ) -> ObjectList:
+        return self._list(await self.store.delete_collection(ctx, options, list_options))

@@ -15,7 +15,6 @@ from examples.sample_apiserver.strategy import FlunderStrategy
 from k8s_aggapi.admission import Plugin
 from k8s_aggapi.api import APIGroup, ResourceInfo
 from k8s_aggapi.conversion import serve_kind
-from k8s_aggapi.registry.store import Store
 from k8s_aggapi.storage import MemoryStorage, Storage
 
 GROUP = "wardle.example.com"
@@ -33,7 +32,7 @@ def wardle_group(storage: Storage | None = None) -> APIGroup:
     serve_kind(group, FLUNDERS, {"v1beta1": flunder_info(v1beta1.Flunder),
                                  "v1alpha1": flunder_info(v1alpha1.Flunder)},
                backend, storage_version=STORAGE_VERSION, strategy=FlunderStrategy())
-    group.version("v1alpha1").add_resource(
+    group.version("v1alpha1").add_store(
         ResourceInfo(kind="Fischer", plural="fischers", model=v1alpha1.Fischer, namespaced=False),
         backend,
     )
@@ -45,5 +44,5 @@ def wardle_admission(groups: Sequence[APIGroup]) -> list[Plugin]:
     wardle = next(g for g in groups if g.name == GROUP)
     fischers = wardle.resource("v1alpha1", "fischers")
     assert fischers is not None
-    assert isinstance(fischers.storage, Store)
-    return [BanFlunder(fischers.storage)]
+    assert fischers.capabilities.lister is not None
+    return [BanFlunder(fischers.capabilities.lister)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from k8s_aggapi.models import KubeModel, Object
+from k8s_aggapi.models import KubeModel, KubeObject
 
 
 class FlunderSpec(KubeModel):
@@ -27,7 +27,7 @@ class FlunderStatus(KubeModel):
     """The observed state of a Flunder (empty in the sample)."""
 
 
-class Flunder(Object):
+class Flunder(KubeObject):
     """A Flunder: a namespaced example object that may reference a Flunder or a Fischer."""
 
     spec: FlunderSpec = Field(default_factory=FlunderSpec, description="The flunder's spec.")

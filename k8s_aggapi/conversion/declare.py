@@ -30,13 +30,13 @@ def serve_kind(
         raise ValueError(f"{converter.kind}: infos name {sorted(infos)}, the converter "
                          f"{sorted(converter.served)}")
     storage = ConvertingStorage(backend, converter, storage_version)
-    hub = group.version(converter.hub).add_resource(
+    hub = group.version(converter.hub).add_store(
         infos[converter.hub], storage, strategy=strategy, storage_version=storage_version)
-    store = hub.storage
+    store = hub.rest
     assert isinstance(store, Store)
     resources = {converter.hub: hub}
     for version in converter.versions:
-        resources[version] = group.version(version).add_resource(
+        resources[version] = group.version(version).add_rest(
             infos[version], VersionedREST(store, converter, version),
             storage_version=storage_version)
     return resources

@@ -9,25 +9,30 @@ deletecollection. Validation, admission and the strategy run once, on the hub.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from k8s_aggapi.conversion.converter import KindConverter
 from k8s_aggapi.registry.rest import (
+    CollectionDeleter,
+    Creater,
     DeleteOptions,
+    Deleter,
+    Getter,
+    Lister,
     ListOptions,
     Object,
     ObjectList,
+    ObjectUpdate,
     RequestContext,
+    Updater,
+    Watcher,
     WatchEvent,
 )
 from k8s_aggapi.registry.store import Store
 
 
-class VersionedREST:
-    """Getter, Lister, Watcher, Creater, Updater, Patcher, Deleter and CollectionDeleter of
-    `version`, over the hub version's `store`."""
-
-    read_modify_write = True  # update() takes a function of the current object, as Store's
+class VersionedREST(Getter, Lister, Watcher, Creater, Updater, Deleter, CollectionDeleter):
+    """Every verb of `version` (patch too: a Getter and Updater), over the hub's `store`."""
 
     def __init__(self, store: Store, converter: KindConverter, version: str) -> None:
         self.store, self.converter, self.version = store, converter, version
@@ -40,9 +45,6 @@ class VersionedREST:
 
     def _list(self, listed: ObjectList) -> ObjectList:
         return dataclasses.replace(listed, items=[self._out(o) for o in listed.items])
-
-    def supports_patch(self) -> bool:
-        return True
 
     async def get(self, ctx: RequestContext, name: str) -> Object:
         return self._out(await self.store.get(ctx, name))
@@ -65,17 +67,13 @@ class VersionedREST:
         return self._out(await self.store.create(ctx, self._in(obj)))
 
     async def update(
-        self, ctx: RequestContext, name: str, obj: Object | Callable[[Object], Object]
+        self, ctx: RequestContext, name: str, update: ObjectUpdate
     ) -> tuple[Object, bool]:
-        if callable(obj):
-            compute = obj
+        def in_hub(current: Object) -> Object:
+            return self._in(update.compute(self._out(current)))
 
-            def in_hub(current: Object) -> Object:
-                return self._in(compute(self._out(current)))
-
-            stored, created = await self.store.update(ctx, name, in_hub)
-        else:
-            stored, created = await self.store.update(ctx, name, self._in(obj))
+        replacement = None if update.replacement is None else self._in(update.replacement)
+        stored, created = await self.store.update(ctx, name, ObjectUpdate(in_hub, replacement))
         return self._out(stored), created
 
     async def delete(

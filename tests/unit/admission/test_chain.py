@@ -16,7 +16,7 @@ from k8s_aggapi.admission import (
 )
 from k8s_aggapi.api import APIGroup, ResourceInfo
 from k8s_aggapi.authentication.user import User
-from k8s_aggapi.registry.rest import DeleteOptions, RequestContext
+from k8s_aggapi.registry.rest import DeleteOptions, ObjectUpdate, RequestContext
 from k8s_aggapi.storage import MemoryStorage
 
 GVK = GroupVersionKind("example.com", "v1", "Thing")
@@ -91,9 +91,9 @@ def test_forbidden_words_as_upstream():
 
 def things_store():
     group = APIGroup("example.com")
-    resource = group.version("v1").add_resource(
+    resource = group.version("v1").add_store(
         ResourceInfo(kind="Thing", plural="things"), MemoryStorage())
-    return resource.storage
+    return resource.rest
 
 
 def ctx(chain, user=None, dry_run=False):
@@ -158,7 +158,7 @@ async def test_update_and_patch_see_the_old_object():
     chain = Chain([Recorder("r", log)])
     put = thing("one", size=2)
     put["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"]
-    await store.update(ctx(chain), "one", put)
+    await store.update(ctx(chain), "one", ObjectUpdate.replace(put))
     seen = log[0][2]
     assert seen.operation is Operation.UPDATE
     assert seen.old_object["spec"] == {"size": 1} and seen.object["spec"] == {"size": 2}
@@ -168,7 +168,7 @@ async def test_update_and_patch_see_the_old_object():
     def patched(current):
         return {**current, "spec": {"size": 3}}
 
-    await store.update(ctx(chain), "one", patched)
+    await store.update(ctx(chain), "one", ObjectUpdate(patched))
     assert log[0][2].old_object["spec"] == {"size": 2}
     assert log[1][2].object["spec"] == {"size": 3}
 
@@ -178,7 +178,7 @@ async def test_refused_update_keeps_the_stored_object():
     created = await store.create(RequestContext("ns"), thing("one", size=1))
     chain = Chain([Recorder("r", [], refuse="admit", operations={Operation.UPDATE})])
     with pytest.raises(errors.Forbidden):
-        await store.update(ctx(chain), "one", lambda cur: {**cur, "spec": {"size": 9}})
+        await store.update(ctx(chain), "one", ObjectUpdate(lambda cur: {**cur, "spec": {"size": 9}}))
     assert (await store.get(RequestContext("ns"), "one"))["spec"] == created["spec"]
 
 

@@ -17,6 +17,26 @@ from k8s_aggapi import errors
 
 Object = dict[str, Any]
 Convert = Callable[[Object], Object]
+CACHE_LIMIT = 100_000  # conversions remembered per kind; all forgotten when it is reached
+
+
+class ReadCache:
+    """Conversions of objects that are never mutated (what a backend returns, and what is
+    converted from it), by the object's identity: a list read again converts nothing. Each
+    entry holds its source, so an id cannot be reused while it is remembered."""
+
+    def __init__(self, limit: int = CACHE_LIMIT) -> None:
+        self._limit = limit
+        self._entries: dict[tuple[int, str], tuple[Object, Object]] = {}
+
+    def find(self, obj: Object, version: str) -> Object | None:
+        found = self._entries.get((id(obj), version))
+        return found[1] if found is not None and found[0] is obj else None
+
+    def remember(self, obj: Object, version: str, converted: Object) -> None:
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[(id(obj), version)] = (obj, converted)
 
 
 @dataclass(frozen=True)
@@ -35,6 +55,7 @@ class KindConverter:
     kind: str
     hub: str
     versions: Mapping[str, VersionConversion] = field(default_factory=dict)
+    _reads: ReadCache = field(default_factory=ReadCache, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.hub in self.versions:
@@ -81,3 +102,19 @@ class KindConverter:
         if current == version:
             return obj
         return self.from_hub(self.to_hub(obj, current), version)
+
+    def convert_stored(self, obj: Object, version: str) -> Object:
+        """`convert` for an object nobody mutates (read from storage, or converted from one):
+        remembered both ways, so reading it again, in its own version or in this one, costs a
+        dict lookup (the hot path of a list). The result must not be mutated."""
+        found = self._reads.find(obj, version)
+        if found is not None:
+            return found
+        current = self.version_of(obj)
+        if current == version:
+            return obj
+        converted = self.convert(obj, version)
+        self._reads.remember(obj, version, converted)
+        # read back in the source's version, the converted object is the source itself
+        self._reads.remember(converted, current, obj)
+        return converted

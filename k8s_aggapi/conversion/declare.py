@@ -36,7 +36,11 @@ def serve_kind(
     assert isinstance(store, Store)
     resources = {converter.hub: hub}
     for version in converter.versions:
+        reader = None
+        if version == storage_version:  # reads it as it is kept: no conversion on the way
+            reader = Store(infos[version], group.name, version,
+                           ConvertingStorage(backend, converter, storage_version, version))
         resources[version] = group.version(version).add_rest(
-            infos[version], VersionedREST(store, converter, version),
+            infos[version], VersionedREST(store, converter, version, reader),
             storage_version=storage_version)
     return resources

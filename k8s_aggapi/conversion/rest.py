@@ -32,13 +32,18 @@ from k8s_aggapi.registry.store import Store
 
 
 class VersionedREST(Getter, Lister, Watcher, Creater, Updater, Deleter, CollectionDeleter):
-    """Every verb of `version` (patch too: a Getter and Updater), over the hub's `store`."""
+    """Every verb of `version` (patch too: a Getter and Updater), over the hub's `store`.
+    `reader`, a store over the same keys in `version` itself, serves get, list and watch
+    with no conversion through the hub (`serve_kind` gives one to the storage version)."""
 
-    def __init__(self, store: Store, converter: KindConverter, version: str) -> None:
+    def __init__(self, store: Store, converter: KindConverter, version: str,
+                 reader: Store | None = None) -> None:
         self.store, self.converter, self.version = store, converter, version
+        self.reader = reader
 
     def _out(self, obj: Object) -> Object:
-        return self.converter.from_hub(obj, self.version)
+        # what the store returns is never mutated (the backend's contract), so remembered
+        return self.converter.convert_stored(obj, self.version)
 
     def _in(self, obj: Object) -> Object:
         return self.converter.to_hub(obj, self.version)
@@ -47,12 +52,21 @@ class VersionedREST(Getter, Lister, Watcher, Creater, Updater, Deleter, Collecti
         return dataclasses.replace(listed, items=[self._out(o) for o in listed.items])
 
     async def get(self, ctx: RequestContext, name: str) -> Object:
+        if self.reader is not None:
+            return await self.reader.get(ctx, name)
         return self._out(await self.store.get(ctx, name))
 
     async def list(self, ctx: RequestContext, options: ListOptions) -> ObjectList:
+        if self.reader is not None:
+            return await self.reader.list(ctx, options)
         return self._list(await self.store.list(ctx, options))
 
-    async def watch(self, ctx: RequestContext, options: ListOptions) -> AsyncIterator[WatchEvent]:
+    def watch(self, ctx: RequestContext, options: ListOptions) -> AsyncIterator[WatchEvent]:
+        if self.reader is not None:
+            return self.reader.watch(ctx, options)
+        return self._watch(ctx, options)
+
+    async def _watch(self, ctx: RequestContext, options: ListOptions) -> AsyncIterator[WatchEvent]:
         api_version = self.converter.api_version(self.version)
         events = self.store.watch(ctx, options)
         async for event in events:

@@ -15,20 +15,28 @@ from k8s_aggapi.storage import interface as st
 
 
 class ConvertingStorage:
-    """Implements `storage.Storage` over `backend`, in `storage_version` underneath."""
+    """Implements `storage.Storage` over `backend`, in `storage_version` underneath and in
+    `version` (default: the hub) above. Reading in the storage version converts only objects
+    stored in another one: a list costs one comparison per object."""
 
-    def __init__(self, backend: st.Storage, converter: KindConverter, storage_version: str):
-        if storage_version not in converter.served:
-            raise ValueError(f"{converter.kind}: storage version {storage_version} is not served")
+    def __init__(self, backend: st.Storage, converter: KindConverter, storage_version: str,
+                 version: str = "") -> None:
+        for v in (storage_version, version):
+            if v and v not in converter.served:
+                raise ValueError(f"{converter.kind}: version {v} is not served")
         self.backend = backend
         self.converter = converter
         self.storage_version = storage_version
+        self.version = version or converter.hub
+        self._api_version = converter.api_version(self.version)
 
     def _in(self, obj: st.Object) -> st.Object:
         return self.converter.convert(obj, self.storage_version)
 
     def _out(self, obj: st.Object) -> st.Object:
-        return self.converter.convert(obj, self.converter.hub)
+        if obj.get("apiVersion") == self._api_version:
+            return obj
+        return self.converter.convert_stored(obj, self.version)
 
     async def get(self, key: str, *, at_revision: int = 0) -> st.Object | None:
         found = await self.backend.get(key, at_revision=at_revision)
@@ -38,6 +46,9 @@ class ConvertingStorage:
         self, prefix: str, *, start: str = "", limit: int = 0, at_revision: int = 0
     ) -> st.ListResult:
         page = await self.backend.list(prefix, start=start, limit=limit, at_revision=at_revision)
+        api_version = self._api_version
+        if all(o.get("apiVersion") == api_version for o in page.items):
+            return page
         return st.ListResult([self._out(o) for o in page.items], page.revision, page.remaining,
                              page.next_key)
 

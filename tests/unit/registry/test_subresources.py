@@ -191,7 +191,7 @@ async def test_dry_run_on_status_and_scale_stores_nothing(store, status, scale):
 
 def test_add_rest_refuses_a_declared_status_it_cannot_serve():
     class Reader(rest.Getter):
-        async def get(self, ctx, name):
+        async def get(self, ctx, name, options=rest.GET_LATEST):
             return {}
 
     with pytest.raises(ValueError, match="add_store"):
@@ -200,7 +200,7 @@ def test_add_rest_refuses_a_declared_status_it_cannot_serve():
 
 def test_a_users_own_subresource_is_routed_and_discovered():
     class Approval(rest.Getter):
-        async def get(self, ctx, name):
+        async def get(self, ctx, name, options=rest.GET_LATEST):
             return {"kind": "Approval", "apiVersion": "g.example.com/v1",
                     "metadata": {"name": name}, "approved": True}
 

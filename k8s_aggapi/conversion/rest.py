@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator
 
 from k8s_aggapi.conversion.converter import KindConverter
 from k8s_aggapi.registry.rest import (
+    GET_LATEST,
     CollectionDeleter,
     Creater,
     DeleteOptions,
     Deleter,
+    GetOptions,
     Getter,
     Lister,
     ListOptions,
@@ -51,10 +53,12 @@ class VersionedREST(Getter, Lister, Watcher, Creater, Updater, Deleter, Collecti
     def _list(self, listed: ObjectList) -> ObjectList:
         return dataclasses.replace(listed, items=[self._out(o) for o in listed.items])
 
-    async def get(self, ctx: RequestContext, name: str) -> Object:
+    async def get(
+        self, ctx: RequestContext, name: str, options: GetOptions = GET_LATEST
+    ) -> Object:
         if self.reader is not None:
-            return await self.reader.get(ctx, name)
-        return self._out(await self.store.get(ctx, name))
+            return await self.reader.get(ctx, name, options)
+        return self._out(await self.store.get(ctx, name, options))
 
     async def list(self, ctx: RequestContext, options: ListOptions) -> ObjectList:
         if self.reader is not None:

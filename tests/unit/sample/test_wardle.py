@@ -145,3 +145,24 @@ def test_ban_flunder(client):
         assert r.json()["details"] == {"name": "banned", "group": "wardle.example.com",
                                        "kind": "flunders"}
     assert client.post(f"{A}/namespaces/ns/flunders", json=alpha("allowed")).status_code == 201
+
+
+async def test_an_object_kept_in_another_version_reads_in_every_version(client, backend):
+    """Written in v1beta1 before the storage version was v1alpha1: read all the same."""
+    await backend.create("/wardle.example.com/flunders/ns/old", {
+        "apiVersion": "wardle.example.com/v1beta1", "kind": "Flunder",
+        "metadata": {"name": "old", "namespace": "ns", "uid": "u"},
+        "spec": {"fischerReference": "fish", "referenceType": "Fischer"}})
+    alpha_view = client.get(f"{A}/namespaces/ns/flunders/old").json()
+    assert alpha_view["apiVersion"] == "wardle.example.com/v1alpha1"
+    assert alpha_view["spec"] == {"reference": "fish", "referenceType": "Fischer"}
+    listed = client.get(f"{A}/namespaces/ns/flunders").json()["items"]
+    assert [i["spec"] for i in listed] == [alpha_view["spec"]]
+    assert client.get(f"{B}/namespaces/ns/flunders/old").json()["spec"] == {
+        "fischerReference": "fish", "referenceType": "Fischer"}
+
+
+async def test_a_read_in_the_storage_version_is_what_is_kept(client, backend):
+    client.post(f"{A}/namespaces/ns/flunders", json=alpha("f", reference="x"))
+    assert client.get(f"{A}/namespaces/ns/flunders/f").json() == await backend.get(
+        "/wardle.example.com/flunders/ns/f")

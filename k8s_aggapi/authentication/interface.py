@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from k8s_aggapi.authentication.user import User
 from k8s_aggapi.errors import Unauthorized
+from k8s_aggapi.request.user import User
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from urllib.parse import unquote_to_bytes
 
 from k8s_aggapi.authentication.cabundle import DynamicCABundle, peer_subject
 from k8s_aggapi.authentication.interface import Credentials, CredentialsRejected
-from k8s_aggapi.authentication.user import User
+from k8s_aggapi.request.user import User
 
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _OWS = " \t"

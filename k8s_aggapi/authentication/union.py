@@ -6,8 +6,8 @@ Mirrors upstream's unionauth.New / NewFailOnError and group.AuthenticatedGroupAd
 from __future__ import annotations
 
 from k8s_aggapi.authentication.interface import Authenticator, Credentials, CredentialsRejected
-from k8s_aggapi.authentication.user import ANONYMOUS, AUTHENTICATED, UNAUTHENTICATED, User
 from k8s_aggapi.errors import Unauthorized
+from k8s_aggapi.request.user import ANONYMOUS, AUTHENTICATED, UNAUTHENTICATED, User
 
 
 def _cause(error: Unauthorized) -> str:

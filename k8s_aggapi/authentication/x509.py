@@ -9,7 +9,7 @@ import hashlib
 
 from k8s_aggapi.authentication.cabundle import DynamicCABundle, peer_subject
 from k8s_aggapi.authentication.interface import Credentials
-from k8s_aggapi.authentication.user import User
+from k8s_aggapi.request.user import User
 
 CREDENTIAL_ID_KEY = "authentication.kubernetes.io/credential-id"
 

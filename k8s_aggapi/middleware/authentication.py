@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from k8s_aggapi import context
 from k8s_aggapi.authentication.interface import Authenticator, Credentials, CredentialsRejected
 from k8s_aggapi.authentication.requestheader import STANDARD_HEADERS
 from k8s_aggapi.errors import Unauthorized
+from k8s_aggapi.request import context
 
 logger = logging.getLogger(__name__)
 

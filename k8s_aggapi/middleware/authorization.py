@@ -10,11 +10,11 @@ import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from k8s_aggapi import context
-from k8s_aggapi.authentication.user import User
 from k8s_aggapi.authorization.interface import Attributes, Authorizer, Decision
-from k8s_aggapi.endpoints.requestinfo import RequestInfo
 from k8s_aggapi.errors import Forbidden, GroupResource, InternalError
+from k8s_aggapi.request import context
+from k8s_aggapi.request.info import RequestInfo
+from k8s_aggapi.request.user import User
 
 logger = logging.getLogger(__name__)
 _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})

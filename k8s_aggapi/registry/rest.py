@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from k8s_aggapi.authentication.user import User
 from k8s_aggapi.registry.selectors import FieldSelector, LabelSelector
+from k8s_aggapi.request.user import User
 
 Object = dict[str, Any]
 

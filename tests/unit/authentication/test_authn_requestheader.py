@@ -11,9 +11,9 @@ from k8s_aggapi.authentication.requestheader import (
     unescape_extra_key,
     user_from_headers,
 )
-from k8s_aggapi.authentication.user import ANONYMOUS_USER, AUTHENTICATED, User
 from k8s_aggapi.authentication.x509 import X509Authenticator
 from k8s_aggapi.errors import Unauthorized
+from k8s_aggapi.request.user import ANONYMOUS_USER, AUTHENTICATED, User
 from k8s_aggapi.serving.certs import new_ca, new_cert
 from tests.unit.authentication.conftest import Pki, credentials
 

@@ -145,6 +145,13 @@ class DynamicCABundle:
     ) -> x509.Certificate | None:
         """The peer certificate when it is a valid client certificate of this bundle; None
         when there is no certificate or no CA (no opinion); `CredentialsRejected` otherwise."""
+        checked = self.check_peer(der)
+        if isinstance(checked, str):
+            raise CredentialsRejected(reason_prefix + checked)
+        return checked
+
+    def check_peer(self, der: bytes | None) -> x509.Certificate | str | None:
+        """`verified_peer` without raising: the reason the certificate is refused, as a str."""
         if der is None or not self._cas:
             return None
         verdict = self._verdicts.get(der)
@@ -152,15 +159,13 @@ class DynamicCABundle:
             try:
                 cert = load_peer_certificate(der)
             except ValueError as exc:
-                raise CredentialsRejected(f"unparseable client certificate: {exc}") from None
+                return f"unparseable client certificate: {exc}"
             verdict = self._verdict(cert)
             if len(self._verdicts) >= VERDICTS_MAX:
                 self._verdicts = {}
             self._verdicts[der] = verdict
         problem = self._judge(verdict, self._now())
-        if problem is not None:
-            raise CredentialsRejected(reason_prefix + problem)
-        return verdict.cert
+        return verdict.cert if problem is None else problem
 
     def verify_client(self, cert: x509.Certificate) -> str | None:
         """None when `cert` is a valid client certificate issued directly by one of the CAs,

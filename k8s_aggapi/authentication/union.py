@@ -5,16 +5,18 @@ Mirrors upstream's unionauth.New / NewFailOnError and group.AuthenticatedGroupAd
 
 from __future__ import annotations
 
-from k8s_aggapi.authentication.interface import Authenticator, Credentials, CredentialsRejected
-from k8s_aggapi.errors import Unauthorized
-from k8s_aggapi.request.user import ANONYMOUS, AUTHENTICATED, UNAUTHENTICATED, User
+from k8s_aggapi.authentication.interface import (
+    Authenticator,
+    CheckingAuthenticator,
+    Credentials,
+    Outcome,
+    Rejected,
+    outcome_of,
+)
+from k8s_aggapi.request.user import ANONYMOUS, AUTHENTICATED, UNAUTHENTICATED
 
 
-def _cause(error: Unauthorized) -> str:
-    return error.cause if isinstance(error, CredentialsRejected) else error.message
-
-
-class UnionAuthenticator:
+class UnionAuthenticator(CheckingAuthenticator):
     """The first user found wins.
 
     By default an error does not stop the chain (a certificate that is no front-proxy
@@ -28,37 +30,33 @@ class UnionAuthenticator:
         self.authenticators = authenticators
         self.fail_on_error = fail_on_error
 
-    async def authenticate(self, credentials: Credentials) -> User | None:
-        errors: list[Unauthorized] = []
+    async def check(self, credentials: Credentials) -> Outcome:
+        rejected: list[Rejected] = []
         for authenticator in self.authenticators:
-            try:
-                user = await authenticator.authenticate(credentials)
-            except Unauthorized as exc:
+            outcome = await outcome_of(authenticator, credentials)
+            if isinstance(outcome, Rejected):
                 if self.fail_on_error:
-                    raise
-                # without its traceback: kept, the error would hold this frame (and so the
-                # list holding it), a cycle per request that only the garbage collector ends
-                errors.append(exc.with_traceback(None))
-                continue
-            if user is not None:
-                return user
-        if len(errors) == 1:
-            raise errors[0]
-        if errors:
-            raise CredentialsRejected("[" + ", ".join(_cause(e) for e in errors) + "]")
+                    return outcome
+                rejected.append(outcome)
+            elif outcome is not None:
+                return outcome
+        if len(rejected) == 1:
+            return rejected[0]
+        if rejected:
+            return Rejected("[" + ", ".join(r.cause for r in rejected) + "]")
         return None
 
 
-class AuthenticatedGroupAdder:
+class AuthenticatedGroupAdder(CheckingAuthenticator):
     """Adds `system:authenticated` to a user found by `inner`, unless the user is anonymous or
     already carries `system:authenticated` or `system:unauthenticated`."""
 
     def __init__(self, inner: Authenticator) -> None:
         self.inner = inner
 
-    async def authenticate(self, credentials: Credentials) -> User | None:
-        user = await self.inner.authenticate(credentials)
-        if user is None or user.name == ANONYMOUS:
+    async def check(self, credentials: Credentials) -> Outcome:
+        user = await outcome_of(self.inner, credentials)
+        if user is None or isinstance(user, Rejected) or user.name == ANONYMOUS:
             return user
         if AUTHENTICATED in user.groups or UNAUTHENTICATED in user.groups:
             return user

@@ -8,23 +8,30 @@ import functools
 import hashlib
 
 from k8s_aggapi.authentication.cabundle import DynamicCABundle, peer_subject
-from k8s_aggapi.authentication.interface import Credentials
+from k8s_aggapi.authentication.interface import (
+    CheckingAuthenticator,
+    Credentials,
+    Outcome,
+    Rejected,
+)
 from k8s_aggapi.request.user import User
 
 CREDENTIAL_ID_KEY = "authentication.kubernetes.io/credential-id"
 
 
-class X509Authenticator:
+class X509Authenticator(CheckingAuthenticator):
     """No certificate or no CA: no opinion. A certificate the CAs did not issue: an error (401
     unless an earlier authenticator, such as the front proxy, already succeeded)."""
 
     def __init__(self, ca: DynamicCABundle) -> None:
         self.ca = ca
 
-    async def authenticate(self, credentials: Credentials) -> User | None:
+    async def check(self, credentials: Credentials) -> Outcome:
         der = credentials.client_cert_der
-        cert = self.ca.verified_peer(der, reason_prefix="verifying certificate failed: ")
-        if cert is None or der is None:
+        checked = self.ca.check_peer(der)
+        if isinstance(checked, str):
+            return Rejected("verifying certificate failed: " + checked)
+        if checked is None or der is None:
             return None
         name, organizations = peer_subject(der)
         if not name:

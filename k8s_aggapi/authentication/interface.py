@@ -8,8 +8,9 @@ first) costs no exception.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -111,6 +112,17 @@ class CheckingAuthenticator(ABC):
         if isinstance(outcome, Rejected):
             raise outcome.exception()
         return outcome
+
+
+Check = Callable[[Credentials], Awaitable[Outcome]]
+
+
+def checker(authenticator: Authenticator) -> Check:
+    """The authenticator's `check`, or its `authenticate` with errors as values; found once
+    (when a chain is built), not per request."""
+    if isinstance(authenticator, CheckingAuthenticator):
+        return authenticator.check
+    return functools.partial(outcome_of, authenticator)
 
 
 async def outcome_of(authenticator: Authenticator, credentials: Credentials) -> Outcome:

@@ -11,9 +11,11 @@ from k8s_aggapi.authentication.interface import (
     Credentials,
     Outcome,
     Rejected,
-    outcome_of,
+    checker,
 )
-from k8s_aggapi.request.user import ANONYMOUS, AUTHENTICATED, UNAUTHENTICATED
+from k8s_aggapi.request.user import ANONYMOUS, AUTHENTICATED, UNAUTHENTICATED, User
+
+ADDED_REMEMBERED_MAX = 1024
 
 
 class UnionAuthenticator(CheckingAuthenticator):
@@ -29,11 +31,12 @@ class UnionAuthenticator(CheckingAuthenticator):
     def __init__(self, *authenticators: Authenticator, fail_on_error: bool = False) -> None:
         self.authenticators = authenticators
         self.fail_on_error = fail_on_error
+        self._checks = tuple(checker(a) for a in authenticators)
 
     async def check(self, credentials: Credentials) -> Outcome:
         rejected: list[Rejected] = []
-        for authenticator in self.authenticators:
-            outcome = await outcome_of(authenticator, credentials)
+        for check in self._checks:
+            outcome = await check(credentials)
             if isinstance(outcome, Rejected):
                 if self.fail_on_error:
                     return outcome
@@ -53,11 +56,22 @@ class AuthenticatedGroupAdder(CheckingAuthenticator):
 
     def __init__(self, inner: Authenticator) -> None:
         self.inner = inner
+        self._check = checker(inner)
+        # the result for a user object `inner` returned before (x509 returns the same object
+        # for the same certificate); the user is kept in the value, so its id stays unique
+        self._added: dict[int, tuple[User, User]] = {}
 
     async def check(self, credentials: Credentials) -> Outcome:
-        user = await outcome_of(self.inner, credentials)
+        user = await self._check(credentials)
         if user is None or isinstance(user, Rejected) or user.name == ANONYMOUS:
             return user
         if AUTHENTICATED in user.groups or UNAUTHENTICATED in user.groups:
             return user
-        return user.with_group(AUTHENTICATED)
+        found = self._added.get(id(user))
+        if found is not None and found[0] is user:
+            return found[1]
+        if len(self._added) >= ADDED_REMEMBERED_MAX:
+            self._added = {}
+        added = user.with_group(AUTHENTICATED)
+        self._added[id(user)] = (user, added)
+        return added

@@ -33,12 +33,15 @@ class X509Authenticator(CheckingAuthenticator):
             return Rejected("verifying certificate failed: " + checked)
         if checked is None or der is None:
             return None
-        name, organizations = peer_subject(der)
-        if not name:
-            return None
-        return User(name, organizations, extra={CREDENTIAL_ID_KEY: (_credential_id(der),)})
+        return _user(der)
 
 
 @functools.lru_cache(maxsize=256)
-def _credential_id(der: bytes) -> str:
-    return f"X509SHA256={hashlib.sha256(der).hexdigest()}"
+def _user(der: bytes) -> User | None:
+    """The user a (verified) certificate names: one object per certificate, so the layers
+    after authentication can remember what they derived from it."""
+    name, organizations = peer_subject(der)
+    if not name:
+        return None
+    credential_id = f"X509SHA256={hashlib.sha256(der).hexdigest()}"
+    return User(name, organizations, extra={CREDENTIAL_ID_KEY: (credential_id,)})

@@ -15,7 +15,7 @@ from k8s_aggapi.authentication.interface import (
     Credentials,
     Headers,
     Rejected,
-    outcome_of,
+    checker,
 )
 from k8s_aggapi.authentication.requestheader import STANDARD_HEADERS
 from k8s_aggapi.errors import Unauthorized
@@ -49,6 +49,7 @@ class AuthenticationMiddleware:
     ) -> None:
         self.app = app
         self.authenticator = authenticator
+        self._check = checker(authenticator)
         self.strip_headers = strip_headers
         self._extra: tuple[str, ...] | None = None  # the names `_strip` was made from
         self._strip = _rules(())
@@ -59,7 +60,7 @@ class AuthenticationMiddleware:
             return
         raw_headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
         credentials = Credentials(Headers(raw_headers), context.peer_certificate_der(scope))
-        outcome = await outcome_of(self.authenticator, credentials)
+        outcome = await self._check(credentials)
         if isinstance(outcome, Rejected):
             logger.info("Unable to authenticate the request: %s", outcome.cause)
             raise outcome.exception()

@@ -13,17 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from starlette.applications import Starlette
-
 from k8s_aggapi.admission import Chain, Plugin
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.authentication.interface import Credentials
-from k8s_aggapi.authentication.user import ANONYMOUS_USER, AUTHENTICATED, MASTERS, User
 from k8s_aggapi.authorization.interface import Attributes, Decision
 from k8s_aggapi.config import CompletedConfig
 from k8s_aggapi.health import HealthChecks
 from k8s_aggapi.metrics import ServerMetrics
-from k8s_aggapi.server import build_app
+from k8s_aggapi.request.user import ANONYMOUS_USER, AUTHENTICATED, MASTERS, User
+from k8s_aggapi.server import ServerApp, build_app
 
 ADMIN = User("admin", (MASTERS, AUTHENTICATED))
 
@@ -61,7 +59,7 @@ def build_test_app(
     health: HealthChecks | None = None,
     title: str = "test",
     admission: Sequence[Plugin] = (),
-) -> Starlette:
+) -> ServerApp:
     """The full app (routes, handler chain, lifespan) without TLS or a cluster; `admission`
     is the chain of admission plugins, in order."""
     config = CompletedConfig(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from k8s_aggapi import errors
-from k8s_aggapi.authentication.user import User
+from k8s_aggapi.request.user import User
 
 Object = dict[str, Any]
 

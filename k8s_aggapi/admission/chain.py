@@ -19,7 +19,7 @@ from k8s_aggapi.admission.attributes import (
     Operation,
 )
 from k8s_aggapi.admission.interface import MutatingPlugin, Plugin, ValidatingPlugin
-from k8s_aggapi.authentication.user import User
+from k8s_aggapi.request.user import User
 
 
 class Chain:

@@ -15,14 +15,23 @@ from examples.sample_apiserver.strategy import FlunderStrategy
 from k8s_aggapi.admission import Plugin
 from k8s_aggapi.api import APIGroup, ResourceInfo
 from k8s_aggapi.conversion import serve_kind
+from k8s_aggapi.registry.info import Deprecation
 from k8s_aggapi.storage import MemoryStorage, Storage
 
 GROUP = "wardle.example.com"
 STORAGE_VERSION = "v1alpha1"
 
 
-def flunder_info(model: type[v1alpha1.Flunder] | type[v1beta1.Flunder]) -> ResourceInfo:
-    return ResourceInfo(kind="Flunder", plural="flunders", model=model, namespaced=True)
+# upstream's v1alpha1 types: +k8s:prerelease-lifecycle-gen introduced=1.0, deprecated 1.3
+# (the generator's default), removed=1.10; served all the same, with a Warning
+V1ALPHA1 = Deprecation(deprecated=(1, 3), removed=(1, 10))
+
+
+def flunder_info(
+    model: type[v1alpha1.Flunder] | type[v1beta1.Flunder], deprecation: Deprecation | None = None
+) -> ResourceInfo:
+    return ResourceInfo(kind="Flunder", plural="flunders", model=model, namespaced=True,
+                        deprecation=deprecation)
 
 
 def wardle_group(storage: Storage | None = None) -> APIGroup:
@@ -30,10 +39,11 @@ def wardle_group(storage: Storage | None = None) -> APIGroup:
     group = APIGroup(GROUP)
     group.version("v1beta1")  # preferred
     serve_kind(group, FLUNDERS, {"v1beta1": flunder_info(v1beta1.Flunder),
-                                 "v1alpha1": flunder_info(v1alpha1.Flunder)},
+                                 "v1alpha1": flunder_info(v1alpha1.Flunder, V1ALPHA1)},
                backend, storage_version=STORAGE_VERSION, strategy=FlunderStrategy())
     group.version("v1alpha1").add_store(
-        ResourceInfo(kind="Fischer", plural="fischers", model=v1alpha1.Fischer, namespaced=False),
+        ResourceInfo(kind="Fischer", plural="fischers", model=v1alpha1.Fischer, namespaced=False,
+                     deprecation=V1ALPHA1),
         backend,
     )
     return group

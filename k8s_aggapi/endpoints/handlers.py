@@ -113,8 +113,38 @@ class ResourceEndpoint:
                 GroupVersionResource(resource.group, resource.version, resource.info.plural),
                 info.subresource, user)
         ctx = rest.RequestContext(info.namespace, user, admission=bound)
+        deprecation = resource.info.deprecation
+        if deprecation is not None:  # upstream's Warning on every answer, errors included
+            text = deprecation.warning(resource.api_version, resource.info.kind)
+            await _warned(resource, ctx, scope, receive, send, query, self.limits, sub, verb,
+                          info.name, (b"warning", f"299 - {errors.go_quote(text)}".encode()))
+            return
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits, sub)
         await handler.verbs[verb](info.name)
+
+
+async def _warned(resource: Resource, ctx: rest.RequestContext, scope: dict[str, Any],
+                  receive: Receive, send: Send, query: dict[str, list[str]],
+                  limits: ServerLimits, sub: Subresource | None, verb: str, name: str,
+                  warning: tuple[bytes, bytes]) -> None:
+    """Run the verb with `warning` on its answer; a refusal is answered here (unless the
+    answer had started, as a watch's) so that it carries the warning too."""
+    started = False
+
+    async def sending(message: dict[str, Any]) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+            message = {**message, "headers": [*message.get("headers", ()), warning]}
+        await send(message)
+
+    handler = Handler(resource, ctx, scope, receive, sending, query, limits, sub)
+    try:
+        await handler.verbs[verb](name)
+    except errors.StatusError as error:
+        if started:
+            raise
+        await send_json(send, error.code, error.to_status(), [warning])
 
 
 def _no_such_namespace(resource: Resource, verb: str, namespace: str, name: str) -> None:

@@ -166,3 +166,17 @@ async def test_a_read_in_the_storage_version_is_what_is_kept(client, backend):
     client.post(f"{A}/namespaces/ns/flunders", json=alpha("f", reference="x"))
     assert client.get(f"{A}/namespaces/ns/flunders/f").json() == await backend.get(
         "/wardle.example.com/flunders/ns/f")
+
+
+def test_v1alpha1_is_deprecated_as_upstream(client):
+    warning = ('299 - "wardle.example.com/v1alpha1 Flunder is deprecated in v1.3+, unavailable '
+               'in v1.10+"')
+    created = client.post(f"{A}/namespaces/ns/flunders", json=alpha("f", reference="x"))
+    assert created.headers.get_list("warning") == [warning]
+    assert client.get(f"{A}/namespaces/ns/flunders").headers.get_list("warning") == [warning]
+    refused = client.post(f"{A}/namespaces/ns/flunders", json=alpha("f", reference="x"))
+    assert refused.status_code == 409
+    assert refused.headers.get_list("warning") == [warning]
+    assert client.get(f"{A}/fischers").headers.get_list("warning") == [
+        warning.replace("Flunder", "Fischer")]
+    assert client.get(f"{B}/namespaces/ns/flunders").headers.get_list("warning") == []

@@ -27,6 +27,10 @@ pytestmark = pytest.mark.e2e
 
 GROUP_VERSIONS = "wardle.example.com/v1alpha1,v1beta1"
 UPSTREAM_ENV = "AGGAPI_UPSTREAM_SAMPLE_APISERVER"
+# kubectl prints the Warning both servers send for every v1alpha1 request (upstream's
+# prerelease-lifecycle tags), then the error
+DEPRECATED = ("Warning: wardle.example.com/v1alpha1 Flunder is deprecated in v1.3+, "
+              "unavailable in v1.10+\n")
 ALPHA = """\
 apiVersion: wardle.example.com/v1alpha1
 kind: Flunder
@@ -93,7 +97,7 @@ def test_ban_flunder(wardle: AggregatedServer, kubectl: Any, namespace: str) -> 
                f"  name: {namespace}\ndisallowedFlunders: [{banned}]\n")
     kubectl("create", "-f", "-", input=fischer)
     try:
-        expected = (f'Error from server (Forbidden): error when creating "STDIN": '
+        expected = (f'{DEPRECATED}Error from server (Forbidden): error when creating "STDIN": '
                     f'flunders.wardle.example.com "{banned}" is forbidden: this name may not '
                     "be used, please change the resource name")
 
@@ -156,8 +160,8 @@ def test_no_create_in_a_missing_namespace(wardle: AggregatedServer, kubectl: Any
     result = create(kubectl, missing, ALPHA.format(name="f", reference="x"), check=False)
     assert result.returncode != 0
     assert result.stderr.strip() == (
-        f'Error from server (NotFound): error when creating "STDIN": namespaces "{missing}" '
-        "not found")
+        f'{DEPRECATED}Error from server (NotFound): error when creating "STDIN": namespaces '
+        f'"{missing}" not found')
 
 
 def test_no_create_in_a_terminating_namespace(wardle: AggregatedServer, kubectl: Any) -> None:
@@ -171,7 +175,7 @@ def test_no_create_in_a_terminating_namespace(wardle: AggregatedServer, kubectl:
         kubectl("delete", "namespace", ns, "--wait=false")
         eventually(lambda: as_json(kubectl, "get", "namespace", ns)["status"]["phase"]
                    == "Terminating", 30)
-        expected = (f'Error from server (Forbidden): error when creating "STDIN": '
+        expected = (f'{DEPRECATED}Error from server (Forbidden): error when creating "STDIN": '
                     f'flunders.wardle.example.com "late" is forbidden: unable to create new '
                     f"content in namespace {ns} because it is being terminated")
 

@@ -93,15 +93,20 @@ class ObjectUpdate:
     """How an update computes the new object from the stored one (upstream's
     UpdatedObjectInfo). `compute(current)` may run more than once: an update that loses a race
     re-reads and computes again. `replacement` is a PUT body: what is created when nothing is
-    stored and the resource allows create on update; None (a patch) makes that a 404."""
+    stored and the resource allows create on update; None (a patch) makes that a 404.
+    `uid` is a precondition: the stored object must have it (409 otherwise)."""
 
     compute: Callable[[Object], Object]
     replacement: Object | None = None
+    uid: str | None = None
 
     @classmethod
     def replace(cls, obj: Object) -> ObjectUpdate:
-        """PUT: the body replaces whatever is stored."""
-        return cls(lambda current: obj, obj)
+        """PUT: the body replaces whatever is stored; a uid in it is a precondition (upstream's
+        DefaultUpdatedObjectInfo)."""
+        meta = obj.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, dict) else None
+        return cls(lambda current: obj, obj, uid if isinstance(uid, str) and uid else None)
 
 
 @dataclass(frozen=True)

@@ -183,8 +183,9 @@ class Handler:
         return decoding.decode_body(self.model, body, raw, self._field_validation(), self.kind,
                                     version)
 
-    async def _body(self, allowed: tuple[str, ...] = (JSON,)) -> tuple[str, bytes]:
-        media = body_media_type(_header(self.scope, b"content-type"), allowed)
+    async def _body(self, allowed: tuple[str, ...] = (JSON,),
+                    default: str | None = JSON) -> tuple[str, bytes]:
+        media = body_media_type(_header(self.scope, b"content-type"), allowed, default)
         return media, await read_body(self.receive, self.limits.max_body_bytes)
 
     # verbs ----------------------------------------------------------------
@@ -297,7 +298,7 @@ class Handler:
 
     async def patch(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
-        media, raw = await self._body(PATCH_TYPES)
+        media, raw = await self._body(PATCH_TYPES, None)
         patch = parse_json(raw, self.limits.max_nesting_depth, UNDECODABLE_PATCH)
         self._with_dry_run()
         how = self._field_validation()

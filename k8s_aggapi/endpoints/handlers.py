@@ -94,7 +94,7 @@ class ResourceEndpoint:
         query = parse_qs(raw_query.decode(), keep_blank_values=True) if raw_query else {}
         ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits, sub)
-        await handler.verbs[verb](info.name)
+        await VERBS[verb](handler, info.name)
 
 
 def _no_such_namespace(resource: Resource, verb: str, namespace: str, name: str) -> None:
@@ -140,11 +140,6 @@ class Handler:
         else:
             self.rest, self.kind, self.api_version = sub.capabilities, sub.kind, sub.api_version
             self.model = sub.model
-        self.verbs: dict[str, Callable[[str], Awaitable[None]]] = {
-            "get": self.get, "list": self.list, "watch": self.watch, "create": self.create,
-            "update": self.update, "patch": self.patch, "delete": self.delete,
-            "deletecollection": self.deletecollection,
-        }
 
     def _table(self, objects: list[rest.Object], list_meta: dict[str, Any] | None = None,
                include_object: str | None = None) -> rest.Object:
@@ -356,3 +351,11 @@ class Handler:
             "kind": self.resource.info.list_kind, "apiVersion": self.resource.api_version,
             "metadata": {"resourceVersion": result.resource_version}, "items": result.items,
         })
+
+
+# each verb's method, found once (not per request)
+VERBS: dict[str, Callable[[Handler, str], Awaitable[None]]] = {
+    "get": Handler.get, "list": Handler.list, "watch": Handler.watch, "create": Handler.create,
+    "update": Handler.update, "patch": Handler.patch, "delete": Handler.delete,
+    "deletecollection": Handler.deletecollection,
+}

@@ -37,6 +37,7 @@ from k8s_aggapi.registry.watch import bookmark_object
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 _WRITE_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
 _Capability = TypeVar("_Capability")
+_WITH_HEADERS = rest.TableOptions()
 
 
 def _served(capability: _Capability | None) -> _Capability:
@@ -143,7 +144,7 @@ class Handler:
 
     def _table(self, objects: list[rest.Object], list_meta: dict[str, Any] | None = None,
                include_object: str | None = None) -> rest.Object:
-        table = self.rest.table.convert_to_table(objects, rest.TableOptions())
+        table = self.rest.table.convert_to_table(objects, _WITH_HEADERS)
         include = self._include_object() if include_object is None else include_object
         return table_body(table, include_object=include, list_meta=list_meta)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from k8s_aggapi.authentication.user import User
 from k8s_aggapi.registry.info import ColumnDefinition
@@ -116,8 +116,7 @@ class TableOptions:
     no_headers: bool = False
 
 
-@dataclass(frozen=True)
-class TableRow:
+class TableRow(NamedTuple):
     """One row: its cells and the object it shows (the handler embeds that object as the
     request's `includeObject` asks: whole, as PartialObjectMetadata, or not at all)."""
 
@@ -125,12 +124,13 @@ class TableRow:
     object: Object
 
 
-@dataclass(frozen=True)
-class Table:
-    """A `meta.k8s.io/v1` Table before the handler adds list metadata and row objects."""
+class Table(NamedTuple):
+    """A `meta.k8s.io/v1` Table before the handler adds list metadata and row objects.
+    A row is a `TableRow` or any `(cells, object)` pair (the default convertor's, as a list of
+    10,000 rows should not cost 10,000 constructor calls)."""
 
     column_definitions: Sequence[ColumnDefinition] | None  # None: no headers (`null`)
-    rows: list[TableRow]
+    rows: Sequence[tuple[list[Any], Object]]
 
 
 class REST(abc.ABC):  # noqa: B024 - a marker: the capabilities below hold the methods

@@ -128,3 +128,17 @@ def test_watch_list_ends_its_initial_events_with_a_bookmark(
     end = events[1]["object"]["metadata"]
     assert end["annotations"] == {"k8s.io/initial-events-end": "true"}
     assert int(end["resourceVersion"]) >= int(events[0]["object"]["metadata"]["resourceVersion"])
+
+
+def test_watch_from_a_resource_version_sees_only_later_changes(
+        widgets: AggregatedServer, kubectl: Any, namespace: str) -> None:
+    before = json.loads(kubectl("create", "-n", namespace, "-f", "-", "-o", "json",
+                                input=WIDGET.format(name="w5")).stdout)
+    kubectl("create", "-n", namespace, "-f", "-", input=WIDGET.format(name="w6"))
+    kubectl("scale", "widget", "w5", "-n", namespace, "--replicas=2")
+    rv = before["metadata"]["resourceVersion"]
+    out = kubectl("get", "--raw", f"{GV}/namespaces/{namespace}/widgets?watch=true"
+                  f"&resourceVersion={rv}&timeoutSeconds=3", "--request-timeout=30s").stdout
+    events = [(e["type"], e["object"]["metadata"]["name"], e["object"]["spec"]["replicas"])
+              for e in map(json.loads, filter(str.strip, out.splitlines()))]
+    assert events == [("ADDED", "w6", 1), ("MODIFIED", "w5", 2)]

@@ -277,8 +277,8 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         self, ctx: RequestContext, name: str, update: ObjectUpdate
     ) -> Object:
         """The status subresource's update: every change but the status is dropped."""
-        stored, _ = await self._guaranteed(
-            ctx, name, ObjectUpdate(update.compute), status_only=True)
+        stored, _ = await self._guaranteed(  # a status never creates: no replacement
+            ctx, name, ObjectUpdate(update.compute, None, update.uid), status_only=True)
         return stored
 
     async def _guaranteed(

@@ -320,3 +320,16 @@ def test_a_body_without_content_type_is_json_as_client_go_scale_sends_it(client)
     assert client.get(f"{NS}/a").json()["spec"]["replicas"] == 4
     no_type = client.patch(f"{NS}/a/scale", content=b'{"spec":{"replicas":1}}')
     assert no_type.status_code == 415  # a patch's type is its Content-Type
+
+
+async def test_a_uid_sent_to_status_or_scale_is_a_precondition(store, status, scale):
+    created = await store.create(CTX, widget("a"))
+    wrong = with_rv(widget("a", status={"replicas": 1}, uid="other"), created)
+    with pytest.raises(errors.Conflict, match="Precondition failed: UID in precondition: other"):
+        await put(status, CTX, "a", wrong)
+    with pytest.raises(errors.Conflict, match="Precondition failed: UID in precondition: other"):
+        await put(scale, CTX, "a", {"metadata": {"name": "a", "uid": "other"},
+                                    "spec": {"replicas": 2}})
+    right = {"metadata": {"name": "a", "uid": created["metadata"]["uid"]},
+             "spec": {"replicas": 2}}
+    assert (await put(scale, CTX, "a", right))[0]["spec"]["replicas"] == 2

@@ -20,6 +20,8 @@ from k8s_aggapi.patching.schema import Schema
 
 Path = tuple[str, ...]
 _CONTAINER: Final = object()  # the value recorded for a member that holds other members
+# deeper values are owned whole: a field set is then never much deeper than its object
+MAX_PATH_LENGTH: Final = 64
 
 
 def field(name: str) -> str:
@@ -45,13 +47,19 @@ class Flattened(dict[Path, Any]):
     """Every member path of an object, with its value (leaves) or a container marker."""
 
 
-def flatten(obj: Any, schema: Schema, prefix: Path = ()) -> Flattened:
+def flatten(obj: Any, schema: Schema, prefix: Path = (), *, maps: bool = False) -> Flattened:
+    """The members of `obj`; with `maps`, every non-empty map (not struct) is a member too,
+    as upstream's comparison of two objects counts a map that appears as added."""
     out = Flattened()
-    _walk(obj, schema, prefix, out)
+    _walk(obj, schema, prefix, out, maps)
     return out
 
 
-def _walk(value: Any, schema: Schema, path: Path, out: dict[Path, Any]) -> None:
+def _walk(value: Any, schema: Schema, path: Path, out: dict[Path, Any],
+          maps: bool = False) -> None:
+    if len(path) >= MAX_PATH_LENGTH:
+        out[path] = value
+        return
     if isinstance(value, list):
         if schema.kind != "list" or schema.list_type == "atomic":
             out[path] = value
@@ -73,23 +81,25 @@ def _walk(value: Any, schema: Schema, path: Path, out: dict[Path, Any]) -> None:
             assert element is not None
             child = (*path, element)
             out[child] = _CONTAINER
-            _walk_fields(v, item, child, out)
+            _walk_fields(v, item, child, out, maps)
         return
     if isinstance(value, dict):
         if schema.atomic_map and schema.kind in ("struct", "map"):
             out[path] = value
             return
-        _walk_fields(value, schema, path, out)
+        if maps and value and schema.kind in ("map", "any") and path:
+            out[path] = _CONTAINER
+        _walk_fields(value, schema, path, out, maps)
         return
     out[path] = value
 
 
 def _walk_fields(value: dict[str, Any], schema: Schema, path: Path,
-                 out: dict[Path, Any]) -> None:
+                 out: dict[Path, Any], maps: bool) -> None:
     for name, v in value.items():
         child = (*path, field(name))
         child_schema = schema.field(name)
-        _walk(v, child_schema, child, out)
+        _walk(v, child_schema, child, out, maps)
         if v is None or v == {}:
             out[child] = v
         elif isinstance(v, dict) and not schema.declares(name) and child not in out:

@@ -57,9 +57,9 @@ class Entry:
         return who
 
 
-def owned(obj: Any, schema: Schema) -> Flattened:
-    """The ownable members of an object, system fields left out."""
-    flat = fieldpath.flatten(obj, schema)
+def owned(obj: Any, schema: Schema, *, maps: bool = False) -> Flattened:
+    """The ownable members of an object, system fields left out (`maps`: see `flatten`)."""
+    flat = fieldpath.flatten(obj, schema, maps=maps)
     return Flattened({p: v for p, v in flat.items() if not _ignored(p)})
 
 
@@ -135,8 +135,8 @@ def track_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str,
     if is_reset(_meta(new).get("managedFields")):
         return None
     entries = base_entries(old, new)
-    before = owned(old, schema) if old is not None else Flattened()
-    touched, removed = fieldpath.changed(before, owned(new, schema))
+    before = owned(old, schema, maps=True) if old is not None else Flattened()
+    touched, removed = fieldpath.changed(before, owned(new, schema, maps=True))
     me = Entry(manager, UPDATE, api_version, now, frozenset(), subresource)
     out: list[Entry] = []
     mine: Entry | None = None

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from k8s_aggapi.models.base import KubeModel
 from k8s_aggapi.models.lists import list_map, list_set, map_atomic
-from k8s_aggapi.models.meta import Object
+from k8s_aggapi.models.meta import KubeObject
 
 
 class Port(KubeModel):
@@ -38,5 +38,5 @@ class Spec(KubeModel):
     whole: Port | None = Field(default=None, json_schema_extra=map_atomic())
 
 
-class Thing(Object):
+class Thing(KubeObject):
     spec: Spec | None = None

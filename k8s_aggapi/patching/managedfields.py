@@ -59,6 +59,9 @@ class Entry:
 
 def owned(obj: Any, schema: Schema, *, maps: bool = False) -> Flattened:
     """The ownable members of an object, system fields left out (`maps`: see `flatten`)."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    if isinstance(meta, dict) and "managedFields" in meta:  # nobody's, and not walked
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
     flat = fieldpath.flatten(obj, schema, maps=maps)
     return Flattened({p: v for p, v in flat.items() if not _ignored(p)})
 

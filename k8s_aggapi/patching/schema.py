@@ -26,6 +26,7 @@ class Schema:
 
     raw: dict[str, Any]
     defs: dict[str, Any] = field(repr=False)
+    _children: dict[str, Schema] = field(default_factory=dict, repr=False, compare=False)
 
     @functools.cached_property
     def _body(self) -> dict[str, Any]:
@@ -47,18 +48,18 @@ class Schema:
         return "any"
 
     # lists ------------------------------------------------------------------
-    @property
+    @functools.cached_property
     def list_type(self) -> str:
         """atomic | set | map (structured-merge-diff's element relationship)."""
         if self.kind != "list":
             return "atomic"
         return str(self._body.get(lists.LIST_TYPE, "atomic"))
 
-    @property
+    @functools.cached_property
     def keys(self) -> tuple[str, ...]:
         return tuple(self._body.get(lists.LIST_MAP_KEYS) or ())
 
-    @property
+    @functools.cached_property
     def strategies(self) -> frozenset[str]:
         """The strategic merge patch strategies (merge, retainKeys, replace)."""
         value = self._body.get(lists.PATCH_STRATEGY) or ""
@@ -69,13 +70,17 @@ class Schema:
         key = self._body.get(lists.PATCH_MERGE_KEY)
         return str(key) if key else None
 
-    @property
+    @functools.cached_property
     def atomic_map(self) -> bool:
         return self._body.get(lists.MAP_TYPE) == "atomic"
 
     def item(self) -> Schema:
-        items = self._body.get("items")
-        return Schema(items if isinstance(items, dict) else {}, self.defs)
+        found = self._children.get("[]")
+        if found is None:
+            items = self._body.get("items")
+            found = self._children["[]"] = Schema(items if isinstance(items, dict) else {},
+                                                  self.defs)
+        return found
 
     # objects ----------------------------------------------------------------
     def declares(self, name: str) -> bool:
@@ -83,11 +88,20 @@ class Schema:
 
     def field(self, name: str) -> Schema:
         """The schema of an object's field `name` (free-form when unknown)."""
+        key = "." + name
+        found = self._children.get(key)
+        if found is not None:
+            return found
         body = self._body
         if self.kind == "struct" and name in body["properties"]:
-            return Schema(body["properties"][name], self.defs)
-        extra = body.get("additionalProperties")
-        return Schema(extra if isinstance(extra, dict) else {}, self.defs)
+            found = Schema(body["properties"][name], self.defs)
+        else:
+            extra = body.get("additionalProperties")
+            key = "*"  # every undeclared field shares one schema
+            found = self._children.get(key) or Schema(
+                extra if isinstance(extra, dict) else {}, self.defs)
+        self._children[key] = found
+        return found
 
 
 ANY = Schema({}, {})

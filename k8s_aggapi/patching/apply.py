@@ -161,8 +161,11 @@ def _remove(value: Any, path: Path, schema: Schema) -> Any:
     kind, body = element[:2], element[2:]
     if kind == "f:" and isinstance(value, dict) and body in value:
         out = dict(value)
+        child = schema.field(body)
         if rest:
-            out[body] = _remove(value[body], rest, schema.field(body))
+            out[body] = _remove(value[body], rest, child)
+            if out[body] in ({}, []) and child.kind in ("map", "list", "any"):
+                del out[body]  # emptied: gone, as Go omits an empty map or slice
         else:
             del out[body]
         return out

@@ -58,11 +58,16 @@ def test_server_side_apply_by_two_managers(wardle: Any, kubectl: Any, namespace:
     assert managers["bob"]["apiVersion"] == "wardle.example.com/v1alpha1"
     assert managers["bob"]["fieldsV1"]["f:spec"] == {"f:reference": {}}
     assert managers["alice"]["fieldsV1"] == {"f:metadata": {"f:labels": {"f:app": {}}}}
-    # alice stops applying her label; nobody else owns it, so it goes
+    # the label has two owners (same value): it stays while one of them still applies it
+    bare = "apiVersion: wardle.example.com/v1alpha1\nkind: Flunder\nmetadata: {name: ssa}\n"
     kubectl("apply", "--server-side", "--field-manager=alice", "-n", namespace, "-f", "-",
-            input="apiVersion: wardle.example.com/v1alpha1\nkind: Flunder\n"
-                  "metadata: {name: ssa}\n")
-    assert "labels" not in get(kubectl, namespace, "ssa")["metadata"]
+            input=bare)
+    obj = get(kubectl, namespace, "ssa")
+    assert obj["metadata"]["labels"] == {"app": "first"} and "alice" not in owners(obj)
+    kubectl("apply", "--server-side", "--field-manager=bob", "-n", namespace, "-f", "-",
+            input=bare + "spec: {reference: bob}\n")
+    obj = get(kubectl, namespace, "ssa")
+    assert "labels" not in obj["metadata"] and obj["spec"]["reference"] == "bob"
 
 
 def test_client_side_apply_then_server_side_apply(wardle: Any, kubectl: Any,

@@ -147,3 +147,9 @@ def test_atomic_values_are_replaced() -> None:
                  SCHEMA)
     o = apply(live, obj(args=["c"], whole={"name": "v"}), "alice", V, T2, SCHEMA)
     assert o["spec"] == {"args": ["c"], "whole": {"name": "v"}}
+
+
+def test_a_map_emptied_by_removal_goes() -> None:
+    live = apply(None, obj(selector={"a": "1"}, reference="r"), "alice", V, T1, SCHEMA)
+    o = apply(live, obj(reference="r"), "alice", V, T2, SCHEMA)
+    assert o["spec"] == {"reference": "r"}

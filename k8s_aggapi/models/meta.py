@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from k8s_aggapi.models.base import KubeModel
-from k8s_aggapi.models.lists import list_atomic, list_map, list_set
+from k8s_aggapi.models.lists import list_atomic, list_map, list_set, map_atomic
 
 
 class OwnerReference(KubeModel):
+    model_config = ConfigDict(json_schema_extra=map_atomic())  # +structType=atomic upstream
+
     api_version: str
     kind: str
     name: str

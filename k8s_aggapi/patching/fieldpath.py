@@ -48,8 +48,9 @@ class Flattened(dict[Path, Any]):
 
 
 def flatten(obj: Any, schema: Schema, prefix: Path = (), *, maps: bool = False) -> Flattened:
-    """The members of `obj`; with `maps`, every non-empty map (not struct) is a member too,
-    as upstream's comparison of two objects counts a map that appears as added."""
+    """The members of `obj`; with `maps`, every non-empty object or granular list is a member
+    too, as upstream's comparison of two objects counts a container that appears as added
+    (`.` in an Update's field set, never in an Apply's)."""
     out = Flattened()
     _walk(obj, schema, prefix, out, maps)
     return out
@@ -69,6 +70,8 @@ def _walk(value: Any, schema: Schema, path: Path, out: dict[Path, Any],
             if any(isinstance(v, dict | list) for v in value):
                 out[path] = value
                 return
+            if maps and value:
+                out[path] = _CONTAINER
             for v in value:
                 out[(*path, value_element(v))] = v
             return
@@ -77,9 +80,14 @@ def _walk(value: Any, schema: Schema, path: Path, out: dict[Path, Any],
         if None in elements or len(set(elements)) != len(elements):
             out[path] = value  # no keys to tell the items apart: owned as one value
             return
+        if maps:
+            out[path] = _CONTAINER
         for element, v in zip(elements, value, strict=True):
             assert element is not None
             child = (*path, element)
+            if item.atomic_map:
+                out[child] = v  # an atomic item is one value
+                continue
             out[child] = _CONTAINER
             _walk_fields(v, item, child, out, maps)
         return
@@ -87,7 +95,7 @@ def _walk(value: Any, schema: Schema, path: Path, out: dict[Path, Any],
         if schema.atomic_map and schema.kind in ("struct", "map"):
             out[path] = value
             return
-        if maps and value and schema.kind in ("map", "any") and path:
+        if maps and value and path:
             out[path] = _CONTAINER
         _walk_fields(value, schema, path, out, maps)
         return
@@ -118,8 +126,9 @@ def changed(old: Flattened, new: Flattened) -> tuple[frozenset[Path], frozenset[
 
 
 def _same(a: Any, b: Any) -> bool:
-    if a is _CONTAINER or b is _CONTAINER:
-        return a is b
+    if a is _CONTAINER or b is _CONTAINER:  # an empty object is the same container
+        other = b if a is _CONTAINER else a
+        return other is _CONTAINER or (isinstance(other, dict | list) and not other)
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
     if isinstance(a, dict | list) or isinstance(b, dict | list):

@@ -131,14 +131,14 @@ def base_entries(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Entry]
 
 
 def track_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str,
-                 api_version: str, now: str, schema: Schema,
-                 subresource: str = "") -> list[dict[str, Any]] | None:
-    """managedFields of `new` after `manager` wrote it over `old` (None: create). None when
-    the request stripped them."""
+                 api_version: str, now: str, schema: Schema, subresource: str = "",
+                 zero: dict[str, Any] | None = None) -> list[dict[str, Any]] | None:
+    """managedFields of `new` after `manager` wrote it over `old` (None: a create, compared
+    with `zero`, the type's empty object). None when the request stripped them."""
     if is_reset(_meta(new).get("managedFields")):
         return None
     entries = base_entries(old, new)
-    before = owned(old, schema, maps=True) if old is not None else Flattened()
+    before = owned(old if old is not None else zero or {}, schema, maps=True)
     touched, removed = fieldpath.changed(before, owned(new, schema, maps=True))
     me = Entry(manager, UPDATE, api_version, now, frozenset(), subresource)
     out: list[Entry] = []

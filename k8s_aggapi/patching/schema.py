@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel
 
 from k8s_aggapi.models import lists
@@ -149,3 +150,20 @@ def of_json_schema(doc: dict[str, Any]) -> Schema:
     doc = dict(doc)
     defs = doc.pop("$defs", {})
     return Schema(doc, defs)
+
+
+@functools.cache
+def _zero(model: type[BaseModel]) -> bytes:
+    try:
+        zero = model.model_validate({}).model_dump(by_alias=True, exclude_none=True, mode="json")
+    except ValueError:  # required fields: nothing to start from
+        zero = {}
+    return orjson.dumps({k: v for k, v in zero.items() if k not in ("apiVersion", "kind")})
+
+
+def zero_object(model: type[BaseModel] | None) -> dict[str, Any]:
+    """The empty object of a model (its defaults: `spec: {}` where spec has a default), what
+    a create is compared against, as upstream's typed field manager compares a new object
+    against the zero value of its Go type. Free-form without a model. A fresh copy."""
+    import orjson
+    return dict(orjson.loads(_zero(model))) if model is not None else {}

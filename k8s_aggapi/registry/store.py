@@ -373,7 +373,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             return  # kept as given, for validation to name what is wrong
         managed = managedfields.track_update(
             old, new, ctx.field_manager, self.api_version, now_rfc3339(),
-            schema.of_model(self.info.model), subresource)
+            schema.of_model(self.info.model), subresource, schema.zero_object(self.info.model))
         if managed:
             meta["managedFields"] = managed
         else:

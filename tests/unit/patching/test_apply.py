@@ -37,7 +37,9 @@ def test_create_records_every_field_for_its_manager() -> None:
     (entry,) = o["metadata"]["managedFields"]
     assert entry == {"manager": "kubectl-create", "operation": "Update", "apiVersion": V,
                      "time": T1, "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {
-                         "f:ports": {'k:{"name":"a"}': {".": {}, "f:name": {}, "f:port": {}}},
+                         # spec is optional (a pointer in Go): added, so a member itself
+                         ".": {}, "f:ports": {
+                             ".": {}, 'k:{"name":"a"}': {".": {}, "f:name": {}, "f:port": {}}},
                          "f:reference": {}}}}
 
 
@@ -47,7 +49,7 @@ def test_update_moves_changed_fields_to_the_writer() -> None:
     new["metadata"]["managedFields"] = old["metadata"]["managedFields"]
     managed = managedfields.track_update(old, new, "kubectl-edit", V, T2, SCHEMA)
     got = {e["manager"]: e["fieldsV1"] for e in managed or []}
-    assert got == {"kubectl-create": {"f:spec": {"f:size": {}}},
+    assert got == {"kubectl-create": {"f:spec": {".": {}, "f:size": {}}},
                    "kubectl-edit": {"f:spec": {"f:reference": {}}}}
 
 
@@ -93,7 +95,7 @@ def test_conflict_with_an_update_manager_in_upstream_words() -> None:
 def test_same_value_is_shared_not_a_conflict() -> None:
     live = created("kubectl-create", reference="r")
     o = apply(live, obj(reference="r"), "alice", V, T2, SCHEMA)
-    assert entries(o) == {("kubectl-create", "Update"): {"f:spec": {"f:reference": {}}},
+    assert entries(o) == {("kubectl-create", "Update"): {"f:spec": {".": {}, "f:reference": {}}},
                           ("alice", "Apply"): {"f:spec": {"f:reference": {}}}}
 
 
@@ -153,3 +155,19 @@ def test_a_map_emptied_by_removal_goes() -> None:
     live = apply(None, obj(selector={"a": "1"}, reference="r"), "alice", V, T1, SCHEMA)
     o = apply(live, obj(reference="r"), "alice", V, T2, SCHEMA)
     assert o["spec"] == {"reference": "r"}
+
+
+def test_a_create_is_compared_with_the_zero_object_of_its_type() -> None:
+    # a field the type always has (a Go struct that is no pointer) is not added by a create
+    o = obj(reference="r")
+    got = managedfields.track_update(None, o, "m", V, T1, SCHEMA, zero={"spec": {}})
+    assert got is not None and got[0]["fieldsV1"] == {"f:spec": {"f:reference": {}}}
+
+
+def test_owner_references_are_atomic_items() -> None:
+    ref = {"apiVersion": "v1", "kind": "C", "name": "o", "uid": "u"}
+    o = {"metadata": {"name": "x", "ownerReferences": [ref]}}
+    got = managedfields.track_update(None, o, "m", V, T1, SCHEMA)
+    assert got is not None
+    assert got[0]["fieldsV1"] == {"f:metadata": {"f:ownerReferences": {
+        ".": {}, 'k:{"uid":"u"}': {}}}}

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
-from k8s_aggapi import context, errors
+from k8s_aggapi import errors
 from k8s_aggapi.api import APIGroup, Resource, Subresource
 from k8s_aggapi.endpoints import decoding
 from k8s_aggapi.endpoints import options as opts
@@ -43,6 +43,7 @@ from k8s_aggapi.registry.store import now_rfc3339 as store_now
 from k8s_aggapi.registry.table import INCLUDE_OBJECT, partial_metadata, table_body
 from k8s_aggapi.registry.validation import is_dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
+from k8s_aggapi.request import context
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 _WRITE_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
@@ -206,7 +207,9 @@ class Handler:
     # verbs ----------------------------------------------------------------
     async def get(self, name: str) -> None:
         target = negotiate(self.accept, is_list=False)  # 406 before any work
-        obj = await _served(self.rest.getter).get(self.ctx, name)
+        options = rest.GetOptions(opts.resource_version(self.query)) if self.query else (
+            rest.GET_LATEST)
+        obj = await _served(self.rest.getter).get(self.ctx, name, options)
         if target is not Target.OBJECT:
             obj = self._shape(obj)
         await send_json(self.send, 200, obj)

@@ -17,8 +17,7 @@ No watch: discovery lists get and list only, and `?watch=true` is refused (405).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 from examples.metrics_server.formats import cpu_quantity, memory_quantity, rfc3339
 from examples.metrics_server.informers import NodeInfo, PodInfo
@@ -26,9 +25,20 @@ from examples.metrics_server.monitoring import Monitoring
 from examples.metrics_server.storage import MetricsStorage, NodeValue, PodValue
 from examples.metrics_server.types import API_VERSION, GROUP
 from k8s_aggapi.errors import GroupResource, NotFound
-from k8s_aggapi.registry.rest import ListOptions, Object, ObjectList, RequestContext
+from k8s_aggapi.registry.info import ColumnDefinition
+from k8s_aggapi.registry.rest import (
+    Getter,
+    Lister,
+    ListOptions,
+    Object,
+    ObjectList,
+    RequestContext,
+    Table,
+    TableConvertor,
+    TableOptions,
+    TableRow,
+)
 from k8s_aggapi.registry.selectors import LabelSelector
-from k8s_aggapi.registry.table import partial_metadata
 
 NODE_METRICS = GroupResource(GROUP, "nodemetrics")
 POD_METRICS = GroupResource(GROUP, "podmetrics")
@@ -46,43 +56,28 @@ def _meta(name: str, labels: Mapping[str, str], now: str, namespace: str = "") -
     return meta
 
 
-class MetricsTable:
-    """Upstream's table.go columns and cells; `include_object` as the core's Table does."""
+class MetricsTable(TableConvertor):
+    """Upstream's table.go: Name, the first item's usage keys (sorted, lowercase) as
+    quantities, and Window; the handler embeds row objects as `includeObject` asks."""
 
     def __init__(self, cells: Callable[[Object], tuple[str, dict[str, str], str]]) -> None:
         self.cells = cells  # object -> (name, usage, window)
 
-    def column_definitions(self, names: list[str] | None = None) -> list[dict[str, Any]]:
-        columns: list[dict[str, Any]] = [{"name": "Name", "type": "string", "format": "name",
-                                          "description": "Name of the resource", "priority": 0}]
-        for name in names or []:
-            columns.append({"name": name, "type": "string", "format": "quantity",
-                            "description": "", "priority": 0})
-        columns.append({"name": "Window", "type": "string", "format": "duration",
-                        "description": "", "priority": 0})
-        return columns
+    @staticmethod
+    def column_definitions(names: Sequence[str]) -> tuple[ColumnDefinition, ...]:
+        return (ColumnDefinition("Name", "string", "name", "Name of the resource"),
+                *(ColumnDefinition(n, "string", "quantity") for n in names),
+                ColumnDefinition("Window", "string", "duration"))
 
-    def convert_to_table(self, objects: list[Object], *, list_rv: str = "",
-                         include_object: str = "Metadata", headers: bool = True,
-                         list_meta: dict[str, Any] | None = None) -> Object:
+    def convert_to_table(self, objects: Sequence[Object], options: TableOptions) -> Table:
         names: list[str] = []
         rows = []
         for index, obj in enumerate(objects):
             name, usage, window = self.cells(obj)
             if index == 0:
                 names = sorted(k.lower() for k in usage)
-            row: Object = {"cells": [name, *(usage.get(k, "") for k in names), window]}
-            if include_object == "Object":
-                row["object"] = obj
-            elif include_object != "None":
-                row["object"] = partial_metadata(obj)
-            rows.append(row)
-        meta = dict(list_meta or {})
-        if list_rv:
-            meta["resourceVersion"] = list_rv
-        return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
-                "columnDefinitions": self.column_definitions(names) if headers else None,
-                "rows": rows}
+            rows.append(TableRow([name, *(usage.get(k, "") for k in names), window], obj))
+        return Table(None if options.no_headers else self.column_definitions(names), rows)
 
 
 def _node_cells(obj: Object) -> tuple[str, dict[str, str], str]:
@@ -120,7 +115,7 @@ def _parse_memory(text: str) -> int:
     return int(digits) * scale
 
 
-class NodeMetricsREST:
+class NodeMetricsREST(Getter, Lister, TableConvertor):
     """`nodes` (cluster-scoped, kind NodeMetrics): get and list."""
 
     def __init__(self, storage: MetricsStorage, nodes: Mapping[str, NodeInfo],
@@ -129,15 +124,8 @@ class NodeMetricsREST:
         self.monitoring = monitoring
         self.table = MetricsTable(_node_cells)
 
-    def column_definitions(self) -> list[dict[str, Any]]:
-        return self.table.column_definitions(["cpu", "memory"])
-
-    def convert_to_table(self, objects: list[Object], *, list_rv: str = "",
-                         include_object: str = "Metadata", headers: bool = True,
-                         list_meta: dict[str, Any] | None = None) -> Object:
-        return self.table.convert_to_table(objects, list_rv=list_rv,
-                                           include_object=include_object, headers=headers,
-                                           list_meta=list_meta)
+    def convert_to_table(self, objects: Sequence[Object], options: TableOptions) -> Table:
+        return self.table.convert_to_table(objects, options)
 
     def _object(self, node: NodeInfo, value: NodeValue, now: str) -> Object:
         timestamp, window, usage = value.wire()
@@ -181,7 +169,7 @@ class NodeMetricsREST:
         return ObjectList(items)
 
 
-class PodMetricsREST:
+class PodMetricsREST(Getter, Lister, TableConvertor):
     """`pods` (namespaced, kind PodMetrics): get and list."""
 
     def __init__(self, storage: MetricsStorage, pods: Mapping[tuple[str, str], PodInfo],
@@ -189,15 +177,8 @@ class PodMetricsREST:
         self.storage, self.pods, self.monitoring = storage, pods, monitoring
         self.table = MetricsTable(_pod_cells)
 
-    def column_definitions(self) -> list[dict[str, Any]]:
-        return self.table.column_definitions(["cpu", "memory"])
-
-    def convert_to_table(self, objects: list[Object], *, list_rv: str = "",
-                         include_object: str = "Metadata", headers: bool = True,
-                         list_meta: dict[str, Any] | None = None) -> Object:
-        return self.table.convert_to_table(objects, list_rv=list_rv,
-                                           include_object=include_object, headers=headers,
-                                           list_meta=list_meta)
+    def convert_to_table(self, objects: Sequence[Object], options: TableOptions) -> Table:
+        return self.table.convert_to_table(objects, options)
 
     @staticmethod
     def _object(pod: PodInfo, value: PodValue, now: str) -> Object:

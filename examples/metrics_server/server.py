@@ -32,11 +32,11 @@ def metrics_group(manager: MetricsManager) -> APIGroup:
     """metrics.k8s.io/v1beta1: nodes (NodeMetrics) and pods (PodMetrics), get and list."""
     group = APIGroup(GROUP)
     version = group.version(VERSION)
-    version.add_resource(
+    version.add_rest(
         ResourceInfo(kind="NodeMetrics", plural="nodes", model=NodeMetrics, namespaced=False),
         NodeMetricsREST(manager.storage, manager.nodes, manager.options.node_selector,
                         manager.monitoring))
-    version.add_resource(
+    version.add_rest(
         ResourceInfo(kind="PodMetrics", plural="pods", model=PodMetrics, namespaced=True),
         PodMetricsREST(manager.storage, manager.pods, manager.monitoring))
     return group

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from k8s_aggapi.models import KubeModel, Object
+from k8s_aggapi.models import KubeModel, KubeObject
 
 GROUP = "metrics.k8s.io"
 VERSION = "v1beta1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
 
-class NodeMetrics(Object):
+class NodeMetrics(KubeObject):
     """NodeMetrics sets resource usage metrics of a node."""
 
     timestamp: str = Field(description="The following fields define time interval from which "
@@ -31,7 +31,7 @@ class ContainerMetrics(KubeModel):
     usage: dict[str, str] = Field(description="The memory usage is the memory working set.")
 
 
-class PodMetrics(Object):
+class PodMetrics(KubeObject):
     """PodMetrics sets resource usage metrics of a pod."""
 
     timestamp: str = Field(description="The following fields define time interval from which "

@@ -190,3 +190,16 @@ def test_openapi_describes_both_kinds(client: TestClient) -> None:
     body = client.get("/openapi/v2").json()
     assert any(k.endswith("NodeMetrics") for k in body["definitions"])
     assert any(k.endswith("PodMetrics") for k in body["definitions"])
+
+
+def test_watch_is_refused_as_upstreams_list_handler_refuses_it(client: TestClient) -> None:
+    r = client.get(f"{BASE}/nodes?watch=1")
+    assert r.json() == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": 'watch is not supported on resources of kind "nodes.metrics.k8s.io"',
+        "reason": "MethodNotAllowed", "details": {"group": "metrics.k8s.io", "kind": "nodes"},
+        "code": 405}
+
+
+def test_lists_have_empty_metadata(client: TestClient) -> None:
+    assert client.get(f"{BASE}/pods").json()["metadata"] == {}

@@ -2,9 +2,9 @@
 
 Only the five families upstream reads are looked at (`node_cpu_usage_seconds_total`,
 `node_memory_working_set_bytes`, `container_cpu_usage_seconds_total`,
-`container_memory_working_set_bytes`, `container_start_time_seconds`); one regular expression
-finds their sample lines in the whole body (the scan runs in C), every other line is skipped
-unread. Labels in the kubelet's own order (`container`, `namespace`, `pod`) take a fast path.
+`container_memory_working_set_bytes`, `container_start_time_seconds`); every other line
+is skipped unread (a line is chosen by its first bytes, in C). Labels in the kubelet's order
+(`container`, `namespace`, `pod`) take a fast path.
 
 Rules as upstream's decoder (`pkg/scraper/client/resource/decode.go`): a sample without a
 timestamp gets the request time; a point's timestamp is that of its last CPU or memory line;
@@ -17,7 +17,6 @@ the two lines is left out alone.
 
 from __future__ import annotations
 
-import math
 import re
 
 from examples.metrics_server.points import MetricsPoint, NodeScrape
@@ -28,12 +27,9 @@ _START_TIME = b"container_start_time_seconds"
 _NODE_CPU = b"node_cpu_usage_seconds_total"
 _NODE_MEMORY = b"node_memory_working_set_bytes"
 
-_SAMPLE = re.compile(
-    rb"^(" + b"|".join((_CONTAINER_CPU, _CONTAINER_MEMORY, _START_TIME, _NODE_CPU, _NODE_MEMORY))
-    + rb")(?:\{([^}\n]*)\})?[ \t]+([^ \t\r\n]+)(?:[ \t]+([^ \t\r\n]+))?[ \t]*\r?$",
-    re.MULTILINE,
-)
-_SORTED_LABELS = re.compile(rb'container="([^"]*)",namespace="([^"]*)",pod="([^"]*)",?')
+_FAMILIES = {_CONTAINER_CPU: 0, _CONTAINER_MEMORY: 1, _START_TIME: 2, _NODE_CPU: 3,
+             _NODE_MEMORY: 4}
+_PREFIXES = tuple(name + sep for name in _FAMILIES for sep in (b"{", b" ", b"\t"))
 _LABEL = re.compile(rb'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 
 
@@ -43,9 +39,10 @@ class DecodeError(ValueError):
 
 def _labels(raw: bytes) -> tuple[str, str, str] | None:
     """(namespace, pod, container), or None when one of them is missing or empty."""
-    fast = _SORTED_LABELS.fullmatch(raw)
-    if fast is not None:
-        container, namespace, pod = fast.groups()
+    parts = raw.split(b'"')
+    if (len(parts) == 7 and parts[0] == b"container=" and parts[2] == b",namespace="
+            and parts[4] == b",pod=" and not parts[6] and b"\\" not in raw):
+        container, namespace, pod = parts[1], parts[3], parts[5]  # the kubelet's own order
     else:
         found: dict[bytes, bytes] = {}
         pos = 0
@@ -63,56 +60,74 @@ def _labels(raw: bytes) -> tuple[str, str, str] | None:
     return namespace.decode(), pod.decode(), container.decode()
 
 
-def _value(raw: bytes) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise DecodeError(f"invalid value {raw[:50]!r}") from None
-    if math.isnan(value) or value < 0:
-        raise DecodeError(f"invalid value {raw[:50]!r}")
-    return value
-
-
-def _timestamp(raw: bytes | None, default_ns: int) -> int:
-    if raw is None:
-        return default_ns
-    try:
-        ms = int(raw)
-    except ValueError:
-        raise DecodeError(f"invalid timestamp {raw[:50]!r}") from None
-    if ms < 0:
-        raise DecodeError(f"invalid timestamp {ms}")
-    return ms * 1_000_000
+def _split(line: bytes) -> tuple[int, bytes, list[bytes]]:
+    """(family, label bytes, [value, timestamp?]) of a sample line of ours."""
+    brace = line.find(b"{")
+    if brace >= 0 and line[:brace] in _FAMILIES:
+        close = line.find(b"}", brace)
+        if close < 0:
+            raise DecodeError(f"unterminated labels in {line[:200]!r}")
+        family, labels, rest = _FAMILIES[line[:brace]], line[brace + 1:close], line[close + 1:]
+    else:
+        name, _, rest = line.replace(b"\t", b" ").partition(b" ")
+        family, labels = _FAMILIES[name], b""
+    fields = rest.split()
+    if not 1 <= len(fields) <= 2:
+        raise DecodeError(f"invalid sample {line[:200]!r}")
+    return family, labels, fields
 
 
 def _to_uint(value: float) -> int:
     return int(value) if value < 1.8446744073709552e19 else (1 << 64) - 1
 
 
-def decode(body: bytes, default_ns: int) -> NodeScrape:
-    """The node and container points in `body`; `default_ns` is the request time."""
+def decode(body: bytes, default_ns: int,
+           keys: dict[bytes, tuple[str, str, str] | None] | None = None) -> NodeScrape:
+    """The node and container points in `body`; `default_ns` is the request time. `keys`
+    caches label bytes -> (namespace, pod, container) across responses of one node."""
     node = MetricsPoint()
     containers: dict[tuple[str, str, str], MetricsPoint] = {}
-    for family, labels, raw_value, raw_ts in _SAMPLE.findall(body):
-        value = _value(raw_value)
-        if family[0] == 110:  # b"n": node_*
-            node.timestamp = _timestamp(raw_ts or None, default_ns)
-            if family == _NODE_CPU:
+    if keys is None:
+        keys = {}
+    families, prefixes, labels_of = _FAMILIES, _PREFIXES, _labels
+    for line in body.split(b"\n"):
+        if not line.startswith(prefixes):
+            continue
+        # the common line, inline: name{labels} value timestamp
+        brace = line.find(b"{")
+        close = line.find(b"}", brace) if brace >= 0 else -1
+        if close > 0 and (family := families.get(line[:brace], -1)) >= 0:
+            labels = line[brace + 1:close]
+            fields = line[close + 1:].split()
+        else:
+            family, labels, fields = _split(line)
+        try:
+            value = float(fields[0])
+            ts = int(fields[1]) * 1_000_000 if len(fields) == 2 else default_ns
+        except (ValueError, IndexError):
+            raise DecodeError(f"invalid sample {line[:200]!r}") from None
+        if not value >= 0 or ts < 0 or len(fields) > 2:  # NaN fails `>= 0` too
+            raise DecodeError(f"invalid sample {line[:200]!r}")
+        if family >= 3:  # node_*
+            node.timestamp = ts
+            if family == 3:
                 node.cpu, node.has_cpu = _to_uint(value * 1e9), True
             else:
                 node.memory, node.has_memory = _to_uint(value), True
             continue
-        key = _labels(labels)
+        key = keys.get(labels)
         if key is None:
+            key = keys[labels] = labels_of(labels)
+        if not key:
             continue
         point = containers.get(key)
         if point is None:
             point = containers[key] = MetricsPoint()
-        if family == _START_TIME:  # its own timestamp is ignored, as upstream
+        if family == 2:  # container_start_time_seconds: its own timestamp is ignored
             point.start_time = _to_uint(value * 1e9)
             continue
-        point.timestamp = _timestamp(raw_ts or None, default_ns)
-        if family == _CONTAINER_CPU:
+        point.timestamp = ts
+        if family == 0:
             point.cpu, point.has_cpu = _to_uint(value * 1e9), True
         else:
             point.memory, point.has_memory = _to_uint(value), True

@@ -86,6 +86,7 @@ class MetricsManager:
 
     def _node_deleted(self, node: NodeInfo) -> None:
         self.monitoring.forget_node(node.name)
+        self.scraper.forget(node.name)
 
     # the loop -------------------------------------------------------------
     async def _loop(self) -> None:

@@ -108,6 +108,11 @@ class Scraper:
         self._session: aiohttp.ClientSession | None = None
         self._session_key: Credentials | None = None
         self._semaphore = asyncio.Semaphore(options.max_concurrent)
+        self._keys: dict[str, dict[bytes, tuple[str, str, str] | None]] = {}
+
+    def forget(self, node: str) -> None:
+        """Drop what is cached for a node that is gone."""
+        self._keys.pop(node, None)
 
     def _client(self) -> tuple[aiohttp.ClientSession, dict[str, str]]:
         creds = self.credentials()
@@ -150,7 +155,10 @@ class Scraper:
             try:
                 url = node_url(node, self.options)
                 body = await self._get(session, url, headers)
-                scrape = decode(body, request_time)
+                keys = self._keys.setdefault(node.name, {})
+                scrape = decode(body, request_time, keys)
+                if len(keys) > 2 * sum(map(len, scrape.pods.values())) + 64:
+                    keys.clear()  # pods come and go: keep the cache to what the node reports
             except (ScrapeError, DecodeError, aiohttp.ClientError, OSError, ssl.SSLError,
                     ValueError) as exc:
                 self.monitoring.failure.inc()

@@ -142,7 +142,7 @@ def test_families_that_only_start_like_ours_are_ignored() -> None:
 
 @pytest.mark.parametrize("body", [
     b"", b"<html>502 Bad Gateway</html>", b"\x00\xff" * 100, b"node_cpu_usage_seconds_total\n",
-    b"#", b"{}" * 1000, b"container_cpu_usage_seconds_total{container=\"a\" 1\n",
+    b"#", b"{}" * 1000, b"node_cpu_usage_seconds_total_x{} 1\n",
 ])
 def test_garbage_gives_nothing_and_no_crash(body: bytes) -> None:
     scrape = decode(body, NOW)
@@ -155,6 +155,8 @@ def test_garbage_gives_nothing_and_no_crash(body: bytes) -> None:
     b"node_cpu_usage_seconds_total NaN 1\n",
     b"node_cpu_usage_seconds_total -1 1\n",
     b'container_cpu_usage_seconds_total{container=="a"} 1 1\n',
+    b'container_cpu_usage_seconds_total{container="a" 1\n',
+    b"node_memory_working_set_bytes 1 2 3\n",
 ])
 def test_malformed_sample_of_a_family_we_read_fails_the_response(body: bytes) -> None:
     with pytest.raises(DecodeError):

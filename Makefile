@@ -49,9 +49,16 @@ e2e: binaries
 test: lint binaries
 	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q tests
 
+# The sample, and the metrics server as v1beta1.metrics.k8s.io with kwok pods reporting CPU and
+# memory (namespace demo): `kubectl top pod -n demo` shows data within a minute.
+METRICS_SERVER_CMD := $(BIN)/python -m examples.metrics_server --metric-resolution=15s \
+  --kubelet-use-node-status-port --kubelet-preferred-address-types=InternalIP,Hostname \
+  --kubelet-certificate-authority={kubelet_ca}
+
 cluster: binaries
 	exec $(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster --stop-with-parent \
-	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver"
+	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver" \
+	  --server "metrics.k8s.io/v1beta1=$(METRICS_SERVER_CMD)" --demo-workload
 
 # The sample's checked-in deployment (a unit test fails when it is stale).
 manifests: venv

@@ -70,8 +70,11 @@ async def run(config: ServerConfig, manager: MetricsManager) -> None:
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> None:
+    import prometheus_client
+
     from k8s_aggapi.serving.loop import run as run_on_loop
 
+    prometheus_client.disable_created_metrics()  # upstream's families only, no `_created`
     parser = build_parser(prog, TITLE)
     add_flags(parser)
     args = parser.parse_args(argv)

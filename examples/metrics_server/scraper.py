@@ -128,7 +128,7 @@ class Scraper:
             self._session = aiohttp.ClientSession(connector=connector,
                                                   auto_decompress=True, trust_env=False)
             self._session_key = creds
-        headers = {"Accept": "text/plain"}
+        headers: dict[str, str] = {}  # no Accept, as upstream (kwok answers 406 to text/plain)
         if creds.token and not self.options.completely_insecure:
             headers["Authorization"] = f"Bearer {creds.token}"
         return self._session, headers

@@ -64,7 +64,12 @@ def test_kubectl_top_shows_the_usage_kwok_reports(
         rows = [line.split() for line in res.stdout.splitlines() if line.strip()]
         return rows if res.returncode == 0 and len(rows) == 4 else None
 
-    rows = poll("kubectl top pod --containers", top_pods)
+    try:
+        rows = poll("kubectl top pod --containers", top_pods)
+    except AssertionError as e:
+        last = kubectl("top", "pod", "-n", namespace, "--containers", check=False)
+        raise AssertionError(f"{e}\n{last.stdout}{last.stderr}\nserver log:\n"
+                             f"{metrics_server.process.tail()}") from None
     assert sorted(r[1] for r in rows) == ["app", "app", "sidecar", "sidecar"]
     for _pod, _container, cpu, memory in rows:
         assert 250 <= millicores(cpu) <= 350, rows
@@ -80,7 +85,7 @@ def test_kubectl_top_shows_the_usage_kwok_reports(
 
     pod = rows[0][0]
     obj = json.loads(kubectl("get", "--raw", f"{BASE}/namespaces/{namespace}/pods/{pod}").stdout)
-    assert obj["kind"] == "PodMetrics" and obj["metadata"]["labels"] == {"app": "busy"}
+    assert obj["kind"] == "PodMetrics" and obj["metadata"]["labels"]["app"] == "busy"
     assert [c["name"] for c in obj["containers"]] == ["app", "sidecar"]
     assert obj["containers"][0]["usage"]["memory"] == "50Mi"
     assert re.fullmatch(r"\d+(\.\d+)?s", obj["window"]), obj["window"]

@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> None:
 
     from k8s_aggapi.serving.loop import run as run_on_loop
 
-    prometheus_client.disable_created_metrics()  # upstream's families only, no `_created`
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # upstream's families only, no `_created`
     parser = build_parser(prog, TITLE)
     add_flags(parser)
     args = parser.parse_args(argv)

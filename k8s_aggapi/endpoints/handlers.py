@@ -98,6 +98,10 @@ class ResourceEndpoint:
         if (verb == "create" and info.name) or (verb in _NEEDS_NAME and not info.name):
             raise errors.MethodNotAllowed()
         if verb not in verbs:
+            if verb == "watch" and "list" in verbs:  # ListResource's answer upstream
+                raise errors.MethodNotAllowed(
+                    f'watch is not supported on resources of kind "{resource.group_resource}"',
+                    errors.details_of(resource.group_resource))
             raise errors.MethodNotAllowed()
         if info.namespace and not is_dns1123_label(info.namespace):
             _no_such_namespace(resource, verb, info.namespace, info.name)
@@ -231,7 +235,9 @@ class Handler:
         target = negotiate(self.accept, is_list=True)
         options = self._list_options(name)
         result = await _served(self.rest.lister).list(self.ctx, options)
-        meta: dict[str, Any] = {"resourceVersion": result.resource_version}
+        # omitempty, as Go writes ListMeta: a list with no resourceVersion has `metadata: {}`
+        meta: dict[str, Any] = (
+            {"resourceVersion": result.resource_version} if result.resource_version else {})
         if result.continue_token:
             meta["continue"] = result.continue_token
         if result.remaining_item_count is not None:

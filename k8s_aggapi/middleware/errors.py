@@ -1,6 +1,7 @@
 """The outermost middleware: any `StatusError` becomes a `metav1.Status` response.
 
-Anything else that escapes a handler is logged and answered with a 500 InternalError Status,
+An unavailable storage (etcd down) is a 500 InternalError with the storage's words; anything
+else that escapes a handler is logged and answered with a 500 InternalError Status,
 unless the response had already started (a watch stream), in which case the stream is ended.
 """
 
@@ -12,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from k8s_aggapi.endpoints.responses import send_json
 from k8s_aggapi.errors import InternalError, StatusError
+from k8s_aggapi.storage.interface import Unavailable
 
 log = logging.getLogger("k8s_aggapi.errors")
 
@@ -38,6 +40,13 @@ class ErrorsMiddleware:
             if started:
                 raise
             await send_json(send, exc.code, exc.to_status())
+        except Unavailable as exc:  # the storage is down: say so, as upstream's 500 does
+            log.warning("storage unavailable serving %s %s: %s", scope.get("method"),
+                        scope.get("path"), exc)
+            if started:
+                raise
+            error = InternalError(str(exc))
+            await send_json(send, error.code, error.to_status())
         except Exception as exc:
             log.exception("unhandled error serving %s %s", scope.get("method"), scope.get("path"))
             if started:

@@ -29,6 +29,10 @@ class Conflict(StorageError):
     """The stored revision is not the expected one."""
 
 
+class Unavailable(StorageError):
+    """The backend could not be reached or did not answer in time (etcd down, no leader)."""
+
+
 class Expired(StorageError):
     """The requested revision is older than the backend still remembers."""
 
@@ -49,7 +53,10 @@ class FutureRevision(StorageError):
 
 @dataclass(frozen=True)
 class Event:
-    """A change: type is ADDED, MODIFIED or DELETED; `object` is the new (or last) state."""
+    """A change: type is ADDED, MODIFIED or DELETED; `object` is the new (or last) state.
+
+    A backend may also yield BOOKMARK events (no key, empty object): every event under the
+    prefix up to `revision` was delivered (etcd's progress notifications)."""
 
     type: str
     key: str
@@ -90,3 +97,11 @@ class Storage(Protocol):
         ...
 
     async def current_revision(self) -> int: ...
+
+
+@runtime_checkable
+class ProgressRequester(Protocol):
+    """A backend whose watches yield a BOOKMARK at the current revision soon when asked:
+    the watch cache uses it to know it is up to date (etcd's progress requests)."""
+
+    async def request_progress(self) -> None: ...

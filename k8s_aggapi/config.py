@@ -43,6 +43,8 @@ class ServerConfig:
     verbosity: int = 0
     health: HealthChecks = field(default_factory=HealthChecks)
     limits: ServerLimits = DEFAULT_LIMITS
+    # started after authentication and authorization, stopped before them (e.g. storage)
+    components: tuple[Component, ...] = ()
 
     async def complete(self) -> CompletedConfig:
         serving, authn, authz = self.serving, self.authentication, self.authorization
@@ -78,7 +80,7 @@ class ServerConfig:
             authorizer=authorization.authorizer,
             strip_headers=authentication.strip_headers,
             trusted_ca_pem=authentication.trusted_ca_pem,
-            components=(authentication, authorization),
+            components=(authentication, authorization, *self.components),
             health=self.health,
             metrics=ServerMetrics(),
             limits=self.limits,

@@ -62,8 +62,7 @@ async def watch_store(
             if event.type == "BOOKMARK":  # the backend's progress: all up to it was sent
                 if options.allow_watch_bookmarks:
                     yield WatchEvent("BOOKMARK", bookmark_object(
-                        store.resource.info.kind, store.resource.api_version,
-                        str(event.revision)))
+                        store.info.kind, store.api_version, str(event.revision)))
                 continue
             if store._matches(event.object, options):
                 yield WatchEvent(event.type, event.object)

@@ -5,8 +5,10 @@
 ImportError that says which command installs it.
 """
 
-from k8s_aggapi.storage.etcd.client import EtcdClient, EtcdConfig
+from k8s_aggapi.storage.etcd.client import EtcdClient
+from k8s_aggapi.storage.etcd.compactor import Compactor
+from k8s_aggapi.storage.etcd.config import EtcdConfig
 from k8s_aggapi.storage.etcd.storage import EtcdStorage
 from k8s_aggapi.storage.interface import Unavailable
 
-__all__ = ["EtcdClient", "EtcdConfig", "EtcdStorage", "Unavailable"]
+__all__ = ["Compactor", "EtcdClient", "EtcdConfig", "EtcdStorage", "Unavailable"]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from k8s_aggapi.storage.etcd.config import EtcdConfig
 from k8s_aggapi.storage.interface import StorageError, Unavailable
 
 try:
@@ -34,7 +35,6 @@ except ImportError as exc:  # pragma: no cover - exercised by hand without the e
 
 log = logging.getLogger("k8s_aggapi.storage.etcd")
 
-REQUEST_TIMEOUT = 10.0  # seconds for one call: a request in an etcd outage fails, never hangs
 RETRY_MIN, RETRY_MAX = 0.1, 1.0  # a broken watch stream is reopened with this backoff
 _TRANSIENT = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED", "UNKNOWN", "INTERNAL"})
 # grpc's own words for keepalive: a dead member is noticed within seconds, even when idle
@@ -58,33 +58,6 @@ class Compacted(StorageError):
 
 class Future(StorageError):
     pass
-
-
-@dataclass(frozen=True)
-class EtcdConfig:
-    """Where etcd is and how to reach it (the `--etcd-*` flags)."""
-
-    servers: tuple[str, ...] = ("http://127.0.0.1:2379",)
-    prefix: str = "/registry"
-    cafile: str = ""
-    certfile: str = ""
-    keyfile: str = ""
-    compaction_interval: float = 300.0  # seconds; 0: never compact
-    request_timeout: float = REQUEST_TIMEOUT
-
-    def __post_init__(self) -> None:
-        if not self.servers:
-            raise ValueError("--etcd-servers must name at least one server")
-        schemes = {urlsplit(s if "://" in s else f"http://{s}").scheme for s in self.servers}
-        if not schemes <= {"http", "https"} or len(schemes) != 1:
-            raise ValueError(f"--etcd-servers: all http:// or all https://, not {self.servers}")
-        if bool(self.certfile) != bool(self.keyfile):
-            raise ValueError("--etcd-certfile and --etcd-keyfile go together")
-
-    @property
-    def tls(self) -> bool:
-        first = self.servers[0]
-        return first.startswith("https://") or bool(self.cafile or self.certfile)
 
 
 def _host_port(server: str) -> tuple[str, int]:

@@ -19,13 +19,8 @@ from typing import Any
 
 import orjson
 
-from k8s_aggapi.storage.etcd.client import (
-    Compacted,
-    EtcdClient,
-    EtcdConfig,
-    Future,
-    rpc,
-)
+from k8s_aggapi.storage.etcd.client import Compacted, EtcdClient, Future, rpc
+from k8s_aggapi.storage.etcd.config import HEALTH_TIMEOUT, EtcdConfig
 from k8s_aggapi.storage.interface import (
     Conflict,
     Event,
@@ -97,6 +92,11 @@ class EtcdStorage:
 
     def _strip(self, key: bytes) -> str:
         return key[len(self._prefix):].decode()
+
+    async def check_health(self) -> None:
+        """The `etcd` health check: a read of `<prefix>/health` within 2 s, as upstream's."""
+        await self.client.range(self._prefix + b"/health", count_only=True,
+                                seconds=HEALTH_TIMEOUT)
 
     async def current_revision(self) -> int:
         response = await self.client.range(self._prefix + b"/health", count_only=True)

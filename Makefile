@@ -49,7 +49,7 @@ test: lint binaries
 
 cluster: binaries
 	exec $(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster --stop-with-parent \
-	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver"
+	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver --storage=etcd --etcd-servers={etcd} --etcd-prefix=/wardle"
 
 # The sample's checked-in deployment (a unit test fails when it is stale).
 manifests: venv

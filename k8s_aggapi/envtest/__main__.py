@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     cluster.add_argument("--state-dir", type=Path, default=Path(".aggapi/cluster"))
     cluster.add_argument(
         "--server", action="append", default=[], metavar="GROUP/VERSION[,VERSION...]=COMMAND",
-        help="an aggregated server to start and register (repeatable)")
+        help="an aggregated server to start and register (repeatable); {etcd} in COMMAND "
+             "is the control plane's etcd URL")
     cluster.add_argument(
         "--stop-with-parent", action="store_true",
         help="stop (as on SIGTERM) when the parent process exits, e.g. a killed `make`")

@@ -74,6 +74,9 @@ def run_cluster(state_dir: Path, servers: Sequence[str] = (), *, out: TextIO = s
         shutil.copy(cp.admin_kubeconfig, kubeconfig)
         print(kubeconfig, file=out, flush=True)
         for group_versions, command in specs:
+            # `{etcd}` in a command: the control plane's etcd (a server keeps its objects
+            # there under its own --etcd-prefix, as kube-apiserver's own are under /registry)
+            command = command.replace("{etcd}", cp.etcd_url)
             server = start_aggregated_server(command, group_versions, control_plane=cp)
             started.append(server)
             print(f"{', '.join(server.apiservices)} -> 127.0.0.1:{server.port} "

@@ -81,11 +81,13 @@ class _ResourceCache:
 
     async def _load(self) -> None:
         listed = await self.cacher.backend.list(self.prefix)
-        self.objects = {}
-        for obj in listed.items:
-            meta = obj.get("metadata") or {}
-            ns = meta.get("namespace")
-            self.objects[self._key_of(meta.get("name", ""), ns)] = obj
+        if len(listed.keys) == len(listed.items):
+            self.objects = dict(zip(listed.keys, listed.items, strict=True))
+        else:  # a backend that does not tell keys: the generic store's layout
+            self.objects = {}
+            for obj in listed.items:
+                meta = obj.get("metadata") or {}
+                self.objects[self._key_of(meta.get("name", ""), meta.get("namespace"))] = obj
         self.keys = sorted(self.objects)
         self.revision = self.oldest = listed.revision
         self.history.clear()

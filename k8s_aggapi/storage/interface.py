@@ -6,7 +6,7 @@ stamps `metadata.resourceVersion` with its revision. Objects it returns must not
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -70,6 +70,7 @@ class ListResult:
     revision: int
     remaining: int = 0  # items after this page; 0 = complete
     next_key: str = ""
+    keys: Sequence[str] = ()  # the items' keys, in order, when the backend tells them
 
 
 @runtime_checkable

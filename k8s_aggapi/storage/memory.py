@@ -106,7 +106,7 @@ class MemoryStorage:
             return ListResult(
                 [self._objects[k][0] for k in page], self._revision, len(rest), rest[0]
             )
-        return ListResult([self._objects[k][0] for k in keys], self._revision)
+        return ListResult([self._objects[k][0] for k in keys], self._revision, keys=keys)
 
     async def compact(self, revision: int) -> None:
         """Forget what is older than `revision`, as etcd's compaction does: reads below it and

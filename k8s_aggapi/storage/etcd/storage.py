@@ -122,7 +122,8 @@ class EtcdStorage:
             items = [decode(kv.value, kv.mod_revision) for kv in kvs[:limit]]
             return ListResult(items, revision, int(response.count) - limit,
                               self._strip(kvs[limit].key))
-        return ListResult([decode(kv.value, kv.mod_revision) for kv in kvs], revision)
+        return ListResult([decode(kv.value, kv.mod_revision) for kv in kvs], revision,
+                          keys=[self._strip(kv.key) for kv in kvs])
 
     async def _range(self, key: bytes, end: bytes = b"", *, revision: int,
                      limit: int = 0) -> Any:

@@ -111,3 +111,13 @@ async def test_a_slow_watcher_is_ended_and_the_others_go_on():
     assert cacher.stats() == {"/g/r/": 1}
     await fast.aclose()
     await cacher.stop()
+
+
+async def test_the_cache_keeps_the_backend_s_keys_not_names():
+    backend = MemoryStorage()
+    await backend.create("/g/r/n/key-a", {"metadata": {"name": "not-the-key"}})
+    cacher = Cacher(backend)
+    assert len((await cacher.list("/g/r/")).items) == 1
+    await cacher.delete("/g/r/n/key-a")
+    assert (await cacher.list("/g/r/")).items == []
+    await cacher.stop()

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 SAMPLE_MANIFESTS := examples.sample_apiserver.app:server --namespace wardle --image wardle:dev --insecure-skip-tls-verify
 
-.PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire manifests wheel clean
+.PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire bench-storage manifests wheel clean
 
 venv: $(STAMP)
 
@@ -63,6 +63,10 @@ bench: venv
 # docs/benchmarks.md). BENCH_WIRE_ARGS="--rounds 1 --ops get" for a quick look.
 bench-wire: binaries
 	$(BIN)/python -m bench.wire $(BENCH_WIRE_ARGS)
+
+# the storage layer on memory and a real etcd, with and without the watch cache
+bench-storage: binaries
+	$(BIN)/python -m bench.storage
 
 clean:
 	rm -rf $(VENV) .aggapi .pytest_cache .mypy_cache .ruff_cache

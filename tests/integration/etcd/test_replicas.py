@@ -287,3 +287,28 @@ async def test_a_member_of_three_killed_under_write_load_loses_no_acknowledged_w
             assert all(code >= 500 for code, _ in failures), failures
         finally:
             await client.close()
+
+
+async def test_etcd_progress_reaches_watchers_as_bookmarks(replicas) -> None:
+    """A quiet resource's watchers get BOOKMARKs from etcd's progress notifications, at a
+    revision past writes to other resources (the test etcd notifies every second)."""
+    a = Client(replicas[0])
+    try:
+        status, listed = await a.call("GET", FLUNDERS)
+        rv = listed["metadata"]["resourceVersion"]
+        async with a.watch(f"{FLUNDERS}?watch=1&allowWatchBookmarks=true&resourceVersion={rv}"
+                           ) as events:
+            fischer = {"apiVersion": "wardle.example.com/v1alpha1", "kind": "Fischer",
+                       "metadata": {"name": f"f-{uuid.uuid4().hex[:6]}"}}
+            status, created = await a.call(
+                "POST", "/apis/wardle.example.com/v1alpha1/fischers", fischer)
+            assert status == 201, created
+            past = int(created["metadata"]["resourceVersion"])
+            while True:
+                event = await asyncio.wait_for(events.get(), DEADLINE)
+                if event["type"] == "BOOKMARK" and \
+                        int(event["object"]["metadata"]["resourceVersion"]) >= past:
+                    break
+            assert event["object"]["kind"] == "Flunder"
+    finally:
+        await a.close()

@@ -198,6 +198,16 @@ def config_from_args(
     `storage_groups` the server offers `--storage` and the etcd flags and serves
     `storage_groups(<the storage they chose>)` instead."""
     args = build_parser(prog, title, storage=storage_groups is not None).parse_args(argv)
+    return config_from_namespace(groups, args, title=title, storage_groups=storage_groups)
+
+
+def config_from_namespace(
+    groups: Sequence[APIGroup], args: argparse.Namespace, *, title: str = "k8s-aggapi",
+    storage_groups: Callable[[Storage], Sequence[APIGroup]] | None = None,
+) -> ServerConfig:
+    """The `ServerConfig` of flags parsed by `build_parser()` (a server that adds flags of its
+    own to that parser parses once and hands the result here); with `storage_groups`, the
+    parser was built with `storage=True` and the groups are built on the chosen storage."""
     dev = bool(args.dev)
     serving = SecureServingOptions(
         bind_address="127.0.0.1" if dev and args.bind_address == "0.0.0.0" else args.bind_address,

@@ -44,7 +44,10 @@ async def watch_store(
                 error = errors.too_large_resource_version(int(rv), current)
                 yield WatchEvent("ERROR", error.to_status())
                 return
-        listed = await store.backend.list(prefix)
+        if rv == "0" and isinstance(store.backend, st.CachedLister):
+            listed = await store.backend.list_cached(prefix)  # "any": the cache as it is
+        else:
+            listed = await store.backend.list(prefix)
         after = listed.revision
         for obj in listed.items:
             if store._matches(obj, options):

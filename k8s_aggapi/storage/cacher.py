@@ -5,7 +5,8 @@ resource shared by all its watchers, lists served from memory.
 or watch of a resource (`/<group>/<resource>/`) loads it into memory with one list and
 follows it with one backend watch; from then on:
 
-- a list at the latest revision (`at_revision=0`: resourceVersion "" or "0") is answered from
+- a list with resourceVersion "0" (`list_cached`) is answered from memory at once;
+- a list at the latest revision (`at_revision=0`: resourceVersion "") is answered from
   memory once the cache has caught up with the backend's current revision, as upstream's
   consistent reads from cache do: the cache asks the backend for a progress notification
   (`ProgressRequester`) and waits for it, bounded by `fresh_timeout`, after which it reads
@@ -236,7 +237,7 @@ class _ResourceCache:
 
 
 class Cacher:
-    """Implements `storage.Storage` (and `ProgressRequester`) over `backend`."""
+    """Implements `storage.Storage` (and `ProgressRequester`, `CachedLister`) over `backend`."""
 
     def __init__(
         self, backend: Storage, *, history: int = HISTORY,
@@ -282,6 +283,10 @@ class Cacher:
                      cache.prefix, cache.revision, current, self.fresh_timeout)
             return await self.backend.list(prefix, start=start, limit=limit)
         return cache.list(prefix, start, limit)
+
+    async def list_cached(self, prefix: str, *, start: str = "", limit: int = 0) -> ListResult:
+        """resourceVersion "0": whatever the cache holds, no wait (upstream's cacher)."""
+        return (await self._cache(prefix)).list(prefix, start, limit)
 
     async def create(self, key: str, obj: Object) -> Object:
         return await self.backend.create(key, obj)

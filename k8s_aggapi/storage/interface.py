@@ -106,3 +106,13 @@ class ProgressRequester(Protocol):
     the watch cache uses it to know it is up to date (etcd's progress requests)."""
 
     async def request_progress(self) -> None: ...
+
+
+@runtime_checkable
+class CachedLister(Protocol):
+    """A backend that can answer a list from memory without first catching up with the
+    latest revision: what resourceVersion "0" ("any") allows, as upstream's watch cache
+    serves it. The result is at a revision at least as new as the cache's start."""
+
+    async def list_cached(self, prefix: str, *, start: str = "", limit: int = 0) -> ListResult:
+        ...

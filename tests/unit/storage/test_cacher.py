@@ -121,3 +121,22 @@ async def test_the_cache_keeps_the_backend_s_keys_not_names():
     await cacher.delete("/g/r/n/key-a")
     assert (await cacher.list("/g/r/")).items == []
     await cacher.stop()
+
+
+async def test_resource_version_0_lists_the_cache_as_it_is():
+    class Counting(MemoryStorage):
+        revisions = 0
+
+        async def current_revision(self):
+            self.revisions += 1
+            return await super().current_revision()
+
+    backend = Counting()
+    cacher = Cacher(backend)
+    await cacher.create("/g/r/n/a", _obj("a"))
+    first = await cacher.list_cached("/g/r/")
+    assert [o["metadata"]["name"] for o in first.items] == ["a"]
+    assert backend.revisions == 0  # no freshness round trip
+    await cacher.list("/g/r/")
+    assert backend.revisions == 1
+    await cacher.stop()

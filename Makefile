@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 SAMPLE_MANIFESTS := examples.sample_apiserver.app:server --namespace wardle --image wardle:dev --insecure-skip-tls-verify
+# the metrics server's deployments: upstream's components.yaml and its high-availability variant
+METRICS_MANIFESTS := examples.metrics_server.app:server --namespace kube-system --image k8s-aggapi-metrics-server:dev --insecure-skip-tls-verify
 
 .PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire bench-metrics manifests wheel clean
 
@@ -61,6 +63,8 @@ cluster: binaries
 # The sample's checked-in deployment (a unit test fails when it is stale).
 manifests: venv
 	$(BIN)/aggapi manifests $(SAMPLE_MANIFESTS) --output-dir examples/sample_apiserver/deploy
+	$(BIN)/aggapi manifests $(METRICS_MANIFESTS) --output-dir examples/metrics_server/deploy/default
+	$(BIN)/aggapi manifests $(METRICS_MANIFESTS) --replicas 2 --output-dir examples/metrics_server/deploy/high-availability
 
 bench: venv
 	$(BIN)/python -m bench

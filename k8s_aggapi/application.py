@@ -40,6 +40,9 @@ class Application:
     port: int = 8443
     group_priority_minimum: int = 1000
     version_priority: int = 15
+    reader_role: str = ""
+    """Names the read-only role that aggregates into view, edit and admin (upstream
+    metrics-server's `system:aggregated-metrics-reader`); empty: `<name>-view`, into view."""
 
     def main(self, argv: Sequence[str] | None = None, *, prog: str | None = None) -> None:
         """Parse upstream-style flags (`argv`, default sys.argv[1:]) and serve until stopped."""

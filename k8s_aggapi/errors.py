@@ -133,9 +133,15 @@ class PathNotFound(StatusError):
 
 class MethodNotAllowed(StatusError):
     def __init__(
-        self, message: str = "the server does not allow this method on the requested resource"
+        self, message: str = "the server does not allow this method on the requested resource",
+        details: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message, 405, "MethodNotAllowed")
+        super().__init__(message, 405, "MethodNotAllowed", details or {})
+
+
+def details_of(gr: GroupResource, name: str = "") -> dict[str, Any]:
+    """`details` of a Status about `gr` (and `name`), as upstream's errors set them."""
+    return _details(gr, name)
 
 
 class NotAcceptable(StatusError):
@@ -225,8 +231,23 @@ class ServiceUnavailable(StatusError):
 
 
 class Timeout(StatusError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, 504, "Timeout")
+    """504; upstream's NewTimeoutError prefixes the message and always writes `details`."""
+
+    def __init__(self, message: str, retry_after: int = 0,
+                 causes: tuple[Cause, ...] = ()) -> None:
+        details: dict[str, Any] = {}
+        if causes:
+            details["causes"] = [c.to_dict() for c in causes]
+        if retry_after:
+            details["retryAfterSeconds"] = retry_after
+        super().__init__(f"Timeout: {message}", 504, "Timeout", details, always_details=True)
+
+
+def too_large_resource_version(requested: int, current: int, retry_after: int = 1) -> Timeout:
+    """A read or watch asked for a revision the storage has not reached (storage's
+    NewTooLargeResourceVersionError; the watch cache answers with a 1 s retry)."""
+    return Timeout(f"Too large resource version: {requested}, current: {current}", retry_after,
+                   (Cause("ResourceVersionTooLarge", "Too large resource version"),))
 
 
 def field_invalid(path: str, value: Any, detail: str) -> Cause:

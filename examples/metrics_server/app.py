@@ -45,4 +45,7 @@ server = MetricsServerApplication(
     group_priority_minimum=100,
     version_priority=100,
     reader_role="system:aggregated-metrics-reader",
+    priority_class="system-cluster-critical",
+    requests=(("cpu", "100m"), ("memory", "200Mi")),
+    memory_limit="",
 )

@@ -27,6 +27,8 @@ from examples.metrics_server.types import API_VERSION, GROUP
 from k8s_aggapi.errors import GroupResource, NotFound
 from k8s_aggapi.registry.info import ColumnDefinition
 from k8s_aggapi.registry.rest import (
+    GET_LATEST,
+    GetOptions,
     Getter,
     Lister,
     ListOptions,
@@ -138,7 +140,8 @@ class NodeMetricsREST(Getter, Lister, TableConvertor):
             for ts in timestamps:
                 self.monitoring.freshness.observe((now - ts) / 1e9)
 
-    async def get(self, ctx: RequestContext, name: str) -> Object:
+    async def get(self, ctx: RequestContext, name: str,
+                  options: GetOptions = GET_LATEST) -> Object:
         node = self.nodes.get(name)
         if node is None:
             raise NotFound(NODE_LISTER, name)
@@ -192,7 +195,8 @@ class PodMetricsREST(Getter, Lister, TableConvertor):
             for ts in timestamps:
                 self.monitoring.freshness.observe((now - ts) / 1e9)
 
-    async def get(self, ctx: RequestContext, name: str) -> Object:
+    async def get(self, ctx: RequestContext, name: str,
+                  options: GetOptions = GET_LATEST) -> Object:
         pod = self.pods.get((ctx.namespace, name))
         if pod is None:
             raise NotFound(POD_LISTER, name)

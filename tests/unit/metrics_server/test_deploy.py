@@ -75,6 +75,7 @@ def test_components_yaml_in_effect(capsys: pytest.CaptureFixture[str]) -> None:
     assert deployment["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     pod = deployment["template"]["spec"]
     assert pod["serviceAccountName"] == "metrics-server"
+    assert pod["priorityClassName"] == "system-cluster-critical"
     container = pod["containers"][0]
     assert container["ports"][0] == {"name": "https", "containerPort": 10250, "protocol": "TCP"}
     for flag in ("--secure-port=10250", "--cert-dir=/tmp", "--kubelet-use-node-status-port",
@@ -83,6 +84,7 @@ def test_components_yaml_in_effect(capsys: pytest.CaptureFixture[str]) -> None:
         assert flag in container["args"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "200Mi"}}
     security = container["securityContext"]
     assert security["readOnlyRootFilesystem"] and security["runAsNonRoot"]
     assert not security["allowPrivilegeEscalation"]

@@ -166,3 +166,13 @@ def test_health_checks_in_upstreams_order() -> None:
     assert list(checks.checks("livez")) == [
         "ping", "log", "metric-collection-timely", "metadata-informer-sync"]
     assert list(checks.checks("healthz")) == ["ping", "log", "metadata-informer-sync"]
+
+
+def test_a_deleted_node_loses_its_series_and_cache() -> None:
+    m = MetricsManager(MetricsOptions())
+    m.monitoring.last_request.labels("gone").set(1)
+    m.scraper._keys["gone"] = {}
+    m._node_deleted(NodeInfo("gone", {}, (), 0, ""))
+    samples = [s for fam in m.monitoring.registry.collect() for s in fam.samples
+               if s.labels.get("node") == "gone"]
+    assert samples == [] and "gone" not in m.scraper._keys

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -70,6 +71,7 @@ class MetricsManager:
         await self.pod_informer.synced.wait()
         log.info("informers synced: %d nodes, %d running pods", len(self.nodes),
                  len(self.pods))
+        gc.freeze()  # what start-up made lives for good: keep it out of every collection
         await self._loop()
 
     async def stop(self) -> None:

@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 SAMPLE_MANIFESTS := examples.sample_apiserver.app:server --namespace wardle --image wardle:dev --insecure-skip-tls-verify
+# the metrics server's deployments: upstream's components.yaml and its high-availability variant
+METRICS_MANIFESTS := examples.metrics_server.app:server --namespace kube-system --image k8s-aggapi-metrics-server:dev --insecure-skip-tls-verify
 
-.PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire manifests wheel clean
+.PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire bench-storage bench-metrics manifests wheel clean
 
 venv: $(STAMP)
 
@@ -47,13 +49,22 @@ e2e: binaries
 test: lint binaries
 	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q tests
 
+# The sample, and the metrics server as v1beta1.metrics.k8s.io with kwok pods reporting CPU and
+# memory (namespace demo): `kubectl top pod -n demo` shows data within a minute.
+METRICS_SERVER_CMD := $(BIN)/python -m examples.metrics_server --metric-resolution=15s \
+  --kubelet-use-node-status-port --kubelet-preferred-address-types=InternalIP,Hostname \
+  --kubelet-certificate-authority={kubelet_ca}
+
 cluster: binaries
 	exec $(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster --stop-with-parent \
-	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver"
+	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver --storage=etcd --etcd-servers={etcd} --etcd-prefix=/wardle" \
+	  --server "metrics.k8s.io/v1beta1=$(METRICS_SERVER_CMD)" --demo-workload
 
 # The sample's checked-in deployment (a unit test fails when it is stale).
 manifests: venv
 	$(BIN)/aggapi manifests $(SAMPLE_MANIFESTS) --output-dir examples/sample_apiserver/deploy
+	$(BIN)/aggapi manifests $(METRICS_MANIFESTS) --output-dir examples/metrics_server/deploy/default
+	$(BIN)/aggapi manifests $(METRICS_MANIFESTS) --replicas 2 --output-dir examples/metrics_server/deploy/high-availability
 
 bench: venv
 	$(BIN)/python -m bench
@@ -63,6 +74,15 @@ bench: venv
 # docs/benchmarks.md). BENCH_WIRE_ARGS="--rounds 1 --ops get" for a quick look.
 bench-wire: binaries
 	$(BIN)/python -m bench.wire $(BENCH_WIRE_ARGS)
+
+# the storage layer on memory and a real etcd, with and without the watch cache
+bench-storage: binaries
+	$(BIN)/python -m bench.storage
+
+# Our metrics server beside metrics-server v0.8.0 on a simulated kubelet fleet (100 and 1,000
+# nodes by default; see docs/benchmarks.md). BENCH_METRICS_ARGS="--nodes 100 --rounds 1".
+bench-metrics: binaries
+	$(BIN)/python -m bench.metrics_pipeline $(BENCH_METRICS_ARGS)
 
 clean:
 	rm -rf $(VENV) .aggapi .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from k8s_aggapi.admission import Plugin
 from k8s_aggapi.api import APIGroup
+from k8s_aggapi.storage.interface import Storage
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Application:
     """An aggregated API server as a value.
 
     `groups` builds the API groups (a factory, so storage is made when a server starts);
+    `storage_groups`, when given, builds them on a storage the flags choose (`--storage
+    memory|etcd`, the `--etcd-*` flags) and is what `main` serves;
     `admission` builds the server's own admission plugins from those groups (run in order,
     after NamespaceLifecycle);
     `name` names its Deployment, Service and ServiceAccount; `command` is the container
@@ -44,12 +47,21 @@ class Application:
     port: int = 8443
     group_priority_minimum: int = 1000
     version_priority: int = 15
+    reader_role: str = ""
+    """Names the read-only role that aggregates into view, edit and admin (upstream
+    metrics-server's `system:aggregated-metrics-reader`); empty: `<name>-view`, into view."""
+    priority_class: str = ""
+    """The pods' priorityClassName (e.g. system-cluster-critical); empty: none."""
+    requests: tuple[tuple[str, str], ...] = (("cpu", "100m"), ("memory", "128Mi"))
+    memory_limit: str = "512Mi"
+    """The container's memory limit; empty: none (a server whose memory grows with the
+    cluster, as metrics-server, ships without one)."""
+    storage_groups: Callable[[Storage], Sequence[APIGroup]] | None = None
 
     def main(self, argv: Sequence[str] | None = None, *, prog: str | None = None) -> None:
         """Parse upstream-style flags (`argv`, default sys.argv[1:]) and serve until stopped."""
         from k8s_aggapi.server import main
 
-        groups = self.groups()
-        plugins = self.admission(groups) if self.admission is not None else ()
-        main(groups, argv, title=self.title, prog=prog or self.prog, example=self.example,
-             admission=plugins)
+        main(self.groups() if self.storage_groups is None else [], argv, title=self.title,
+             prog=prog or self.prog, example=self.example, storage_groups=self.storage_groups,
+             admission=self.admission)

@@ -66,6 +66,8 @@ class ServerConfig:
                 components = (lifecycle,)
         return Chain(plugins), components
     post_start_hooks: tuple[PostStartHook, ...] = ()
+    # started after authentication and authorization, stopped before them (e.g. storage)
+    components: tuple[Component, ...] = ()
 
     async def complete(self) -> CompletedConfig:
         serving, authn, authz = self.serving, self.authentication, self.authorization
@@ -103,7 +105,8 @@ class ServerConfig:
             authorizer=authorization.authorizer,
             strip_headers=authentication.strip_headers,
             trusted_ca_pem=authentication.trusted_ca_pem,
-            components=(authentication, authorization, *admission_components),
+            components=(authentication, authorization, *self.components,
+                        *admission_components),
             health=self.health,
             metrics=ServerMetrics(),
             limits=self.limits,

@@ -8,6 +8,7 @@ server = Application(
     name="wardle-server",
     groups=lambda: [wardle_group()],
     admission=wardle_admission,
+    storage_groups=lambda storage: [wardle_group(storage)],  # --storage memory|etcd
     title="Wardle",
     prog="python -m examples.sample_apiserver",
     example="examples/sample_apiserver/flunder.yaml",

@@ -41,6 +41,6 @@ def serve_kind(
             reader = Store(infos[version], group.name, version,
                            ConvertingStorage(backend, converter, storage_version, version))
         resources[version] = group.version(version).add_rest(
-            infos[version], VersionedREST(store, converter, version, reader),
+            infos[version], VersionedREST(store, converter, version, reader, infos[version].model),
             storage_version=storage_version)
     return resources

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 from k8s_aggapi.conversion.converter import KindConverter
 from k8s_aggapi.registry.rest import (
@@ -30,7 +31,7 @@ from k8s_aggapi.registry.rest import (
     Watcher,
     WatchEvent,
 )
-from k8s_aggapi.registry.store import Store
+from k8s_aggapi.registry.store import RECORDED, Store, track_managed_fields
 
 
 class VersionedREST(Getter, Lister, Watcher, Creater, Updater, Deleter, CollectionDeleter):
@@ -39,9 +40,31 @@ class VersionedREST(Getter, Lister, Watcher, Creater, Updater, Deleter, Collecti
     with no conversion through the hub (`serve_kind` gives one to the storage version)."""
 
     def __init__(self, store: Store, converter: KindConverter, version: str,
-                 reader: Store | None = None) -> None:
+                 reader: Store | None = None, model: Any = None) -> None:
         self.store, self.converter, self.version = store, converter, version
         self.reader = reader
+        self.model = model  # of this version: managedFields are kept in the request's version
+        self.api_version = converter.api_version(version)
+
+    def _track(self, ctx: RequestContext, old: Object | None, new: Object) -> Object:
+        """managedFields in this version (as upstream records the request's), before the
+        object goes to the hub store, which then keeps them as given."""
+        if ctx.field_manager is None:
+            return new
+        # the fields as the hub will have them, defaulted (upstream's field manager sees the
+        # defaulted object); only the managedFields found are kept from that copy
+        seen = self.converter.from_hub(self._in(new), self.version)
+        seen = {**seen, "metadata": dict(seen.get("metadata") or {})}
+        track_managed_fields(ctx, old, seen, self.api_version, self.model)
+        meta = {k: v for k, v in (new.get("metadata") or {}).items() if k != "managedFields"}
+        if "managedFields" in seen["metadata"]:
+            meta["managedFields"] = seen["metadata"]["managedFields"]
+        return {**new, "metadata": meta}
+
+    def _hub_ctx(self, ctx: RequestContext) -> RequestContext:
+        if ctx.field_manager is None:
+            return ctx
+        return dataclasses.replace(ctx, field_manager=RECORDED)
 
     def _out(self, obj: Object) -> Object:
         # what the store returns is never mutated (the backend's contract), so remembered
@@ -82,16 +105,21 @@ class VersionedREST(Getter, Lister, Watcher, Creater, Updater, Deleter, Collecti
                 yield WatchEvent(event.type, self._out(event.object))
 
     async def create(self, ctx: RequestContext, obj: Object) -> Object:
-        return self._out(await self.store.create(ctx, self._in(obj)))
+        return self._out(await self.store.create(
+            self._hub_ctx(ctx), self._in(self._track(ctx, None, obj))))
 
     async def update(
         self, ctx: RequestContext, name: str, update: ObjectUpdate
     ) -> tuple[Object, bool]:
         def in_hub(current: Object) -> Object:
-            return self._in(update.compute(self._out(current)))
+            old = self._out(current)
+            return self._in(self._track(ctx, old, update.compute(old)))
 
-        replacement = None if update.replacement is None else self._in(update.replacement)
-        stored, created = await self.store.update(ctx, name, ObjectUpdate(in_hub, replacement))
+        replacement = None if update.replacement is None else self._in(
+            self._track(ctx, None, update.replacement))
+        stored, created = await self.store.update(
+            self._hub_ctx(ctx), name,
+            dataclasses.replace(update, compute=in_hub, replacement=replacement))
         return self._out(stored), created
 
     async def delete(

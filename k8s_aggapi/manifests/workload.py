@@ -46,13 +46,22 @@ def _args(app: Application, options: DeployOptions) -> list[str]:
         args += [f"--tls-cert-file={CERT_DIR}/tls.crt",
                  f"--tls-private-key-file={CERT_DIR}/tls.key"]
     if options.storage == "etcd":
-        args.append(f"--etcd-servers={etcd_servers(app, options)}")
+        if app.storage_groups is not None:  # the server offers --storage memory|etcd
+            args.append("--storage=etcd")
+        args += [f"--etcd-servers={etcd_servers(app, options)}", "--etcd-prefix=/registry"]
     return args + list(app.args)
 
 
 def _probe(path: str, **extra: int) -> Manifest:
     return {"httpGet": {"path": path, "port": "https", "scheme": "HTTPS"},
             "periodSeconds": 10, "failureThreshold": 3, **extra}
+
+
+def _resources(app: Application) -> Manifest:
+    resources: Manifest = {"requests": dict(app.requests)}
+    if app.memory_limit:
+        resources["limits"] = {"memory": app.memory_limit}
+    return resources
 
 
 def _container(app: Application, options: DeployOptions) -> Manifest:
@@ -68,8 +77,7 @@ def _container(app: Application, options: DeployOptions) -> Manifest:
         "ports": [{"name": "https", "containerPort": app.port, "protocol": "TCP"}],
         "readinessProbe": _probe("/readyz", initialDelaySeconds=5),
         "livenessProbe": _probe("/livez", initialDelaySeconds=10),
-        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                      "limits": {"memory": "512Mi"}},
+        "resources": _resources(app),
         "securityContext": {
             "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
             "runAsNonRoot": True, "runAsUser": 1000,
@@ -91,6 +99,8 @@ def deployment(app: Application, options: DeployOptions) -> Manifest:
         "containers": [_container(app, options)],
         "volumes": volumes,
     }
+    if app.priority_class:
+        pod = {"priorityClassName": app.priority_class, **pod}
     if options.replicas > 1:
         pod["affinity"] = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
             {"weight": 100, "podAffinityTerm": {

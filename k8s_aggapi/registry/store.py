@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from k8s_aggapi import errors
 from k8s_aggapi.admission.attributes import Operation
+from k8s_aggapi.patching import managedfields, schema
 from k8s_aggapi.registry import continuetoken, validation
 from k8s_aggapi.registry.info import ResourceInfo
 from k8s_aggapi.registry.objectmeta import validate_object_meta, validate_object_meta_update
@@ -146,8 +147,15 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         items: builtins.list[Object] = []
         filtering = not (options.label_selector.empty() and options.field_selector.empty())
         limit = options.limit
+        any_revision = options.resource_version == "0" and not options.continue_token
         for _ in range(_MAX_CHUNKS):
-            page = await self._read_page(prefix, start, limit, at, bool(options.continue_token))
+            if any_revision and isinstance(self.backend, st.CachedLister):
+                # resourceVersion "0": any state will do, so the watch cache's as it is
+                page = await self.backend.list_cached(prefix, start=start, limit=limit)
+                any_revision = False
+            else:
+                page = await self._read_page(prefix, start, limit, at,
+                                             bool(options.continue_token))
             at = page.revision  # the next chunks read where the first did
             items.extend(o for o in page.items if not filtering or self._matches(o, options))
             if not limit or len(items) >= limit or not page.remaining:
@@ -266,12 +274,13 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         self._check_scope(ctx, meta)
         if meta.get("resourceVersion"):
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
-        for field in ("deletionTimestamp", "deletionGracePeriodSeconds", "managedFields"):
+        for field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(field, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339()
         meta["generation"] = 1
         self.strategy.prepare_for_create(ctx, obj)
+        self._track(ctx, None, obj)
         self._invalid(name, self.strategy.validate_name(name) + self.strategy.validate(ctx, obj))
         # the common ObjectMeta rules run after the strategy's, as upstream's BeforeCreate does
         self._invalid(name, validate_object_meta(obj["metadata"], self.info.namespaced))
@@ -297,8 +306,8 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         self, ctx: RequestContext, name: str, update: ObjectUpdate
     ) -> Object:
         """The status subresource's update: every change but the status is dropped."""
-        stored, _ = await self._guaranteed(
-            ctx, name, ObjectUpdate(update.compute), status_only=True)
+        stored, _ = await self._guaranteed(  # a status never creates: no replacement
+            ctx, name, ObjectUpdate(update.compute, None, update.uid), status_only=True)
         return stored
 
     async def _guaranteed(
@@ -307,6 +316,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         key = self.key(ctx, name)
 
         async def apply(old: Object) -> Object | Delete:
+            self._check_preconditions(name, old["metadata"], update.uid, None)
             new = update.compute(old)
             await self._admit(ctx, Operation.UPDATE, new, old, name)
             new = self._updated(ctx, name, new, old, status_only=status_only)
@@ -380,10 +390,15 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         if new.get("spec") != old.get("spec"):
             new_meta["generation"] = int(old_meta.get("generation", 1)) + 1
         self.strategy.prepare_for_update(ctx, new, old)
+        self._track(ctx, old, new, "status" if status_only else "")
         self._invalid(name, validate_object_meta_update(
             new["metadata"], old_meta, self.info.namespaced
         ) + self.strategy.validate_update(ctx, new, old))
         return new
+
+    def _track(self, ctx: RequestContext, old: Object | None, new: Object,
+               subresource: str = "") -> None:
+        track_managed_fields(ctx, old, new, self.api_version, self.info.model, subresource)
 
     async def delete(
         self, ctx: RequestContext, name: str, options: DeleteOptions
@@ -395,7 +410,8 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         async def apply(current: Object) -> Object | Delete:
             nonlocal gone
             meta = current["metadata"]
-            self._check_preconditions(name, meta, options)
+            self._check_preconditions(name, meta, options.preconditions_uid,
+                                      options.preconditions_resource_version)
             await self._admit(ctx, Operation.DELETE, None, current, name)
             await self._validate_admission(ctx, Operation.DELETE, None, current, name)
             gone = not meta.get("finalizers")
@@ -415,17 +431,18 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
         return stored, gone
 
-    def _check_preconditions(self, name: str, meta: dict[str, Any], options: DeleteOptions) -> None:
-        if options.preconditions_uid is not None and options.preconditions_uid != meta.get("uid"):
+    def _check_preconditions(
+        self, name: str, meta: dict[str, Any], uid: str | None, resource_version: str | None
+    ) -> None:
+        """storage.Preconditions.Check (None: no precondition; "" is one, as upstream)."""
+        if uid is not None and uid != meta.get("uid"):
             raise errors.Conflict(self.gr, name, (
-                f"Precondition failed: UID in precondition: {options.preconditions_uid}, "
+                f"Precondition failed: UID in precondition: {uid}, "
                 f"UID in object meta: {meta.get('uid')}"))
-        if (options.preconditions_resource_version is not None
-                and options.preconditions_resource_version != meta.get("resourceVersion")):
+        if resource_version is not None and resource_version != meta.get("resourceVersion"):
             raise errors.Conflict(self.gr, name, (
-                "Precondition failed: ResourceVersion in precondition: "
-                f"{options.preconditions_resource_version}, ResourceVersion in object meta: "
-                f"{meta.get('resourceVersion')}"))
+                f"Precondition failed: ResourceVersion in precondition: {resource_version}, "
+                f"ResourceVersion in object meta: {meta.get('resourceVersion')}"))
 
     async def delete_collection(
         self, ctx: RequestContext, options: DeleteOptions, list_options: ListOptions
@@ -445,3 +462,35 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
 
 def _managed_fields(meta: dict[str, Any]) -> dict[str, Any]:
     return {"managedFields": meta["managedFields"]} if "managedFields" in meta else {}
+
+
+RECORDED = "\x00recorded"  # no manager can be called this (a query or User-Agent value)
+
+
+def track_managed_fields(ctx: RequestContext, old: Object | None, new: Object, api_version: str,
+                         model: Any, subresource: str = "") -> None:
+    """managedFields of `new`, as upstream's field manager keeps them on every write
+    (`k8s_aggapi.patching.managedfields`), in `api_version`; an apply brings its own (no
+    field manager). Conversion calls it in the version a request is in, then hands the store
+    `RECORDED` as the field manager: the managedFields given are final, even when absent."""
+    if ctx.field_manager == RECORDED:
+        return
+    meta = new["metadata"]
+    given = meta.get("managedFields")
+    stored = old["metadata"].get("managedFields") if old is not None else None
+    if ctx.field_manager is None:
+        if not given and stored:
+            meta["managedFields"] = stored
+        return
+    if managedfields.is_reset(given):
+        meta.pop("managedFields", None)
+        return
+    if given and given != stored and managedfields.decode(given) is None:
+        return  # kept as given, for validation to name what is wrong
+    managed = managedfields.track_update(
+        old, new, ctx.field_manager, api_version, now_rfc3339(),
+        schema.of_model(model), subresource, schema.zero_object(model))
+    if managed:
+        meta["managedFields"] = managed
+    else:
+        meta.pop("managedFields", None)

@@ -8,7 +8,7 @@ SAMPLE_MANIFESTS := examples.sample_apiserver.app:server --namespace wardle --im
 # the metrics server's deployments: upstream's components.yaml and its high-availability variant
 METRICS_MANIFESTS := examples.metrics_server.app:server --namespace kube-system --image k8s-aggapi-metrics-server:dev --insecure-skip-tls-verify
 
-.PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire bench-storage manifests wheel clean
+.PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire bench-storage bench-metrics manifests wheel clean
 
 venv: $(STAMP)
 
@@ -78,6 +78,11 @@ bench-wire: binaries
 # the storage layer on memory and a real etcd, with and without the watch cache
 bench-storage: binaries
 	$(BIN)/python -m bench.storage
+
+# Our metrics server beside metrics-server v0.8.0 on a simulated kubelet fleet (100 and 1,000
+# nodes by default; see docs/benchmarks.md). BENCH_METRICS_ARGS="--nodes 100 --rounds 1".
+bench-metrics: binaries
+	$(BIN)/python -m bench.metrics_pipeline $(BENCH_METRICS_ARGS)
 
 clean:
 	rm -rf $(VENV) .aggapi .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ import base64
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -86,11 +86,22 @@ class Resource:
         return base64.b64encode(hashlib.sha256(raw.encode()).digest()[:8]).decode()
 
 
+class VersionEndpoint(Protocol):
+    """A group-version that is no set of CRUD resources (custom metrics, say): an ASGI app for
+    every path under `/apis/<group>/<version>/`, which lists its own resources for discovery
+    (legacy `APIResource` dicts; the list may change while the server runs)."""
+
+    async def api_resources(self) -> list[dict[str, Any]]: ...
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None: ...
+
+
 @dataclass
 class APIVersion:
     group: str
     name: str
     resources: dict[str, Resource] = field(default_factory=dict)
+    endpoint: VersionEndpoint | None = None
 
     @property
     def group_version(self) -> str:
@@ -109,6 +120,8 @@ class APIVersion:
         served as it is."""
         from k8s_aggapi.registry.store import Store, is_backend
 
+        if self.endpoint is not None:
+            raise ValueError(f"{self.group_version} is served by its own endpoint")
         if info.plural in self.resources:
             raise ValueError(f"{info.plural} is already served in {self.group_version}")
         resource = Resource(info, storage, self.group, self.name, storage_version)
@@ -126,6 +139,14 @@ class APIGroup:
 
     name: str
     versions: list[APIVersion] = field(default_factory=list)
+
+    def serve_version(self, name: str, endpoint: VersionEndpoint) -> APIVersion:
+        """Let `endpoint` serve every path of version `name` (appended: lower preference)."""
+        version = self.version(name)
+        if version.resources or version.endpoint is not None:
+            raise ValueError(f"{version.group_version} is already served")
+        version.endpoint = endpoint
+        return version
 
     def version(self, name: str) -> APIVersion:
         """The version called `name`, created on first use (appended: lower preference)."""

@@ -68,8 +68,15 @@ class ResourceRoute(Route):
         return match, child
 
 
+def _version_endpoint_routes(groups: Sequence[APIGroup]) -> list[BaseRoute]:
+    """The group-versions that serve their own paths (`APIGroup.serve_version`)."""
+    return [ResourceRoute(f"/apis/{g.name}/{v.name}/{{rest:path}}", v.endpoint)
+            for g in groups for v in g.versions if v.endpoint is not None]
+
+
 def routes(config: CompletedConfig) -> list[BaseRoute]:
     return [
+        *_version_endpoint_routes(config.groups),
         ResourceRoute("/apis/{group}/{version}/{rest:path}",
                       ResourceEndpoint(config.groups, config.limits)),
         *health_routes(config.health),

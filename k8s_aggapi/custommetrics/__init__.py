@@ -26,6 +26,7 @@ from k8s_aggapi.custommetrics.provider import (
     MetricValue,
     ObjectReference,
     parse_group_resource,
+    selector_json,
 )
 from k8s_aggapi.custommetrics.quantity import quantity
 
@@ -47,4 +48,5 @@ __all__ = [
     "metrics_groups",
     "parse_group_resource",
     "quantity",
+    "selector_json",
 ]

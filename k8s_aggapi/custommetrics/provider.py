@@ -100,3 +100,30 @@ class ExternalMetricsProvider(Protocol):
     ) -> Sequence[ExternalMetricValue]: ...
 
     async def list_all_external_metrics(self) -> Sequence[ExternalMetricInfo]: ...
+
+
+_EXPRESSIONS = {"in": "In", "notin": "NotIn", "!=": "NotIn", "exists": "Exists",
+                "!": "DoesNotExist"}
+
+
+def selector_json(selector: LabelSelector) -> dict[str, Any] | None:
+    """A parsed selector as a metav1.LabelSelector (Go's ParseToLabelSelector): `=` in
+    matchLabels, the rest as matchExpressions; None for an empty selector."""
+    if selector.empty():
+        return None
+    labels: dict[str, str] = {}
+    expressions: list[dict[str, Any]] = []
+    for r in selector.requirements:
+        if r.operator == "=":
+            labels[r.key] = r.values[0]
+        elif r.operator in _EXPRESSIONS:
+            expression: dict[str, Any] = {"key": r.key, "operator": _EXPRESSIONS[r.operator]}
+            if r.values:
+                expression["values"] = sorted(r.values)
+            expressions.append(expression)
+    out: dict[str, Any] = {}
+    if labels:
+        out["matchLabels"] = labels
+    if expressions:
+        out["matchExpressions"] = expressions
+    return out

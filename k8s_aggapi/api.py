@@ -1,71 +1,92 @@
 """Declaring an API: an `APIGroup` collects versions, each version collects resources.
 
 No global registry: the server takes a list of groups. A resource is its `ResourceInfo`
-(names, scope, model) plus the storage that serves it; verbs come from what that storage
-implements (`registry.rest.verbs_of`).
+(names, scope, model, subresources) plus the REST object that serves it. Two explicit ways to
+register one:
+
+- `add_store(info, backend, strategy=...)`: a `storage.Storage` backend, served by the generic
+  `registry.Store` (every verb; `status` and `scale` as `info` declares them);
+- `add_rest(info, rest)`: your own object, serving exactly the `registry.rest` capabilities its
+  class declares (`Getter`, `Lister`, ...).
+
+Routing, discovery and OpenAPI all read what is registered here.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from k8s_aggapi.errors import GroupResource
-from k8s_aggapi.registry.rest import Object, verbs_of
+from k8s_aggapi.models.autoscaling import SCALE_GROUP, SCALE_KIND, SCALE_VERSION
+from k8s_aggapi.models.autoscaling import Scale as ScaleModel
+from k8s_aggapi.registry.info import ColumnDefinition, ResourceInfo, Scale, TableColumn
+from k8s_aggapi.registry.rest import REST, Capabilities, TableConvertor
+from k8s_aggapi.registry.scale import ScaleREST
+from k8s_aggapi.registry.status import StatusREST
+from k8s_aggapi.registry.store import Store
+from k8s_aggapi.registry.strategy import Strategy
+from k8s_aggapi.registry.table import DefaultTableConvertor
+from k8s_aggapi.storage.interface import Storage
 
-if TYPE_CHECKING:
-    from k8s_aggapi.registry.strategy import Strategy
+__all__ = [
+    "APIGroup", "APIVersion", "ColumnDefinition", "Resource", "ResourceInfo", "Scale",
+    "Subresource", "TableColumn", "VersionEndpoint",
+]
 
 
-@dataclass(frozen=True)
-class TableColumn:
-    """A server-side Table column; `value` takes the object dict and returns the cell."""
+def _capabilities(rest: REST, table: TableConvertor, what: str) -> Capabilities:
+    if not isinstance(rest, REST):
+        raise TypeError(
+            f"{what}: {type(rest).__name__} declares no REST capability (subclass "
+            "registry.rest.Getter, Lister, ...); register a storage backend with add_store")
+    capabilities = Capabilities.of(rest, table)
+    if not capabilities.verbs:
+        raise TypeError(f"{what}: {type(rest).__name__} serves no REST verb")
+    return capabilities
+
+
+@dataclass
+class Subresource:
+    """`<plural>/<name>`: what serves it and the kind it answers with."""
 
     name: str
-    value: Callable[[Object], Any]
-    type: str = "string"
-    format: str = ""
-    description: str = ""
-    priority: int = 0  # 0 = shown by default, 1 = shown with -o wide
-
-
-@dataclass(frozen=True)
-class ResourceInfo:
-    """What a resource is called and how it is shaped in one version."""
-
+    rest: REST
+    capabilities: Capabilities
+    group: str
+    version: str
     kind: str
-    plural: str
     model: type[BaseModel] | None = None
-    singular: str = ""
-    namespaced: bool = True
-    short_names: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    columns: tuple[TableColumn, ...] = ()
-    field_selectors: Mapping[str, Callable[[Object], str]] | None = None
 
     @property
-    def singular_name(self) -> str:
-        return self.singular or self.kind.lower()
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
-    def list_kind(self) -> str:
-        return f"{self.kind}List"
+    def verbs(self) -> list[str]:
+        return self.capabilities.verbs
 
 
 @dataclass
 class Resource:
-    """A resource served in one group version."""
+    """A resource served in one group version, with its subresources."""
 
     info: ResourceInfo
-    storage: object
+    rest: REST
     group: str
     version: str
     storage_version: str = ""
+    table: TableConvertor | None = None  # None: the REST object's own, else info.columns
+    subresources: dict[str, Subresource] = field(default_factory=dict)
+    capabilities: Capabilities = field(init=False)
+
+    def __post_init__(self) -> None:
+        table = self.table or DefaultTableConvertor(self.info.columns)
+        self.capabilities = _capabilities(self.rest, table, self.info.plural)
 
     @property
     def group_resource(self) -> GroupResource:
@@ -77,13 +98,31 @@ class Resource:
 
     @property
     def verbs(self) -> list[str]:
-        return verbs_of(self.storage)
+        return self.capabilities.verbs
 
     @property
     def storage_version_hash(self) -> str:
         """base64(sha256("<group>/<version>/<Kind>")[:8]) of the storage version."""
         raw = f"{self.group}/{self.storage_version or self.version}/{self.info.kind}"
         return base64.b64encode(hashlib.sha256(raw.encode()).digest()[:8]).decode()
+
+    def add_subresource(
+        self, name: str, rest: REST, *, kind: str = "", group: str | None = None,
+        version: str | None = None, model: type[BaseModel] | None = None,
+    ) -> Subresource:
+        """Serve `<plural>/<name>` from `rest`; it answers with `kind` (default: the
+        resource's own kind, group, version and model) in `group`/`version`."""
+        if name in self.subresources:
+            raise ValueError(f"{self.info.plural}/{name} is already served")
+        same = not kind
+        table = self.capabilities.table if same else DefaultTableConvertor()
+        sub = Subresource(
+            name, rest, _capabilities(rest, table, f"{self.info.plural}/{name}"),
+            self.group if group is None else group,
+            self.version if version is None else version,
+            kind or self.info.kind, self.info.model if same and model is None else model)
+        self.subresources[name] = sub
+        return sub
 
 
 class VersionEndpoint(Protocol):
@@ -107,29 +146,47 @@ class APIVersion:
     def group_version(self) -> str:
         return f"{self.group}/{self.name}" if self.group else self.name
 
-    def add_resource(
+    def add_store(
         self,
         info: ResourceInfo,
-        storage: object,
+        backend: Storage,
         *,
         strategy: Strategy | None = None,
+        table: TableConvertor | None = None,
         storage_version: str = "",
     ) -> Resource:
-        """Serve `info` from `storage`. A `storage.Storage` backend is wrapped in the generic
-        `registry.Store` (with `strategy`); an object implementing REST verbs directly is
-        served as it is."""
-        from k8s_aggapi.registry.store import Store, is_backend
+        """Serve `info` from a storage backend through the generic `registry.Store` (with
+        `strategy`'s hooks; `table` replaces the Table of `info.columns`). Its `status` and
+        `scale` subresources are served as `info` declares them."""
+        if isinstance(backend, REST) or not isinstance(backend, Storage):
+            raise TypeError(
+                f"{info.plural}: {type(backend).__name__} is no storage.Storage backend; "
+                "register a REST object with add_rest")
+        store = Store(info, self.group, self.name, backend, strategy)
+        resource = self._add(Resource(info, store, self.group, self.name, storage_version, table))
+        if info.status:
+            resource.add_subresource("status", StatusREST(store))
+        if info.scale is not None:
+            resource.add_subresource(
+                "scale", ScaleREST(store, info.scale), kind=SCALE_KIND, group=SCALE_GROUP,
+                version=SCALE_VERSION, model=ScaleModel)
+        return resource
 
+    def add_rest(self, info: ResourceInfo, rest: REST, *, storage_version: str = "") -> Resource:
+        """Serve `info` from your own REST object: exactly the verbs its class declares.
+        Subresources of your own: `add_rest(...).add_subresource(name, rest)`."""
+        if info.status or info.scale is not None:
+            raise ValueError(
+                f"{info.plural}: status and scale are served by add_store's generic store; "
+                "serve your own with Resource.add_subresource")
+        return self._add(Resource(info, rest, self.group, self.name, storage_version))
+
+    def _add(self, resource: Resource) -> Resource:
         if self.endpoint is not None:
             raise ValueError(f"{self.group_version} is served by its own endpoint")
-        if info.plural in self.resources:
-            raise ValueError(f"{info.plural} is already served in {self.group_version}")
-        resource = Resource(info, storage, self.group, self.name, storage_version)
-        if is_backend(storage):
-            resource.storage = Store(resource, storage, strategy)  # type: ignore[arg-type]
-        if not resource.verbs:
-            raise TypeError(f"{info.plural}: the storage implements no REST verb")
-        self.resources[info.plural] = resource
+        if resource.info.plural in self.resources:
+            raise ValueError(f"{resource.info.plural} is already served in {self.group_version}")
+        self.resources[resource.info.plural] = resource
         return resource
 
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from k8s_aggapi.api import APIGroup, APIVersion, Resource, VersionEndpoint
+from k8s_aggapi.api import APIGroup, APIVersion, Resource, Subresource, VersionEndpoint
 from k8s_aggapi.endpoints.negotiation import MediaRange, parse_accept
 from k8s_aggapi.errors import NotAcceptable, PathNotFound
 
@@ -82,7 +82,7 @@ def _api_resource(r: Resource) -> dict[str, Any]:
     info = r.info
     entry: dict[str, Any] = {
         "name": info.plural,
-        "singularName": "" if "/" in info.plural else info.singular_name,
+        "singularName": info.singular_name,
         "namespaced": info.namespaced,
         "kind": info.kind,
         "verbs": r.verbs,
@@ -91,36 +91,45 @@ def _api_resource(r: Resource) -> dict[str, Any]:
         entry["shortNames"] = list(info.short_names)
     if info.categories:
         entry["categories"] = list(info.categories)
-    if "/" not in info.plural:
-        entry["storageVersionHash"] = r.storage_version_hash
+    entry["storageVersionHash"] = r.storage_version_hash
+    return entry
+
+
+def _api_subresource(r: Resource, sub: Subresource) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": f"{r.info.plural}/{sub.name}", "singularName": "",
+                             "namespaced": r.info.namespaced}
+    if (sub.group, sub.version) != (r.group, r.version):
+        entry["group"], entry["version"] = sub.group, sub.version
+    entry["kind"] = sub.kind
+    entry["verbs"] = sub.verbs
     return entry
 
 
 def _resource_list(version: APIVersion) -> dict[str, Any]:
+    entries = []
+    for r in _sorted_resources(version):
+        entries.append(_api_resource(r))
+        entries.extend(_api_subresource(r, r.subresources[n]) for n in sorted(r.subresources))
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": version.group_version,
-        "resources": [_api_resource(r) for r in _sorted_resources(version)],
+        "resources": entries,
     }
 
 
-def _response_kind(r: Resource) -> dict[str, str]:
-    return {"group": r.group, "version": r.version, "kind": r.info.kind}
+def _response_kind(group: str, version: str, kind: str) -> dict[str, str]:
+    return {"group": group, "version": version, "kind": kind}
 
 
 def _resource_discovery(version: APIVersion) -> list[dict[str, Any]]:
-    """v2 entries; `<plural>/<sub>` resources become subresources of their parent."""
-    top: dict[str, dict[str, Any]] = {}
-    subs: list[Resource] = []
+    """v2 entries, each with its subresources."""
+    entries = []
     for r in _sorted_resources(version):
-        if "/" in r.info.plural:
-            subs.append(r)
-            continue
         info = r.info
         entry: dict[str, Any] = {
             "resource": info.plural,
-            "responseKind": _response_kind(r),
+            "responseKind": _response_kind(r.group, r.version, info.kind),
             "scope": "Namespaced" if info.namespaced else "Cluster",
             "singularResource": info.singular_name,
             "verbs": r.verbs,
@@ -129,14 +138,14 @@ def _resource_discovery(version: APIVersion) -> list[dict[str, Any]]:
             entry["shortNames"] = list(info.short_names)
         if info.categories:
             entry["categories"] = list(info.categories)
-        top[info.plural] = entry
-    for r in subs:
-        parent, _, sub = r.info.plural.partition("/")
-        if parent in top:
-            top[parent].setdefault("subresources", []).append(
-                {"subresource": sub, "responseKind": _response_kind(r), "verbs": r.verbs}
-            )
-    return list(top.values())
+        if r.subresources:
+            entry["subresources"] = [
+                {"subresource": sub.name,
+                 "responseKind": _response_kind(sub.group, sub.version, sub.kind),
+                 "verbs": sub.verbs}
+                for sub in (r.subresources[n] for n in sorted(r.subresources))]
+        entries.append(entry)
+    return entries
 
 
 def _listed_discovery(version: APIVersion, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,11 +14,11 @@ def wardle_group(storage: Storage | None = None) -> APIGroup:
     backend = storage or MemoryStorage()
     group = APIGroup(GROUP)
     version = group.version("v1alpha1")
-    version.add_resource(
+    version.add_store(
         ResourceInfo(kind="Flunder", plural="flunders", model=v1alpha1.Flunder, namespaced=True),
         backend, strategy=FlunderStrategy(),
     )
-    version.add_resource(
+    version.add_store(
         ResourceInfo(kind="Fischer", plural="fischers", model=v1alpha1.Fischer, namespaced=False),
         backend,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from k8s_aggapi.models import KubeModel, Object
+from k8s_aggapi.models import KubeModel, KubeObject
 
 
 class FlunderSpec(KubeModel):
@@ -25,7 +25,7 @@ class FlunderStatus(KubeModel):
     """The observed state of a Flunder (empty in the sample)."""
 
 
-class Flunder(Object):
+class Flunder(KubeObject):
     """A Flunder: a namespaced example object that may reference a Flunder or a Fischer."""
 
     spec: FlunderSpec = Field(default_factory=FlunderSpec, description="The flunder's spec.")
@@ -34,7 +34,7 @@ class Flunder(Object):
     )
 
 
-class Fischer(Object):
+class Fischer(KubeObject):
     """A Fischer: a cluster-scoped example object listing flunder names that are banned."""
 
     disallowed_flunders: list[str] | None = Field(

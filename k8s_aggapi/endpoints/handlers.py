@@ -1,19 +1,19 @@
 """The resource endpoint: one ASGI app for every `/apis/<group>/<version>/...` resource path.
 
-It finds the resource from the parsed request info, checks the verb against what the storage
-implements, and runs the handler: get, list, watch, create, update, patch, delete,
-deletecollection. Objects travel as dicts and are written with orjson.
+It finds the resource (or its subresource) from the parsed request info, checks the verb
+against the capabilities its REST object declares, and runs the handler: get, list, watch,
+create, update, patch, delete, deletecollection. Objects travel as dicts, written with orjson.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from k8s_aggapi import context, errors
-from k8s_aggapi.api import APIGroup, Resource
+from k8s_aggapi.api import APIGroup, Resource, Subresource
 from k8s_aggapi.endpoints import decoding
 from k8s_aggapi.endpoints import options as opts
 from k8s_aggapi.endpoints.negotiation import JSON, Target, body_media_type, negotiate
@@ -30,12 +30,20 @@ from k8s_aggapi.endpoints.watch import stream_watch
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.registry import rest
 from k8s_aggapi.registry.selectors import FieldSelector
-from k8s_aggapi.registry.table import DefaultTableConvertor, partial_metadata
+from k8s_aggapi.registry.table import INCLUDE_OBJECT, partial_metadata, table_body
 from k8s_aggapi.registry.validation import is_dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 _WRITE_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
+_Capability = TypeVar("_Capability")
+
+
+def _served(capability: _Capability | None) -> _Capability:
+    """The capability a verb needs; the endpoint only dispatches verbs that are served."""
+    if capability is None:
+        raise errors.MethodNotAllowed()
+    return capability
 
 
 class ResourceEndpoint:
@@ -45,20 +53,30 @@ class ResourceEndpoint:
         self, groups: Sequence[APIGroup], limits: ServerLimits = DEFAULT_LIMITS
     ) -> None:
         self.limits = limits
-        # the verbs are found once: runtime protocol checks are too slow for every request
+        # each path's verbs, found once from the capabilities registered
         self.resources: dict[tuple[str, str, str], tuple[Resource, frozenset[str]]] = {}
+        self.subresources: dict[tuple[str, str, str, str], tuple[Subresource, frozenset[str]]] = {}
         for group in groups:
             for version in group.versions:
                 for plural, resource in version.resources.items():
                     key = (group.name, version.name, plural)
                     self.resources[key] = (resource, frozenset(resource.verbs))
+                    for name, sub in resource.subresources.items():
+                        self.subresources[(*key, name)] = (sub, frozenset(sub.verbs))
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         info = context.request_info(scope)
         found = self.resources.get((info.api_group, info.api_version, info.resource))
-        if found is None or not info.is_resource_request or info.subresource:
+        if found is None or not info.is_resource_request:
             raise errors.PathNotFound()
         resource, verbs = found
+        sub: Subresource | None = None
+        if info.subresource:
+            found_sub = self.subresources.get(
+                (info.api_group, info.api_version, info.resource, info.subresource))
+            if found_sub is None or not info.name:
+                raise errors.PathNotFound()
+            sub, verbs = found_sub
         namespaced = resource.info.namespaced
         if (info.namespace and not namespaced) or (
             namespaced and not info.namespace and info.verb not in ("list", "watch")
@@ -75,8 +93,8 @@ class ResourceEndpoint:
         raw_query: bytes = scope.get("query_string", b"")
         query = parse_qs(raw_query.decode(), keep_blank_values=True) if raw_query else {}
         ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
-        handler = Handler(resource, ctx, scope, receive, send, query, self.limits)
-        await getattr(handler, verb)(info.name)
+        handler = Handler(resource, ctx, scope, receive, send, query, self.limits, sub)
+        await handler.verbs[verb](info.name)
 
 
 def _no_such_namespace(resource: Resource, verb: str, namespace: str, name: str) -> None:
@@ -105,27 +123,38 @@ def _json_type(value: Any) -> str:
 
 
 class Handler:
-    """One request against one resource; a method per verb."""
+    """One request against one resource (or one of its subresources); a method per verb."""
 
     def __init__(self, resource: Resource, ctx: rest.RequestContext, scope: dict[str, Any],
                  receive: Receive, send: Send, query: dict[str, list[str]],
-                 limits: ServerLimits = DEFAULT_LIMITS) -> None:
+                 limits: ServerLimits = DEFAULT_LIMITS, sub: Subresource | None = None) -> None:
         self.resource, self.ctx, self.scope = resource, ctx, scope
         self.limits = limits
         self.receive, self.send, self.query = receive, send, query
-        self.storage: Any = resource.storage
         self.accept = _header(scope, b"accept")
+        # what the path serves and the kind it answers with
+        if sub is None:
+            self.rest, self.kind, self.api_version = (
+                resource.capabilities, resource.info.kind, resource.api_version)
+            self.model = resource.info.model
+        else:
+            self.rest, self.kind, self.api_version = sub.capabilities, sub.kind, sub.api_version
+            self.model = sub.model
+        self.verbs: dict[str, Callable[[str], Awaitable[None]]] = {
+            "get": self.get, "list": self.list, "watch": self.watch, "create": self.create,
+            "update": self.update, "patch": self.patch, "delete": self.delete,
+            "deletecollection": self.deletecollection,
+        }
 
-    def _table(self) -> DefaultTableConvertor:
-        if isinstance(self.storage, rest.TableConvertor) and hasattr(
-            self.storage, "column_definitions"
-        ):
-            return self.storage  # type: ignore[return-value]
-        return DefaultTableConvertor(self.resource.info.columns)
+    def _table(self, objects: list[rest.Object], list_meta: dict[str, Any] | None = None,
+               include_object: str | None = None) -> rest.Object:
+        table = self.rest.table.convert_to_table(objects, rest.TableOptions())
+        include = self._include_object() if include_object is None else include_object
+        return table_body(table, include_object=include, list_meta=list_meta)
 
     def _include_object(self) -> str:
         value = opts.first(self.query, "includeObject", "Metadata")
-        if value not in ("None", "Metadata", "Object"):
+        if value not in INCLUDE_OBJECT:
             raise errors.BadRequest(
                 f'includeObject: Unsupported value: "{value}": supported values: "None", '
                 '"Metadata", "Object"'
@@ -135,7 +164,7 @@ class Handler:
     def _shape(self, obj: rest.Object) -> rest.Object:
         target = negotiate(self.accept, is_list=False)
         if target is Target.TABLE:
-            return self._table().convert_to_table([obj], include_object=self._include_object())
+            return self._table([obj])
         if target is Target.PARTIAL:
             return partial_metadata(obj)
         return obj
@@ -150,9 +179,9 @@ class Handler:
 
     def _decode(self, body: dict[str, Any], raw: bytes) -> list[tuple[bytes, bytes]]:
         """Decode a create or update body as upstream's strict decoder; Warning headers."""
-        version = self.resource.api_version.rpartition("/")[2]
-        return decoding.decode_body(self.resource.info.model, body, raw,
-                                    self._field_validation(), self.resource.info.kind, version)
+        version = self.api_version.rpartition("/")[2]
+        return decoding.decode_body(self.model, body, raw, self._field_validation(), self.kind,
+                                    version)
 
     async def _body(self, allowed: tuple[str, ...] = (JSON,)) -> tuple[str, bytes]:
         media = body_media_type(_header(self.scope, b"content-type"), allowed)
@@ -161,7 +190,7 @@ class Handler:
     # verbs ----------------------------------------------------------------
     async def get(self, name: str) -> None:
         target = negotiate(self.accept, is_list=False)  # 406 before any work
-        obj = await self.storage.get(self.ctx, name)
+        obj = await _served(self.rest.getter).get(self.ctx, name)
         if target is not Target.OBJECT:
             obj = self._shape(obj)
         await send_json(self.send, 200, obj)
@@ -182,17 +211,14 @@ class Handler:
     async def list(self, name: str) -> None:
         target = negotiate(self.accept, is_list=True)
         options = self._list_options(name)
-        result: rest.ObjectList = await self.storage.list(self.ctx, options)
+        result = await _served(self.rest.lister).list(self.ctx, options)
         meta: dict[str, Any] = {"resourceVersion": result.resource_version}
         if result.continue_token:
             meta["continue"] = result.continue_token
         if result.remaining_item_count is not None:
             meta["remainingItemCount"] = result.remaining_item_count
         if target is Target.TABLE:
-            table_meta = {k: v for k, v in meta.items() if k != "resourceVersion"}
-            body = self._table().convert_to_table(
-                result.items, list_rv=result.resource_version,
-                include_object=self._include_object(), list_meta=table_meta)
+            body = self._table(result.items, meta)
         elif target is Target.PARTIAL:
             body = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
                     "metadata": meta, "items": [partial_metadata(o) for o in result.items]}
@@ -205,21 +231,20 @@ class Handler:
         target = negotiate(self.accept, is_list=True)
         options = self._list_options(name, watch=True)
         include = self._include_object()
-        table = self._table()
 
         def transform(obj: rest.Object) -> rest.Object:
             if target is Target.TABLE:
-                return table.convert_to_table([obj], include_object=include)
+                return self._table([obj], include_object=include)
             if target is Target.PARTIAL:
                 return partial_metadata(obj)
             return obj
 
-        kind, api_version = self.resource.info.kind, self.resource.api_version
+        kind, api_version = self.kind, self.api_version
 
         def bookmark(rv: str) -> rest.Object:
             return bookmark_object(kind, api_version, rv)
 
-        events = self.storage.watch(self.ctx, options)
+        events = _served(self.rest.watcher).watch(self.ctx, options)
         await stream_watch(
             events, self.send, self.receive, transform=transform,
             bookmark=bookmark if options.allow_watch_bookmarks else None,
@@ -229,18 +254,18 @@ class Handler:
 
     def _check_type(self, body: dict[str, Any]) -> None:
         api_version, kind = body.get("apiVersion"), body.get("kind")
-        if api_version and api_version != self.resource.api_version:
+        if api_version and api_version != self.api_version:
             raise errors.BadRequest(
                 f"the API version in the data ({api_version}) does not match the expected API "
-                f"version ({self.resource.api_version})")
-        if kind and kind != self.resource.info.kind:
+                f"version ({self.api_version})")
+        if kind and kind != self.kind:
             raise errors.BadRequest(
                 f"the kind in the data ({kind}) does not match the expected kind "
-                f"({self.resource.info.kind})")
+                f"({self.kind})")
         meta = body.get("metadata")
         if meta is not None and not isinstance(meta, dict):
             # what Go's decoder says for a metadata that is no object (400, not a 500 here)
-            own, version = self.resource.info.kind, self.resource.api_version.rsplit("/")[-1]
+            own, version = self.kind, self.api_version.rsplit("/")[-1]
             raise errors.BadRequest(
                 f'{own} in version "{version}" cannot be handled as a {own}: json: cannot '
                 f"unmarshal {_json_type(meta)} into Go struct field {own}.metadata of type "
@@ -253,7 +278,7 @@ class Handler:
         self._check_type(body)
         self._with_dry_run()
         warnings = self._decode(body, raw)
-        created = await self.storage.create(self.ctx, body)
+        created = await _served(self.rest.creater).create(self.ctx, body)
         body = created if target is Target.OBJECT else self._shape(created)
         await send_json(self.send, 201, body, warnings)
 
@@ -264,7 +289,8 @@ class Handler:
         self._check_type(body)
         self._with_dry_run()
         warnings = self._decode(body, raw)
-        obj, created = await self.storage.update(self.ctx, name, body)
+        obj, created = await _served(self.rest.updater).update(
+            self.ctx, name, rest.ObjectUpdate.replace(body))
         await send_json(self.send, 201 if created else 200, self._shape(obj), warnings)
 
     async def patch(self, name: str) -> None:
@@ -279,7 +305,7 @@ class Handler:
         def patched_from(current: rest.Object) -> rest.Object:
             patched = apply_patch(media, current, patch, self.limits)
             # decoded as upstream decodes the patched object: the last attempt's warnings count
-            warnings[:] = decoding.decode_patched(self.resource.info.model, patched, before, how)
+            warnings[:] = decoding.decode_patched(self.model, patched, before, how)
             meta = patched.get("metadata")
             if not isinstance(meta, dict):
                 raise errors.BadRequest("the patched object has no metadata")
@@ -289,12 +315,9 @@ class Handler:
             self._check_type(patched)
             return patched
 
-        if getattr(self.storage, "read_modify_write", False):
-            # the store re-applies the patch to whatever is current when it loses a race
-            obj, _ = await self.storage.update(self.ctx, name, patched_from)
-        else:
-            current = await self.storage.get(self.ctx, name)
-            obj, _ = await self.storage.update(self.ctx, name, patched_from(current))
+        # the REST object re-applies the patch to whatever is current when it loses a race
+        obj, _ = await _served(self.rest.updater).update(
+            self.ctx, name, rest.ObjectUpdate(patched_from))
         await send_json(self.send, 200, self._shape(obj), warnings)
 
     async def _delete_options(self) -> rest.DeleteOptions:
@@ -308,7 +331,7 @@ class Handler:
 
     async def delete(self, name: str) -> None:
         options = await self._delete_options()
-        obj, gone = await self.storage.delete(self.ctx, name, options)
+        obj, gone = await _served(self.rest.deleter).delete(self.ctx, name, options)
         if not gone:
             await send_json(self.send, 200, self._shape(obj))
             return
@@ -324,7 +347,8 @@ class Handler:
     async def deletecollection(self, name: str) -> None:
         list_options = opts.list_options(self.query, self.resource.info.field_selectors)
         options = await self._delete_options()
-        result = await self.storage.delete_collection(self.ctx, options, list_options)
+        result = await _served(self.rest.collection_deleter).delete_collection(
+            self.ctx, options, list_options)
         await send_json(self.send, 200, {
             "kind": self.resource.info.list_kind, "apiVersion": self.resource.api_version,
             "metadata": {"resourceVersion": result.resource_version}, "items": result.items,

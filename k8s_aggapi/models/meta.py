@@ -58,7 +58,9 @@ class TypeMeta(KubeModel):
     kind: str | None = None
 
 
-class Object(TypeMeta):
-    """A top-level object: `apiVersion`, `kind`, `metadata`; subclass it with `spec`/`status`."""
+class KubeObject(TypeMeta):
+    """A top-level object: `apiVersion`, `kind`, `metadata`; subclass it with `spec`/`status`.
+
+    (Across the REST seam an object is a plain dict, `registry.rest.Object`.)"""
 
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)

@@ -1,19 +1,32 @@
-"""The REST verb protocols: a resource serves exactly the verbs its storage implements.
+"""The REST capabilities: a resource serves exactly the verbs its REST object declares.
+
+Each capability is an abstract base class (`Getter`, `Lister`, ...). A REST object declares
+what it serves by subclassing them, so mypy checks every method against the capability and
+`isinstance` is a declaration, never a guess from method names: a storage backend
+(`MemoryStorage`) has methods called `get` and `list` but is no `Getter`. `Capabilities.of()`
+finds them once at registration; the handler is typed against the result.
 
 Objects cross this seam as JSON-ready dicts (camelCase, as on the wire), so hot paths never
-need a pydantic object per item. `verbs_of()` is what the installer and discovery use.
+need a pydantic object per item.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import abc
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from k8s_aggapi.authentication.user import User
+from k8s_aggapi.registry.info import ColumnDefinition
 from k8s_aggapi.registry.selectors import FieldSelector, LabelSelector
+from k8s_aggapi.storage.interface import Object
 
-Object = dict[str, Any]
+__all__ = [
+    "REST", "Capabilities", "CollectionDeleter", "Creater", "DeleteOptions", "Deleter",
+    "Getter", "ListOptions", "Lister", "Object", "ObjectList", "ObjectUpdate", "RequestContext",
+    "Table", "TableConvertor", "TableOptions", "TableRow", "Updater", "WatchEvent", "Watcher",
+]
 
 
 @dataclass(frozen=True)
@@ -64,86 +77,135 @@ class DeleteOptions:
     dry_run: bool = False
 
 
-@runtime_checkable
-class Getter(Protocol):
+@dataclass(frozen=True)
+class ObjectUpdate:
+    """How an update computes the new object from the stored one (upstream's
+    UpdatedObjectInfo). `compute(current)` may run more than once: an update that loses a race
+    re-reads and computes again. `replacement` is a PUT body: what is created when nothing is
+    stored and the resource allows create on update; None (a patch) makes that a 404."""
+
+    compute: Callable[[Object], Object]
+    replacement: Object | None = None
+
+    @classmethod
+    def replace(cls, obj: Object) -> ObjectUpdate:
+        """PUT: the body replaces whatever is stored."""
+        return cls(lambda current: obj, obj)
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """What the handler asks of a TableConvertor beyond the objects."""
+
+    no_headers: bool = False
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row: its cells and the object it shows (the handler embeds that object as the
+    request's `includeObject` asks: whole, as PartialObjectMetadata, or not at all)."""
+
+    cells: list[Any]
+    object: Object
+
+
+@dataclass(frozen=True)
+class Table:
+    """A `meta.k8s.io/v1` Table before the handler adds list metadata and row objects."""
+
+    column_definitions: Sequence[ColumnDefinition] | None  # None: no headers (`null`)
+    rows: list[TableRow]
+
+
+class REST(abc.ABC):  # noqa: B024 - a marker: the capabilities below hold the methods
+    """The base of every REST capability; `APIVersion.add_rest` takes an object of one."""
+
+
+class Getter(REST):
+    @abc.abstractmethod
     async def get(self, ctx: RequestContext, name: str) -> Object: ...
 
 
-@runtime_checkable
-class Lister(Protocol):
+class Lister(REST):
+    @abc.abstractmethod
     async def list(self, ctx: RequestContext, options: ListOptions) -> ObjectList: ...
 
 
-@runtime_checkable
-class Creater(Protocol):
+class Creater(REST):
+    @abc.abstractmethod
     async def create(self, ctx: RequestContext, obj: Object) -> Object: ...
 
 
-@runtime_checkable
-class Updater(Protocol):
-    async def update(self, ctx: RequestContext, name: str, obj: Object) -> tuple[Object, bool]:
-        """Returns the stored object and whether it was created."""
-        ...
+class Updater(REST):
+    """Serves `update`, and `patch` too when it is also a Getter (as upstream's Patcher)."""
 
-
-@runtime_checkable
-class Patcher(Protocol):
-    """A Getter and Updater that accepts patches (the handler applies them with get + update)."""
-
-    async def get(self, ctx: RequestContext, name: str) -> Object: ...
-
+    @abc.abstractmethod
     async def update(
-        self, ctx: RequestContext, name: str, obj: Object
-    ) -> tuple[Object, bool]: ...
+        self, ctx: RequestContext, name: str, update: ObjectUpdate
+    ) -> tuple[Object, bool]:
+        """The stored object and whether it was created."""
 
-    def supports_patch(self) -> bool: ...
 
-
-@runtime_checkable
-class Deleter(Protocol):
+class Deleter(REST):
+    @abc.abstractmethod
     async def delete(
         self, ctx: RequestContext, name: str, options: DeleteOptions
     ) -> tuple[Object, bool]:
-        """Returns the object and whether it is gone now (False: finalizers keep it)."""
-        ...
+        """The object and whether it is gone now (False: finalizers keep it)."""
 
 
-@runtime_checkable
-class CollectionDeleter(Protocol):
+class CollectionDeleter(REST):
+    @abc.abstractmethod
     async def delete_collection(
         self, ctx: RequestContext, options: DeleteOptions, list_options: ListOptions
     ) -> ObjectList: ...
 
 
-@runtime_checkable
-class Watcher(Protocol):
+class Watcher(REST):
+    @abc.abstractmethod
     def watch(self, ctx: RequestContext, options: ListOptions) -> AsyncIterator[WatchEvent]: ...
 
 
-@runtime_checkable
-class TableConvertor(Protocol):
-    def convert_to_table(self, objects: list[Object], *, list_rv: str = "") -> Object: ...
+class TableConvertor(abc.ABC):
+    """Server-side Table output; a REST object that is one shows its own columns."""
+
+    @abc.abstractmethod
+    def convert_to_table(self, objects: Sequence[Object], options: TableOptions) -> Table: ...
 
 
-_VERBS: tuple[tuple[str, type], ...] = (
-    ("create", Creater),
-    ("delete", Deleter),
-    ("deletecollection", CollectionDeleter),
-    ("get", Getter),
-    ("list", Lister),
-    ("patch", Patcher),
-    ("update", Updater),
-    ("watch", Watcher),
-)
+@dataclass(frozen=True)
+class Capabilities:
+    """What one REST object serves, found once at registration; None: not served."""
 
+    table: TableConvertor
+    getter: Getter | None = None
+    lister: Lister | None = None
+    creater: Creater | None = None
+    updater: Updater | None = None
+    deleter: Deleter | None = None
+    collection_deleter: CollectionDeleter | None = None
+    watcher: Watcher | None = None
 
-def verbs_of(storage: object) -> list[str]:
-    """The kube verbs a storage serves, sorted as discovery lists them."""
-    verbs = []
-    for verb, proto in _VERBS:
-        if not isinstance(storage, proto):
-            continue
-        if verb == "patch" and not storage.supports_patch():  # type: ignore[attr-defined]
-            continue
-        verbs.append(verb)
-    return verbs
+    @classmethod
+    def of(cls, rest: REST, default_table: TableConvertor) -> Capabilities:
+        return cls(
+            table=rest if isinstance(rest, TableConvertor) else default_table,
+            getter=rest if isinstance(rest, Getter) else None,
+            lister=rest if isinstance(rest, Lister) else None,
+            creater=rest if isinstance(rest, Creater) else None,
+            updater=rest if isinstance(rest, Updater) else None,
+            deleter=rest if isinstance(rest, Deleter) else None,
+            collection_deleter=rest if isinstance(rest, CollectionDeleter) else None,
+            watcher=rest if isinstance(rest, Watcher) else None,
+        )
+
+    @property
+    def verbs(self) -> list[str]:
+        """The kube verbs served, sorted as discovery lists them."""
+        served = {
+            "create": self.creater, "delete": self.deleter,
+            "deletecollection": self.collection_deleter, "get": self.getter,
+            "list": self.lister, "update": self.updater, "watch": self.watcher,
+            "patch": self.updater if self.getter is not None else None,
+        }
+        return sorted(verb for verb, capability in served.items() if capability is not None)

@@ -12,30 +12,35 @@ import datetime
 import re
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from typing import Any
 
 from pydantic import ValidationError
 
 from k8s_aggapi import errors
 from k8s_aggapi.registry import continuetoken, validation
+from k8s_aggapi.registry.info import ResourceInfo
 from k8s_aggapi.registry.objectmeta import validate_object_meta, validate_object_meta_update
 from k8s_aggapi.registry.rest import (
+    CollectionDeleter,
+    Creater,
     DeleteOptions,
+    Deleter,
+    Getter,
+    Lister,
     ListOptions,
     Object,
     ObjectList,
+    ObjectUpdate,
     RequestContext,
+    Updater,
+    Watcher,
     WatchEvent,
 )
 from k8s_aggapi.registry.strategy import Strategy
-from k8s_aggapi.registry.table import DefaultTableConvertor
 from k8s_aggapi.registry.watch import watch_store
 from k8s_aggapi.storage import interface as st
 from k8s_aggapi.storage.update import DELETE, Delete, guaranteed_update
-
-if TYPE_CHECKING:
-    from k8s_aggapi.api import Resource
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _CREATE_RACES = 3  # PUT with create-on-update: create lost to another create, so update
@@ -48,12 +53,6 @@ CONTINUE_EXPIRED = (
     "response to retrieve the remainder of the results. Continuing with the provided token "
     "results in an inconsistent list - objects that were created, modified, or deleted between "
     "the time the first chunk was returned and now may show up in the list.")
-# how an update computes the new object from the current one (upstream's UpdatedObjectInfo)
-ObjectUpdate = Callable[[Object], Object]
-
-
-def is_backend(obj: object) -> bool:
-    return isinstance(obj, st.Storage)
 
 
 def now_rfc3339() -> str:
@@ -87,31 +86,31 @@ def pydantic_causes(exc: ValidationError) -> list[errors.Cause]:
     return causes
 
 
-class Store(DefaultTableConvertor):
-    """Implements Getter, Lister, Creater, Updater, Patcher, Deleter, CollectionDeleter,
-    Watcher and TableConvertor for one resource."""
+class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watcher):
+    """Every verb of one resource, served from `backend` in `group`/`version`."""
 
-    def __init__(self, resource: Resource, backend: st.Storage, strategy: Strategy | None = None):
-        super().__init__(resource.info.columns)
-        self.resource = resource
+    def __init__(
+        self, info: ResourceInfo, group: str, version: str, backend: st.Storage,
+        strategy: Strategy | None = None,
+    ) -> None:
+        self.info = info
+        self.group = group
+        self.api_version = f"{group}/{version}" if group else version
         self.backend = backend
         self.strategy = strategy or Strategy()
-        self.gr = resource.group_resource
-        self.prefix = f"/{resource.group}/{resource.info.plural}/"
+        self.gr = errors.GroupResource(group, info.plural)
+        self.prefix = f"/{group}/{info.plural}/"
 
     # keys -----------------------------------------------------------------
     def key(self, ctx: RequestContext, name: str) -> str:
-        if self.resource.info.namespaced:
+        if self.info.namespaced:
             return f"{self.prefix}{ctx.namespace}/{name}"
         return f"{self.prefix}{name}"
 
     def list_prefix(self, ctx: RequestContext) -> str:
-        if self.resource.info.namespaced and ctx.namespace:
+        if self.info.namespaced and ctx.namespace:
             return f"{self.prefix}{ctx.namespace}/"
         return self.prefix
-
-    def supports_patch(self) -> bool:
-        return True
 
     # read -----------------------------------------------------------------
     async def get(self, ctx: RequestContext, name: str) -> Object:
@@ -188,7 +187,7 @@ class Store(DefaultTableConvertor):
 
     # write ----------------------------------------------------------------
     def _normalize(self, ctx: RequestContext, obj: Object, name: str) -> Object:
-        model = self.resource.info.model
+        model = self.info.model
         if model is not None:
             try:
                 obj = model.model_validate(obj).model_dump(
@@ -196,14 +195,14 @@ class Store(DefaultTableConvertor):
                 )
             except ValidationError as exc:
                 raise errors.Invalid(
-                    self.resource.info.kind, self.resource.group, name, pydantic_causes(exc)
+                    self.info.kind, self.group, name, pydantic_causes(exc)
                 ) from exc
-        obj["apiVersion"] = self.resource.api_version
-        obj["kind"] = self.resource.info.kind
+        obj["apiVersion"] = self.api_version
+        obj["kind"] = self.info.kind
         return obj
 
     def _check_scope(self, ctx: RequestContext, meta: dict[str, Any]) -> None:
-        if self.resource.info.namespaced:
+        if self.info.namespaced:
             ns = meta.get("namespace")
             if ns and ns != ctx.namespace:
                 raise errors.BadRequest(
@@ -217,7 +216,7 @@ class Store(DefaultTableConvertor):
     def _invalid(self, name: str, causes: builtins.list[errors.Cause]) -> None:
         if causes:
             unique = list(dict.fromkeys(causes))  # a rule met twice is reported once
-            raise errors.Invalid(self.resource.info.kind, self.resource.group, name, unique)
+            raise errors.Invalid(self.info.kind, self.group, name, unique)
 
     async def create(self, ctx: RequestContext, obj: Object) -> Object:
         meta = dict(obj.get("metadata") or {})
@@ -228,6 +227,8 @@ class Store(DefaultTableConvertor):
         if not name:
             self._invalid("", [errors.field_required(
                 "metadata.name", "name or generateName is required")])
+        if self.info.status:
+            obj = {k: v for k, v in obj.items() if k != "status"}  # create cannot set status
         obj = self._normalize(ctx, {**obj, "metadata": meta}, name)
         meta = obj["metadata"]
         meta["name"] = name
@@ -242,7 +243,7 @@ class Store(DefaultTableConvertor):
         self.strategy.prepare_for_create(ctx, obj)
         self._invalid(name, self.strategy.validate_name(name) + self.strategy.validate(ctx, obj))
         # the common ObjectMeta rules run after the strategy's, as upstream's BeforeCreate does
-        self._invalid(name, validate_object_meta(obj["metadata"], self.resource.info.namespaced))
+        self._invalid(name, validate_object_meta(obj["metadata"], self.info.namespaced))
         await self.strategy.admit(ctx, "CREATE", obj)
         if ctx.dry_run:
             if await self.backend.get(self.key(ctx, name)) is not None:
@@ -253,18 +254,29 @@ class Store(DefaultTableConvertor):
         except st.KeyExists:
             raise errors.AlreadyExists(self.gr, name) from None
 
-    read_modify_write = True  # update() takes an ObjectUpdate: the handler's patch does
-
     async def update(
-        self, ctx: RequestContext, name: str, obj: Object | ObjectUpdate
+        self, ctx: RequestContext, name: str, update: ObjectUpdate
     ) -> tuple[Object, bool]:
-        """PUT (`obj` a dict) or any patch (`obj` computes the new object from the current
-        one): a guaranteed update, so a lost race re-reads and re-applies; only a stale
-        resourceVersion the client sent is a 409."""
+        """PUT or any patch: a guaranteed update, so a lost race re-reads and computes again;
+        only a stale resourceVersion the client sent is a 409. With a status subresource,
+        status changes made here are dropped (they go through `update_status`)."""
+        return await self._guaranteed(ctx, name, update, status_only=False)
+
+    async def update_status(
+        self, ctx: RequestContext, name: str, update: ObjectUpdate
+    ) -> Object:
+        """The status subresource's update: every change but the status is dropped."""
+        stored, _ = await self._guaranteed(
+            ctx, name, ObjectUpdate(update.compute), status_only=True)
+        return stored
+
+    async def _guaranteed(
+        self, ctx: RequestContext, name: str, update: ObjectUpdate, *, status_only: bool
+    ) -> tuple[Object, bool]:
         key = self.key(ctx, name)
 
         async def apply(old: Object) -> Object | Delete:
-            new = self._updated(ctx, name, obj(old) if callable(obj) else obj, old)
+            new = self._updated(ctx, name, update.compute(old), old, status_only=status_only)
             await self.strategy.admit(ctx, "UPDATE", new)
             meta = new["metadata"]
             return DELETE if meta.get("deletionTimestamp") and not meta.get(
@@ -276,10 +288,11 @@ class Store(DefaultTableConvertor):
                     self.backend, key, apply, dry_run=ctx.dry_run)
                 return stored, False
             except st.KeyNotFound:
-                if callable(obj) or not self.strategy.allow_create_on_update:
+                if update.replacement is None or not self.strategy.allow_create_on_update:
                     raise errors.NotFound(self.gr, name) from None
             except st.Conflict:
                 raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
+            obj = update.replacement
             self._check_name(obj, name)
             try:
                 return await self.create(ctx, {**obj, "metadata": {
@@ -295,7 +308,9 @@ class Store(DefaultTableConvertor):
             raise errors.BadRequest(
                 f"the name of the object ({given}) does not match the name on the URL ({name})")
 
-    def _updated(self, ctx: RequestContext, name: str, obj: Object, old: Object) -> Object:
+    def _updated(
+        self, ctx: RequestContext, name: str, obj: Object, old: Object, *, status_only: bool
+    ) -> Object:
         """The object to store in place of `old`: checked, normalised, system fields kept."""
         self._check_name(obj, name)
         meta = {**(obj.get("metadata") or {}), "name": name}
@@ -303,12 +318,23 @@ class Store(DefaultTableConvertor):
         rv = str(meta.get("resourceVersion") or "")
         if not rv and not self.strategy.allow_unconditional_update:
             # upstream's generic store names the resource here, not the kind, and the value 0
-            raise errors.Invalid(self.resource.info.plural, self.resource.group, name, [
+            raise errors.Invalid(self.info.plural, self.group, name, [
                 errors.Cause("FieldValueInvalid", "Invalid value: 0: must be specified for an "
                              "update", "metadata.resourceVersion")])
         if rv and rv != old_meta.get("resourceVersion"):
             raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED)
+        if status_only:
+            # upstream's status strategy: the stored object with the new status (and the
+            # managedFields that track who set it)
+            keep = {**old, "metadata": {**old_meta, **_managed_fields(meta)}}
+            keep.pop("status", None)
+            obj = {**keep, "status": obj["status"]} if "status" in obj else keep
+            meta = obj["metadata"]
         new = self._normalize(ctx, {**obj, "metadata": meta}, name)
+        if self.info.status and not status_only:
+            new.pop("status", None)  # status is written through the status subresource only
+            if "status" in old:
+                new["status"] = old["status"]
         self._check_scope(ctx, new["metadata"])
         new_meta = new["metadata"]
         new_meta["resourceVersion"] = old_meta.get("resourceVersion")
@@ -322,7 +348,7 @@ class Store(DefaultTableConvertor):
             new_meta["generation"] = int(old_meta.get("generation", 1)) + 1
         self.strategy.prepare_for_update(ctx, new, old)
         self._invalid(name, validate_object_meta_update(
-            new["metadata"], old_meta, self.resource.info.namespaced
+            new["metadata"], old_meta, self.info.namespaced
         ) + self.strategy.validate_update(ctx, new, old))
         return new
 
@@ -381,3 +407,7 @@ class Store(DefaultTableConvertor):
                 continue
             deleted.append(gone)
         return ObjectList(deleted, listed.resource_version)
+
+
+def _managed_fields(meta: dict[str, Any]) -> dict[str, Any]:
+    return {"managedFields": meta["managedFields"]} if "managedFields" in meta else {}

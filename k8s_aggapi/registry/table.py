@@ -1,12 +1,13 @@
-"""Server-side Table output: the default Name / Created At columns plus declared ones."""
+"""Server-side Table output: the default Name / Created At columns plus declared ones, and the
+wire form of any convertor's Table (list metadata, row objects as `includeObject` asks)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from k8s_aggapi.api import TableColumn
-from k8s_aggapi.registry.rest import Object
+from k8s_aggapi.registry.info import TableColumn
+from k8s_aggapi.registry.rest import Object, Table, TableConvertor, TableOptions, TableRow
 
 NAME_DESCRIPTION = (
     "Name must be unique within a namespace. Is required when creating resources, although some "
@@ -39,40 +40,37 @@ def partial_metadata(obj: Object) -> Object:
     }
 
 
-class DefaultTableConvertor:
-    """Builds `meta.k8s.io/v1` Tables; `include_object` is None, Metadata or Object."""
+class DefaultTableConvertor(TableConvertor):
+    """The Name and Created At columns, then the resource's declared ones."""
 
     def __init__(self, columns: Sequence[TableColumn] = ()) -> None:
         self.columns = (*DEFAULT_COLUMNS, *columns)
+        self.definitions = tuple(c.definition for c in self.columns)
 
-    def column_definitions(self) -> list[dict[str, Any]]:
-        return [
-            {"name": c.name, "type": c.type, "format": c.format,
-             "description": c.description, "priority": c.priority}
-            for c in self.columns
-        ]
+    def convert_to_table(self, objects: Sequence[Object], options: TableOptions) -> Table:
+        rows = [TableRow([c.value(obj) for c in self.columns], obj) for obj in objects]
+        return Table(None if options.no_headers else self.definitions, rows)
 
-    def convert_to_table(
-        self,
-        objects: list[Object],
-        *,
-        list_rv: str = "",
-        include_object: str = "Metadata",
-        headers: bool = True,
-        list_meta: dict[str, Any] | None = None,
-    ) -> Object:
-        rows = []
-        for obj in objects:
-            row: dict[str, Any] = {"cells": [c.value(obj) for c in self.columns]}
-            if include_object == "Object":
-                row["object"] = obj
-            elif include_object != "None":
-                row["object"] = partial_metadata(obj)
-            rows.append(row)
-        meta = dict(list_meta or {})
-        if list_rv:
-            meta["resourceVersion"] = list_rv
-        table: Object = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
-        table["columnDefinitions"] = self.column_definitions() if headers else None
-        table["rows"] = rows
-        return table
+
+INCLUDE_OBJECT = ("None", "Metadata", "Object")
+
+
+def table_body(
+    table: Table, *, include_object: str = "Metadata", list_meta: dict[str, Any] | None = None,
+    headers: bool = True,
+) -> Object:
+    """The `meta.k8s.io/v1` Table on the wire; `include_object` is None, Metadata or Object."""
+    rows = []
+    for row in table.rows:
+        wire: dict[str, Any] = {"cells": row.cells}
+        if include_object == "Object":
+            wire["object"] = row.object
+        elif include_object != "None":
+            wire["object"] = partial_metadata(row.object)
+        rows.append(wire)
+    return {
+        "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": dict(list_meta or {}),
+        "columnDefinitions": None if table.column_definitions is None
+        else [c.to_wire() for c in table.column_definitions],
+        "rows": rows,
+    }

@@ -35,8 +35,7 @@ async def watch_store(
                 yield WatchEvent("ADDED", obj)
         if options.send_initial_events and options.allow_watch_bookmarks:
             yield WatchEvent("BOOKMARK", bookmark_object(
-                store.resource.info.kind, store.resource.api_version, str(after),
-                initial_end=True))
+                store.info.kind, store.api_version, str(after), initial_end=True))
     else:
         if not rv.isdigit():
             raise errors.BadRequest(f'resourceVersion: Invalid value: "{rv}": must be a number')

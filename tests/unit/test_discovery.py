@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from k8s_aggapi.api import APIGroup, Resource, ResourceInfo
+from k8s_aggapi.api import APIGroup, ResourceInfo
 from k8s_aggapi.discovery import V2_MEDIA_TYPE, discovery_routes
 from k8s_aggapi.errors import StatusError
 from k8s_aggapi.registry import rest
@@ -26,7 +26,7 @@ CLIENT_GO_ACCEPT = f"{V2_MEDIA_TYPE},application/json"
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
 
-class ReadOnlyStorage:
+class ReadOnlyStorage(rest.Getter, rest.Lister, rest.TableConvertor):
     """Getter + Lister + TableConvertor: served as get and list only."""
 
     async def get(self, ctx: RequestContext, name: str) -> Obj:
@@ -35,21 +35,23 @@ class ReadOnlyStorage:
     async def list(self, ctx: RequestContext, options: ListOptions) -> ObjectList:
         return ObjectList([])
 
-    def convert_to_table(self, objects: Objs, *, list_rv: str = "") -> Obj:
-        return {}
+    def convert_to_table(self, objects: Sequence[Obj], options: rest.TableOptions) -> rest.Table:
+        return rest.Table(None, [])
 
 
-class CrudStorage(ReadOnlyStorage):
-    """Every verb protocol."""
+class CrudStorage(
+    ReadOnlyStorage, rest.Creater, rest.Updater, rest.Deleter, rest.CollectionDeleter,
+    rest.Watcher,
+):
+    """Every verb capability."""
 
     async def create(self, ctx: RequestContext, obj: Obj) -> Obj:
         return obj
 
-    async def update(self, ctx: RequestContext, name: str, obj: Obj) -> tuple[Obj, bool]:
-        return obj, False
-
-    def supports_patch(self) -> bool:
-        return True
+    async def update(
+        self, ctx: RequestContext, name: str, update: rest.ObjectUpdate
+    ) -> tuple[Obj, bool]:
+        return update.compute({}), False
 
     async def delete(
         self, ctx: RequestContext, name: str, options: DeleteOptions
@@ -78,16 +80,12 @@ def sample_groups() -> list[APIGroup]:
     for name, infos in served.items():
         version = wardle.version(name)
         for info in infos:
-            version.resources[info.plural] = Resource(
-                info, CrudStorage(), wardle.name, name, storage_version="v1alpha1"
-            )
+            version.add_rest(info, CrudStorage(), storage_version="v1alpha1")
     metrics = APIGroup("metrics.example.io")
     node_metrics = ResourceInfo(
         "NodeMetrics", "nodes", namespaced=False, short_names=("nm",), categories=("all",)
     )
-    metrics.version("v1").resources["nodes"] = Resource(
-        node_metrics, ReadOnlyStorage(), metrics.name, "v1"
-    )
+    metrics.version("v1").add_rest(node_metrics, ReadOnlyStorage())
     return [wardle, metrics]
 
 

@@ -14,6 +14,12 @@ def test_public_names_are_exactly_all():
     public = {n for n in dir(k8s_aggapi) if not n.startswith("_")}
     modules = {n for n in public if isinstance(getattr(k8s_aggapi, n), type(k8s_aggapi))}
     assert public - modules == set(k8s_aggapi.__all__)
+    assert set(k8s_aggapi.__all__) == {
+        "APIGroup", "APIVersion", "Application", "CompletedConfig", "KubeModel", "KubeObject",
+        "MemoryStorage", "ObjectMeta", "PolicyRule", "Resource", "ResourceInfo", "Scale",
+        "ServerConfig", "StatusError", "Storage", "Strategy", "TableColumn", "build_app",
+        "main", "run",
+    }
 
 
 def test_discovery_and_crud_through_the_chain():

@@ -14,7 +14,7 @@ import yaml
 from k8s_aggapi.api import APIGroup, ResourceInfo
 from k8s_aggapi.application import Application, PolicyRule
 from k8s_aggapi.manifests import DeployOptions, render
-from k8s_aggapi.registry.rest import Object
+from k8s_aggapi.registry.rest import Getter, Lister, ListOptions, Object, ObjectList, RequestContext
 from tests.unit.cli.conftest import Run
 
 ROOT = Path(__file__).parents[3]
@@ -126,21 +126,23 @@ def test_missing_ca_file_is_one_line(aggapi: Run, tmp_path: Path) -> None:
 
 
 def _widgets(read_only: bool = False) -> Application:
-    class ReadOnly:
-        async def get(self, ctx: object, name: str) -> Object:
+    class ReadOnly(Getter, Lister):
+        async def get(self, ctx: RequestContext, name: str) -> Object:
             return {}
 
-        async def list(self, ctx: object, options: object) -> Object:
-            return {}
+        async def list(self, ctx: RequestContext, options: ListOptions) -> ObjectList:
+            return ObjectList([])
 
     def groups() -> list[APIGroup]:
         from k8s_aggapi.storage import MemoryStorage
 
         group = APIGroup("widgets.example.com")
         for version in ("v2", "v1"):
-            storage = ReadOnly() if read_only else MemoryStorage()
-            group.version(version).add_resource(
-                ResourceInfo(kind="Widget", plural="widgets"), storage)
+            info = ResourceInfo(kind="Widget", plural="widgets")
+            if read_only:
+                group.version(version).add_rest(info, ReadOnly())
+            else:
+                group.version(version).add_store(info, MemoryStorage())
         return [group]
 
     return Application(name="widgets", groups=groups,

@@ -106,7 +106,7 @@ async def test_watch_too_old_is_410_error_event():
     from k8s_aggapi.storage import MemoryStorage
 
     group = APIGroup("wardle.example.com")
-    group.version("v1alpha1").add_resource(
+    group.version("v1alpha1").add_store(
         ResourceInfo("Flunder", "flunders"), MemoryStorage(history=1)
     )
     app = ErrorsMiddleware(RequestInfoMiddleware(ResourceEndpoint([group])))

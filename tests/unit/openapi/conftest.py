@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -13,11 +14,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from k8s_aggapi.api import APIGroup, Resource, ResourceInfo
+from k8s_aggapi.api import APIGroup, ResourceInfo
 from k8s_aggapi.errors import StatusError
-from k8s_aggapi.models import KubeModel, Object, ObjectMeta
+from k8s_aggapi.models import KubeModel, KubeObject, ObjectMeta
 from k8s_aggapi.openapi import openapi_routes
-from k8s_aggapi.registry.rest import ListOptions, ObjectList, RequestContext
+from k8s_aggapi.registry.rest import (
+    Creater,
+    Getter,
+    Lister,
+    ListOptions,
+    ObjectList,
+    ObjectUpdate,
+    RequestContext,
+    Table,
+    TableConvertor,
+    TableOptions,
+    Updater,
+)
 
 Obj = dict[str, Any]
 Objs = list[Obj]  # a module-level name: `list` is a method name below
@@ -45,39 +58,38 @@ class FlunderStatus(KubeModel):
     ready: bool = False
 
 
-class Flunder(Object):
+class Flunder(KubeObject):
     """Flunder is an example type with a spec and a status."""
 
     spec: FlunderSpec = Field(default_factory=FlunderSpec, description="The desired state.")
     status: FlunderStatus = Field(default_factory=FlunderStatus)
 
 
-class Fischer(Object):
+class Fischer(KubeObject):
     disallowed_flunders: list[str] = Field(default_factory=list, description="Forbidden names.")
 
 
-class ReadOnlyStorage:
+class ReadOnlyStorage(Getter, Lister, TableConvertor):
     async def get(self, ctx: RequestContext, name: str) -> Obj:
         return {}
 
     async def list(self, ctx: RequestContext, options: ListOptions) -> ObjectList:
         return ObjectList([])
 
-    def convert_to_table(self, objects: Objs, *, list_rv: str = "") -> Obj:
-        return {}
+    def convert_to_table(self, objects: Sequence[Obj], options: TableOptions) -> Table:
+        return Table(None, [])
 
 
-class WritableStorage(ReadOnlyStorage):
+class WritableStorage(ReadOnlyStorage, Creater, Updater):
     """get, list, create, update and patch; no delete, no watch."""
 
     async def create(self, ctx: RequestContext, obj: Obj) -> Obj:
         return obj
 
-    async def update(self, ctx: RequestContext, name: str, obj: Obj) -> tuple[Obj, bool]:
-        return obj, False
-
-    def supports_patch(self) -> bool:
-        return True
+    async def update(
+        self, ctx: RequestContext, name: str, update: ObjectUpdate
+    ) -> tuple[Obj, bool]:
+        return update.compute({}), False
 
 
 def make_groups() -> list[APIGroup]:
@@ -87,12 +99,10 @@ def make_groups() -> list[APIGroup]:
         (ResourceInfo("Flunder", "flunders", Flunder), WritableStorage()),
         (ResourceInfo("Fischer", "fischers", Fischer, namespaced=False), ReadOnlyStorage()),
     ):
-        v1alpha1.resources[info.plural] = Resource(info, storage, wardle.name, "v1alpha1")
+        v1alpha1.add_rest(info, storage)
     metrics = APIGroup("metrics.k8s.io")
     nodes = ResourceInfo("NodeMetrics", "nodes", None, namespaced=False)
-    metrics.version("v1beta1").resources["nodes"] = Resource(
-        nodes, ReadOnlyStorage(), metrics.name, "v1beta1"
-    )
+    metrics.version("v1beta1").add_rest(nodes, ReadOnlyStorage())
     return [wardle, metrics]
 
 

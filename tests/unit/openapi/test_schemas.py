@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from k8s_aggapi.models import KubeModel, Object
+from k8s_aggapi.models import KubeModel, KubeObject
 from k8s_aggapi.openapi.meta import LIST_META, OBJECT_META, REF_PREFIX
 from k8s_aggapi.openapi.schemas import (
     definition_prefix,
@@ -96,7 +96,7 @@ def _same_name() -> type[BaseModel]:
     class FlunderSpec(KubeModel):  # a second class with the same name
         other: str = ""
 
-    class Twin(Object):
+    class Twin(KubeObject):
         spec: FlunderSpec
 
     return Twin

@@ -6,7 +6,7 @@ import pytest
 from pydantic import Field
 
 from examples.sample_apiserver.v1alpha1 import Flunder
-from k8s_aggapi.models import KubeModel, Object
+from k8s_aggapi.models import KubeModel, KubeObject
 from k8s_aggapi.registry import fieldvalidation as fv
 
 
@@ -23,7 +23,7 @@ class Spec(KubeModel):
     on: bool = False
 
 
-class Thing(Object):
+class Thing(KubeObject):
     spec: Spec = Field(default_factory=Spec)
 
 

@@ -11,7 +11,7 @@ from k8s_aggapi import errors
 from k8s_aggapi.endpoints.handlers import ResourceEndpoint
 from k8s_aggapi.middleware.errors import ErrorsMiddleware
 from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
-from k8s_aggapi.registry.rest import DeleteOptions, ListOptions, RequestContext
+from k8s_aggapi.registry.rest import DeleteOptions, ListOptions, ObjectUpdate, RequestContext
 from k8s_aggapi.registry.selectors import LabelSelector
 from k8s_aggapi.registry.store import CONTINUE_EXPIRED
 from k8s_aggapi.storage import MemoryStorage
@@ -37,6 +37,11 @@ def flunder(name, labels=None, **extra):
             "spec": {}}
 
 
+def put(store, ctx, name, obj):
+    """PUT `obj` as the handler does."""
+    return store.update(ctx, name, ObjectUpdate.replace(obj))
+
+
 @pytest.fixture
 def backend():
     return YieldingStorage()
@@ -49,7 +54,7 @@ def group(backend):
 
 @pytest.fixture
 def store(group):
-    return group.versions[0].resources["flunders"].storage
+    return group.versions[0].resources["flunders"].rest
 
 
 async def patch(app, path, body):
@@ -106,10 +111,10 @@ async def test_patch_with_a_stale_resource_version_is_409(group, store):
 
 async def test_put_with_a_stale_resource_version_is_409_never_retried(store):
     created = await store.create(CTX, flunder("a"))
-    await store.update(CTX, "a", flunder("a", {"v": "2"}, resourceVersion=created["metadata"][
+    await put(store, CTX, "a", flunder("a", {"v": "2"}, resourceVersion=created["metadata"][
         "resourceVersion"]))
     with pytest.raises(errors.Conflict):
-        await store.update(CTX, "a", flunder("a", {"v": "3"}, resourceVersion=created[
+        await put(store, CTX, "a", flunder("a", {"v": "3"}, resourceVersion=created[
             "metadata"]["resourceVersion"]))
     assert (await store.get(CTX, "a"))["metadata"]["labels"] == {"v": "2"}
 
@@ -117,7 +122,7 @@ async def test_put_with_a_stale_resource_version_is_409_never_retried(store):
 async def test_concurrent_puts_at_one_resource_version_one_wins(store):
     rv = (await store.create(CTX, flunder("a")))["metadata"]["resourceVersion"]
     results = await asyncio.gather(*(
-        store.update(CTX, "a", flunder("a", {"n": str(i)}, resourceVersion=rv))
+        put(store, CTX, "a", flunder("a", {"n": str(i)}, resourceVersion=rv))
         for i in range(5)), return_exceptions=True)
     assert sum(isinstance(r, errors.Conflict) for r in results) == 4
 
@@ -125,11 +130,11 @@ async def test_concurrent_puts_at_one_resource_version_one_wins(store):
 async def test_unconditional_update_only_where_the_strategy_allows_it(store):
     await store.create(CTX, flunder("a"))
     with pytest.raises(errors.Invalid):
-        await store.update(CTX, "a", flunder("a", {"x": "1"}))
+        await put(store, CTX, "a", flunder("a", {"x": "1"}))
     store.strategy.allow_unconditional_update = True
     try:
         results = await asyncio.gather(*(
-            store.update(CTX, "a", flunder("a", {"x": str(i)})) for i in range(5)))
+            put(store, CTX, "a", flunder("a", {"x": str(i)})) for i in range(5)))
     finally:
         del store.strategy.allow_unconditional_update
     assert all(not created for _, created in results)
@@ -138,7 +143,7 @@ async def test_unconditional_update_only_where_the_strategy_allows_it(store):
 
 async def test_identical_update_writes_nothing(store):
     created = await store.create(CTX, flunder("a"))
-    same, _ = await store.update(CTX, "a", {**created})
+    same, _ = await put(store, CTX, "a", {**created})
     assert same["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
 
 
@@ -171,8 +176,8 @@ async def test_finalizers_mark_then_the_last_one_removed_deletes(store):
     marked, gone = await store.delete(CTX, "a", DeleteOptions())
     assert not gone and marked["metadata"]["deletionTimestamp"]
     current = await store.get(CTX, "a")
-    await store.update(CTX, "a", lambda cur: {
-        **cur, "metadata": {**cur["metadata"], "finalizers": []}})
+    await store.update(CTX, "a", ObjectUpdate(lambda cur: {
+        **cur, "metadata": {**cur["metadata"], "finalizers": []}}))
     with pytest.raises(errors.NotFound):
         await store.get(CTX, "a")
     assert current["metadata"]["finalizers"] == ["x/y"]
@@ -184,10 +189,10 @@ async def test_dry_run_stores_nothing_on_any_verb(backend, store):
     before = await backend.current_revision()
     await store.create(DRY, flunder("c"))
     rv = (await store.get(CTX, "b"))["metadata"]["resourceVersion"]
-    updated, _ = await store.update(DRY, "b", flunder("b", {"x": "1"}, resourceVersion=rv))
+    updated, _ = await put(store, DRY, "b", flunder("b", {"x": "1"}, resourceVersion=rv))
     assert updated["metadata"]["labels"] == {"x": "1"}
-    patched, _ = await store.update(DRY, "b", lambda cur: {
-        **cur, "metadata": {**cur["metadata"], "labels": {"p": "1"}}})
+    patched, _ = await store.update(DRY, "b", ObjectUpdate(lambda cur: {
+        **cur, "metadata": {**cur["metadata"], "labels": {"p": "1"}}}))
     assert patched["metadata"]["labels"] == {"p": "1"}
     marked, gone = await store.delete(DRY, "a", DeleteOptions(dry_run=True))
     assert not gone and marked["metadata"]["deletionTimestamp"]
@@ -244,7 +249,7 @@ async def test_list_resource_version_semantics(backend, store):
 
 async def test_expired_continue_token_is_410_with_upstream_message():
     group = wardle_group(MemoryStorage(history=3))
-    store = group.versions[0].resources["flunders"].storage
+    store = group.versions[0].resources["flunders"].rest
     for name in "abc":
         await store.create(CTX, flunder(name))
     first = await store.list(CTX, ListOptions(limit=1))
@@ -263,7 +268,7 @@ async def test_create_on_update_that_loses_a_race_to_a_create_updates(store):
     store.strategy.allow_unconditional_update = True
     try:
         results = await asyncio.gather(*(
-            store.update(CTX, "a", flunder("a", {"n": str(i)})) for i in range(5)))
+            put(store, CTX, "a", flunder("a", {"n": str(i)})) for i in range(5)))
     finally:
         del store.strategy.allow_create_on_update
         del store.strategy.allow_unconditional_update

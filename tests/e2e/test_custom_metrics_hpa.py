@@ -63,7 +63,7 @@ class Load:
                     self.namespace, label_selector=f"app={self.app}").items
             except Exception:  # the API is busy: next round
                 continue
-            names = {p.metadata.name for p in pods if not p.metadata.deletion_timestamp}
+            names = {str(p.metadata.name) for p in pods if not p.metadata.deletion_timestamp}
             for gone in self.known - names:
                 self.exporter.remove("http_requests_total",
                                      {"namespace": self.namespace, "pod": gone})

@@ -225,8 +225,23 @@ class ServiceUnavailable(StatusError):
 
 
 class Timeout(StatusError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, 504, "Timeout")
+    """504; upstream's NewTimeoutError prefixes the message and always writes `details`."""
+
+    def __init__(self, message: str, retry_after: int = 0,
+                 causes: tuple[Cause, ...] = ()) -> None:
+        details: dict[str, Any] = {}
+        if causes:
+            details["causes"] = [c.to_dict() for c in causes]
+        if retry_after:
+            details["retryAfterSeconds"] = retry_after
+        super().__init__(f"Timeout: {message}", 504, "Timeout", details, always_details=True)
+
+
+def too_large_resource_version(requested: int, current: int, retry_after: int = 1) -> Timeout:
+    """A read or watch asked for a revision the storage has not reached (storage's
+    NewTooLargeResourceVersionError; the watch cache answers with a 1 s retry)."""
+    return Timeout(f"Too large resource version: {requested}, current: {current}", retry_after,
+                   (Cause("ResourceVersionTooLarge", "Too large resource version"),))
 
 
 def field_invalid(path: str, value: Any, detail: str) -> Cause:

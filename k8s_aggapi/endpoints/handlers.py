@@ -190,7 +190,9 @@ class Handler:
     # verbs ----------------------------------------------------------------
     async def get(self, name: str) -> None:
         target = negotiate(self.accept, is_list=False)  # 406 before any work
-        obj = await _served(self.rest.getter).get(self.ctx, name)
+        options = rest.GetOptions(opts.resource_version(self.query)) if self.query else (
+            rest.GET_LATEST)
+        obj = await _served(self.rest.getter).get(self.ctx, name, options)
         if target is not Target.OBJECT:
             obj = self._shape(obj)
         await send_json(self.send, 200, obj)

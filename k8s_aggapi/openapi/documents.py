@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from k8s_aggapi.api import APIGroup, APIVersion
+from k8s_aggapi.api import APIGroup, APIVersion, Resource, Subresource
 from k8s_aggapi.openapi import meta, schemas
 from k8s_aggapi.openapi.meta import Schema
-from k8s_aggapi.openapi.paths import Operation, Param, PathItem, discovery_path, resource_paths
+from k8s_aggapi.openapi.paths import (
+    Operation,
+    Param,
+    PathItem,
+    discovery_path,
+    resource_paths,
+    subresource_paths,
+)
 from k8s_aggapi.openapi.schemas import GVK
 
 V3_PREFIX = "#/components/schemas/"
@@ -60,19 +67,39 @@ class _GroupVersionSpec:
             kind, name = r.info.kind, prefix + r.info.kind
             base = bases.get(r.info.model) if r.info.model is not None else None
             self.definitions.setdefault(name, schemas.object_schema(base, r.group, r.version, kind))
-            if "/" not in r.info.plural:
-                list_name = prefix + r.info.list_kind
-                self.definitions[list_name] = schemas.list_schema(
-                    name, r.group, r.version, kind, r.info.plural
-                )
+            self.definitions[prefix + r.info.list_kind] = schemas.list_schema(
+                name, r.group, r.version, kind, r.info.plural
+            )
         for name, body in nested.items():
             self.definitions.setdefault(name, body)
         path, item = discovery_path(version.group, version.name)
         self.paths: dict[str, PathItem] = {path: item}
         for r in resources:
             ref, list_ref = prefix + r.info.kind, prefix + r.info.list_kind
-            for key, path_item in resource_paths(r, ref, list_ref).items():
-                self.paths.setdefault(key, PathItem()).operations.extend(path_item.operations)
+            paths = [resource_paths(r, ref, list_ref)]
+            for sub in (r.subresources[n] for n in sorted(r.subresources)):
+                paths.append(subresource_paths(r, sub, self._subresource_ref(r, sub, ref)))
+            for found in paths:
+                for key, path_item in found.items():
+                    self.paths.setdefault(key, PathItem()).operations.extend(
+                        path_item.operations)
+
+    def _subresource_ref(self, r: Resource, sub: Subresource, own: str) -> str:
+        """The definition a subresource answers with: the resource's own, or its kind's
+        (autoscaling/v1 Scale for `/scale`), added to this document's definitions."""
+        if (sub.group, sub.version, sub.kind) == (r.group, r.version, r.info.kind):
+            return own
+        prefix = schemas.definition_prefix(sub.group, sub.version)
+        ref = prefix + sub.kind
+        if ref not in self.definitions:
+            base = None
+            if sub.model is not None:
+                roots, nested = schemas.model_definitions([sub.model], prefix)
+                base = nested.pop(roots[sub.model])
+                for name, body in nested.items():
+                    self.definitions.setdefault(name, body)
+            self.definitions[ref] = schemas.object_schema(base, sub.group, sub.version, sub.kind)
+        return ref
 
 
 def _rewrite_refs(node: Any, renames: dict[str, str]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from k8s_aggapi.api import Resource
+from k8s_aggapi.api import Resource, Subresource
 from k8s_aggapi.openapi.meta import (
     API_RESOURCE_LIST,
     DELETE_OPTIONS,
@@ -129,6 +129,7 @@ class _Scope:
     resource: Resource
     item_ref: str
     list_ref: str
+    sub: Subresource | None = None  # the subresource whose kind the operations answer with
 
     @property
     def base(self) -> str:
@@ -143,7 +144,8 @@ class _Scope:
 
     @property
     def name(self) -> tuple[Param, ...]:
-        return (Param("name", "path", "string", f"name of the {self.resource.info.kind}", True),)
+        kind = self.sub.kind if self.sub is not None else self.resource.info.kind
+        return (Param("name", "path", "string", f"name of the {kind}", True),)
 
     def op(
         self,
@@ -171,7 +173,9 @@ class _Scope:
             params=(*params, Param("pretty", "query", "string", PRETTY_DOC)),
             body=body,
             action=action,
-            gvk={"group": r.group, "version": r.version, "kind": r.info.kind},
+            gvk={"group": self.sub.group, "version": self.sub.version, "kind": self.sub.kind}
+            if self.sub is not None
+            else {"group": r.group, "version": r.version, "kind": r.info.kind},
         )
 
     def operations(self) -> Iterator[tuple[str, Operation]]:
@@ -308,19 +312,22 @@ class _Scope:
 
 
 def resource_paths(resource: Resource, item_ref: str, list_ref: str) -> dict[str, PathItem]:
-    """The paths of one resource (or of a `<plural>/<subresource>`), by URL template."""
-    scope = _Scope(resource, item_ref, list_ref)
+    """The paths of one resource, by URL template."""
+    return _paths(_Scope(resource, item_ref, list_ref).operations())
+
+
+def subresource_paths(resource: Resource, sub: Subresource, item_ref: str) -> dict[str, PathItem]:
+    """The paths of `<plural>/<sub>`: get, update and patch of `item_ref`, as served."""
+    scope = _Scope(resource, item_ref, item_ref, sub)
     info = resource.info
-    parent, _, sub = info.plural.partition("/")
-    if sub:
-        ns_path = "namespaces/{namespace}/" if info.namespaced else ""
-        path = f"{scope.base}/{ns_path}{parent}/{{name}}/{sub}"
-        scoped = ("Namespaced" if info.namespaced else "") + info.kind
-        ops = scope.item_operations(
-            path, scoped + operation_id_part(sub, True), sub, set(resource.verbs)
-        )
-    else:
-        ops = scope.operations()
+    ns_path = "namespaces/{namespace}/" if info.namespaced else ""
+    path = f"{scope.base}/{ns_path}{info.plural}/{{name}}/{sub.name}"
+    scoped = ("Namespaced" if info.namespaced else "") + info.kind
+    return _paths(scope.item_operations(
+        path, scoped + operation_id_part(sub.name, True), sub.name, set(sub.verbs)))
+
+
+def _paths(ops: Iterator[tuple[str, Operation]]) -> dict[str, PathItem]:
     paths: dict[str, PathItem] = {}
     for path, op in ops:
         paths.setdefault(path, PathItem()).operations.append(op)

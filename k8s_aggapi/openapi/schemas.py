@@ -77,7 +77,10 @@ class _Generator(GenerateJsonSchema):
 
 def definition_prefix(group: str, version: str) -> str:
     """`wardle.example.com`, `v1alpha1` -> `com.example.wardle.v1alpha1.`"""
-    parts = [*reversed(group.split("."))] if group else ["io", "k8s", "api", "core"]
+    if "." not in group:  # the core group and the other built-in ones: io.k8s.api.<group>
+        parts = ["io", "k8s", "api", group or "core"]
+    else:
+        parts = [*reversed(group.split("."))]
     return ".".join([*parts, version]) + "."
 
 

@@ -23,9 +23,10 @@ from k8s_aggapi.registry.selectors import FieldSelector, LabelSelector
 from k8s_aggapi.storage.interface import Object
 
 __all__ = [
-    "REST", "Capabilities", "CollectionDeleter", "Creater", "DeleteOptions", "Deleter",
-    "Getter", "ListOptions", "Lister", "Object", "ObjectList", "ObjectUpdate", "RequestContext",
-    "Table", "TableConvertor", "TableOptions", "TableRow", "Updater", "WatchEvent", "Watcher",
+    "GET_LATEST", "REST", "Capabilities", "CollectionDeleter", "Creater", "DeleteOptions",
+    "Deleter", "GetOptions", "Getter", "ListOptions", "Lister", "Object", "ObjectList",
+    "ObjectUpdate", "RequestContext", "Table", "TableConvertor", "TableOptions", "TableRow",
+    "Updater", "WatchEvent", "Watcher",
 ]
 
 
@@ -36,6 +37,16 @@ class RequestContext:
     namespace: str = ""
     user: User | None = None
     dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class GetOptions:
+    """`resourceVersion` of a get: "" the latest, "0" any, "N" one at least as new as N."""
+
+    resource_version: str = ""
+
+
+GET_LATEST = GetOptions()
 
 
 @dataclass(frozen=True)
@@ -123,7 +134,11 @@ class REST(abc.ABC):  # noqa: B024 - a marker: the capabilities below hold the m
 
 class Getter(REST):
     @abc.abstractmethod
-    async def get(self, ctx: RequestContext, name: str) -> Object: ...
+    async def get(
+        self, ctx: RequestContext, name: str, options: GetOptions = GET_LATEST
+    ) -> Object:
+        """The object called `name`; `options.resource_version` may be ignored by a REST
+        object that keeps no revisions (as upstream's metrics server ignores it)."""
 
 
 class Lister(REST):

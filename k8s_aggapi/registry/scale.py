@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 from k8s_aggapi import errors
 from k8s_aggapi.models.autoscaling import SCALE_GROUP, SCALE_KIND, SCALE_VERSION
 from k8s_aggapi.registry.info import Scale
-from k8s_aggapi.registry.rest import Getter, Object, ObjectUpdate, RequestContext, Updater
+from k8s_aggapi.registry.rest import (
+    GET_LATEST,
+    GetOptions,
+    Getter,
+    Object,
+    ObjectUpdate,
+    RequestContext,
+    Updater,
+)
 from k8s_aggapi.registry.validation import invalid
 
 if TYPE_CHECKING:
@@ -69,8 +77,10 @@ class ScaleREST(Getter, Updater):
             "status": status,
         }
 
-    async def get(self, ctx: RequestContext, name: str) -> Object:
-        return self.to_scale(await self.store.get(ctx, name))
+    async def get(
+        self, ctx: RequestContext, name: str, options: GetOptions = GET_LATEST
+    ) -> Object:
+        return self.to_scale(await self.store.get(ctx, name, options))
 
     async def update(
         self, ctx: RequestContext, name: str, update: ObjectUpdate

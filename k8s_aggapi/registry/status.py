@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from k8s_aggapi.registry.rest import Getter, Object, ObjectUpdate, RequestContext, Updater
+from k8s_aggapi.registry.rest import (
+    GET_LATEST,
+    GetOptions,
+    Getter,
+    Object,
+    ObjectUpdate,
+    RequestContext,
+    Updater,
+)
 
 if TYPE_CHECKING:
     from k8s_aggapi.registry.store import Store
@@ -20,8 +28,10 @@ class StatusREST(Getter, Updater):
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def get(self, ctx: RequestContext, name: str) -> Object:
-        return await self.store.get(ctx, name)
+    async def get(
+        self, ctx: RequestContext, name: str, options: GetOptions = GET_LATEST
+    ) -> Object:
+        return await self.store.get(ctx, name, options)
 
     async def update(
         self, ctx: RequestContext, name: str, update: ObjectUpdate

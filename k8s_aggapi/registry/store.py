@@ -22,10 +22,12 @@ from k8s_aggapi.registry import continuetoken, validation
 from k8s_aggapi.registry.info import ResourceInfo
 from k8s_aggapi.registry.objectmeta import validate_object_meta, validate_object_meta_update
 from k8s_aggapi.registry.rest import (
+    GET_LATEST,
     CollectionDeleter,
     Creater,
     DeleteOptions,
     Deleter,
+    GetOptions,
     Getter,
     Lister,
     ListOptions,
@@ -113,7 +115,16 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         return self.prefix
 
     # read -----------------------------------------------------------------
-    async def get(self, ctx: RequestContext, name: str) -> Object:
+    async def get(
+        self, ctx: RequestContext, name: str, options: GetOptions = GET_LATEST
+    ) -> Object:
+        """The latest object; a resourceVersion other than 0 asks for one at least that new
+        (upstream's get has no Exact), so a revision the storage has not reached is a 504."""
+        rv = options.resource_version
+        if rv and rv != "0":
+            current = await self.backend.current_revision()
+            if int(rv) > current:
+                raise errors.too_large_resource_version(int(rv), current)
         obj = await self.backend.get(self.key(ctx, name))
         if obj is None:
             raise errors.NotFound(self.gr, name)
@@ -165,7 +176,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             return wanted
         current = await self.backend.current_revision()
         if wanted > current:
-            raise errors.Timeout(f"Too large resource version: {wanted}, current: {current}")
+            raise errors.too_large_resource_version(wanted, current)
         return 0
 
     async def _read_page(
@@ -176,7 +187,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         except st.Expired:
             raise errors.Gone(CONTINUE_EXPIRED if continuing else LIST_EXPIRED) from None
         except st.FutureRevision as exc:
-            raise errors.Timeout(str(exc)) from None
+            raise errors.too_large_resource_version(exc.requested, exc.current) from None
 
     def _matches(self, obj: Object, options: ListOptions) -> bool:
         labels = obj.get("metadata", {}).get("labels")

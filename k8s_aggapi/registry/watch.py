@@ -22,12 +22,28 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 async def watch_store(
     store: Store, ctx: RequestContext, options: ListOptions
 ) -> AsyncIterator[WatchEvent]:
+    """Where the stream starts, as upstream's watch semantics say:
+
+    - `sendInitialEvents` unset (the legacy watch): resourceVersion "" or "0" sends the current
+      state as ADDED events first, "N" starts right after N;
+    - `sendInitialEvents=true` (WatchList, with resourceVersionMatch=NotOlderThan): the state
+      at least as new as resourceVersion as ADDED events, then, with bookmarks allowed, a
+      BOOKMARK at that state's revision annotated `k8s.io/initial-events-end: "true"`;
+    - `sendInitialEvents=false`: no initial state; "" or "0" starts at the latest revision.
+    """
     prefix = store.list_prefix(ctx)
     rv = options.resource_version
+    latest = rv in ("", "0")
     send_initial = options.send_initial_events
     if send_initial is None:
-        send_initial = rv in ("", "0")
+        send_initial = latest
     if send_initial:
+        if not latest:
+            current = await store.backend.current_revision()
+            if int(rv) > current:
+                error = errors.too_large_resource_version(int(rv), current)
+                yield WatchEvent("ERROR", error.to_status())
+                return
         listed = await store.backend.list(prefix)
         after = listed.revision
         for obj in listed.items:
@@ -36,9 +52,9 @@ async def watch_store(
         if options.send_initial_events and options.allow_watch_bookmarks:
             yield WatchEvent("BOOKMARK", bookmark_object(
                 store.info.kind, store.api_version, str(after), initial_end=True))
+    elif latest:
+        after = await store.backend.current_revision()
     else:
-        if not rv.isdigit():
-            raise errors.BadRequest(f'resourceVersion: Invalid value: "{rv}": must be a number')
         after = int(rv)
     events = store.backend.watch(prefix, after_revision=after)
     try:

@@ -29,7 +29,7 @@ ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "up
 class ReadOnlyStorage(rest.Getter, rest.Lister, rest.TableConvertor):
     """Getter + Lister + TableConvertor: served as get and list only."""
 
-    async def get(self, ctx: RequestContext, name: str) -> Obj:
+    async def get(self, ctx: RequestContext, name: str, options: object = None) -> Obj:
         return {}
 
     async def list(self, ctx: RequestContext, options: ListOptions) -> ObjectList:

@@ -127,7 +127,7 @@ def test_missing_ca_file_is_one_line(aggapi: Run, tmp_path: Path) -> None:
 
 def _widgets(read_only: bool = False) -> Application:
     class ReadOnly(Getter, Lister):
-        async def get(self, ctx: RequestContext, name: str) -> Object:
+        async def get(self, ctx: RequestContext, name: str, options: object = None) -> Object:
             return {}
 
         async def list(self, ctx: RequestContext, options: ListOptions) -> ObjectList:

@@ -70,7 +70,7 @@ class Fischer(KubeObject):
 
 
 class ReadOnlyStorage(Getter, Lister, TableConvertor):
-    async def get(self, ctx: RequestContext, name: str) -> Obj:
+    async def get(self, ctx: RequestContext, name: str, options: object = None) -> Obj:
         return {}
 
     async def list(self, ctx: RequestContext, options: ListOptions) -> ObjectList:

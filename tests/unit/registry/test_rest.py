@@ -26,7 +26,8 @@ class NodeMetrics(rest.Getter, rest.Lister, rest.TableConvertor):
     def __init__(self) -> None:
         self.seen: list[rest.TableOptions] = []
 
-    async def get(self, ctx: rest.RequestContext, name: str) -> rest.Object:
+    async def get(self, ctx: rest.RequestContext, name: str,
+                  options: rest.GetOptions = rest.GET_LATEST) -> rest.Object:
         return NODE
 
     async def list(self, ctx: rest.RequestContext, options: rest.ListOptions) -> rest.ObjectList:
@@ -65,7 +66,8 @@ def test_a_rest_object_is_no_storage_backend():
 
 def test_methods_named_like_verbs_declare_nothing():
     class LooksLikeAGetter(rest.REST):
-        async def get(self, ctx: rest.RequestContext, name: str) -> rest.Object:
+        async def get(self, ctx: rest.RequestContext, name: str,
+                  options: rest.GetOptions = rest.GET_LATEST) -> rest.Object:
             return {}
 
     with pytest.raises(TypeError, match="serves no REST verb"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,10 +64,16 @@ def test_rules_evaluate_against_a_real_server(server: DevServer, prometheus: Pro
         server.request("/apis/wardle.example.com/v1alpha1/namespaces/default/flunders/nope",
                        cert="admin")
     prometheus.wait_for('job:apiserver_request:rate1m{job="wardle-server"} > 0', timeout=120)
-    groups = prometheus.api("rules")["groups"]
-    health = {r["name"]: (r["health"], r.get("lastError", "")) for g in groups
-              for r in g["rules"]}
-    assert all(h == "ok" for h, _ in health.values()), health
+    deadline = time.monotonic() + 60
+    while True:  # each group evaluates on its own interval: "unknown" until its first run
+        groups = prometheus.api("rules")["groups"]
+        health = {r["name"]: (r["health"], r.get("lastError", "")) for g in groups
+                  for r in g["rules"]}
+        assert not [h for h in health.values() if h[0] == "err"], health
+        if all(h == "ok" for h, _ in health.values()):
+            break
+        assert time.monotonic() < deadline, health
+        time.sleep(1)
     by_code = prometheus.query('job_verb_code:apiserver_request:rate1m{job="wardle-server"}')
     assert {s["metric"]["code"] for s in by_code} >= {"200", "404"}
     errors = prometheus.query('job:apiserver_request_errors:ratio_rate1m{job="wardle-server"}')

@@ -14,12 +14,18 @@ _INT64_MAX = 2**63 - 1
 
 
 def milli_value(value: int | float | Decimal) -> int:
-    """int64(value * 1000), truncated toward zero as Go converts; NaN -> 0; clamped to int64."""
-    if isinstance(value, float) and math.isnan(value):
-        return 0
-    if isinstance(value, float) and math.isinf(value):
-        return _INT64_MAX if value > 0 else -_INT64_MAX - 1
-    milli = int(Decimal(value) * 1000) if not isinstance(value, int) else value * 1000
+    """int64(value * 1000.0), truncated toward zero as Go converts (a float64 product, as
+    prometheus-adapter computes it); NaN -> 0; clamped to int64."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return 0
+        if math.isinf(value):
+            return _INT64_MAX if value > 0 else -_INT64_MAX - 1
+        milli = int(value * 1000.0)
+    elif isinstance(value, int):
+        milli = value * 1000
+    else:
+        milli = int(value * 1000)
     return max(-_INT64_MAX - 1, min(_INT64_MAX, milli))
 
 

@@ -34,11 +34,11 @@ def _reference(ref: ObjectReference) -> dict[str, str]:
     return out
 
 
-def _custom_v1beta2(v: MetricValue) -> dict[str, Any]:
+def _custom_v1beta2(v: MetricValue, now: str) -> dict[str, Any]:
     item: dict[str, Any] = {
         "describedObject": _reference(v.described_object),
         "metric": {"name": v.metric, "selector": v.selector},
-        "timestamp": rfc3339(v.timestamp),
+        "timestamp": now if v.timestamp is None else rfc3339(v.timestamp),
     }
     if v.window_seconds is not None:
         item["windowSeconds"] = v.window_seconds
@@ -46,11 +46,11 @@ def _custom_v1beta2(v: MetricValue) -> dict[str, Any]:
     return item
 
 
-def _custom_v1beta1(v: MetricValue) -> dict[str, Any]:
+def _custom_v1beta1(v: MetricValue, now: str) -> dict[str, Any]:
     item: dict[str, Any] = {
         "describedObject": _reference(v.described_object),
         "metricName": v.metric,
-        "timestamp": rfc3339(v.timestamp),
+        "timestamp": now if v.timestamp is None else rfc3339(v.timestamp),
     }
     if v.window_seconds is not None:
         item["window"] = v.window_seconds
@@ -64,14 +64,14 @@ CUSTOM_VERSIONS = tuple(_CUSTOM)  # preference order
 
 
 def metric_value_list(version: str, values: Sequence[MetricValue]) -> dict[str, Any]:
-    encode = _CUSTOM[version]
+    encode, now = _CUSTOM[version], rfc3339(None)  # one "now" for the items that have none
     return {"kind": "MetricValueList", "apiVersion": f"{CUSTOM_GROUP}/{version}",
-            "metadata": {}, "items": [encode(v) for v in values]}
+            "metadata": {}, "items": [encode(v, now) for v in values]}
 
 
-def _external(v: ExternalMetricValue) -> dict[str, Any]:
+def _external(v: ExternalMetricValue, now: str) -> dict[str, Any]:
     item: dict[str, Any] = {"metricName": v.metric, "metricLabels": dict(v.labels),
-                            "timestamp": rfc3339(v.timestamp)}
+                            "timestamp": now if v.timestamp is None else rfc3339(v.timestamp)}
     if v.window_seconds is not None:
         item["window"] = v.window_seconds
     item["value"] = quantity(v.value)
@@ -79,5 +79,6 @@ def _external(v: ExternalMetricValue) -> dict[str, Any]:
 
 
 def external_metric_value_list(values: Sequence[ExternalMetricValue]) -> dict[str, Any]:
+    now = rfc3339(None)
     return {"kind": "ExternalMetricValueList", "apiVersion": f"{EXTERNAL_GROUP}/v1beta1",
-            "metadata": {}, "items": [_external(v) for v in values]}
+            "metadata": {}, "items": [_external(v, now) for v in values]}

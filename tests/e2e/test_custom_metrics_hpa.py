@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,6 +163,18 @@ def adapter(control_plane: ControlPlane, prometheus: Prometheus, exporter: Expor
         yield server
 
 
+def test_deploy_manifests_pass_the_api_server(control_plane: ControlPlane) -> None:
+    """examples/prometheus_adapter/deploy/adapter.yaml, validated strictly by kube-apiserver
+    (a server-side dry run; only its Namespace is really made, so the rest can be checked).
+    First in the module: before the adapter's own APIServices exist."""
+    deploy = Path(__file__).parents[2] / "examples" / "prometheus_adapter" / "deploy"
+    control_plane.kubectl("create", "namespace", "custom-metrics", check=False)
+    result = control_plane.kubectl("apply", "--dry-run=server", "--validate=strict",
+                                   "-f", str(deploy / "adapter.yaml"))
+    assert "deployment.apps/prometheus-adapter created (server dry run)" in result.stdout
+    assert "apiservice.apiregistration.k8s.io/v1beta1.external.metrics.k8s.io" in result.stdout
+
+
 def test_discovery_through_the_aggregator(control_plane: ControlPlane,
                                           adapter: AggregatedServer) -> None:
     cp = control_plane
@@ -270,3 +283,4 @@ def test_unknown_metric_is_upstreams_404(control_plane: ControlPlane, namespace:
         control_plane.kubectl("get", "--raw", f"/apis/custom.metrics.k8s.io/v1beta2/namespaces/"
                               f"{namespace}/pods/*/no_such_metric")
     assert "the server could not find the metric no_such_metric for pods" in str(err.value)
+

@@ -5,6 +5,9 @@ text exposition format from a thread.
     with Exporter() as exporter:
         exporter.set_rate("http_requests_total", {"namespace": "demo", "pod": "web-1"}, 5.0)
         exporter.set_gauge("queue_depth", {"queue": "jobs"}, 42)
+
+`PodLoad` keeps `http_requests_total` of a Deployment's current pods at a total rate shared
+among them (the HPA walkthrough's load).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import threading
 import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -106,3 +111,49 @@ def _format(labels: Labels) -> str:
     if not labels:
         return ""
     return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels) + "}"
+
+
+class PodLoad:
+    """A total request rate (`total`, per second) shared by the pods `app=<app>` selects in
+    `namespace`, followed as pods come and go (polled every half second from a thread)."""
+
+    def __init__(self, kubeconfig: Path, exporter: Exporter, namespace: str, app: str, *,
+                 metric: str = "http_requests_total") -> None:
+        from kubernetes import client, config
+
+        api = config.new_client_from_config(str(kubeconfig))  # type: ignore[no-untyped-call]
+        self.core: Any = client.CoreV1Api(api)
+        self.exporter, self.namespace, self.app, self.metric = exporter, namespace, app, metric
+        self.total = 0.0
+        self.known: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"load {app}")
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                pods = self.core.list_namespaced_pod(
+                    self.namespace, label_selector=f"app={self.app}").items
+            except Exception:  # the API is busy: next round
+                continue
+            names = {str(p.metadata.name) for p in pods if not p.metadata.deletion_timestamp}
+            for gone in self.known - names:
+                self.exporter.remove(self.metric, {"namespace": self.namespace, "pod": gone})
+            for name in names:
+                self.exporter.set_rate(self.metric, {"namespace": self.namespace, "pod": name},
+                                       self.total / max(len(names), 1))
+            self.known = names
+
+    def start(self) -> PodLoad:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def __enter__(self) -> PodLoad:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

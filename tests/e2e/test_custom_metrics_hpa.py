@@ -12,7 +12,6 @@ aggregator; RBAC decides who may read them (SubjectAccessReview in our server).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 from k8s_aggapi.custommetrics import GROUP_PRIORITY_MINIMUM, VERSION_PRIORITIES
 from k8s_aggapi.envtest import ControlPlane, KubectlError
 from k8s_aggapi.envtest.aggregated import AggregatedServer, start_aggregated_server
-from k8s_aggapi.envtest.exporter import Exporter
+from k8s_aggapi.envtest.exporter import Exporter, PodLoad
 from k8s_aggapi.envtest.prometheus import Prometheus
 
 RULES = """
@@ -42,45 +41,6 @@ externalRules:
       namespace: {resource: "namespace"}
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (queue)'
 """
-
-
-class Load:
-    """A total request rate shared by the Deployment's current pods, kept up to date."""
-
-    def __init__(self, cp: ControlPlane, exporter: Exporter, namespace: str, app: str) -> None:
-        from kubernetes import client, config
-
-        self.core = client.CoreV1Api(config.new_client_from_config(str(cp.admin_kubeconfig)))
-        self.exporter, self.namespace, self.app = exporter, namespace, app
-        self.total = 0.0
-        self.known: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="load")
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.5):
-            try:
-                pods = self.core.list_namespaced_pod(
-                    self.namespace, label_selector=f"app={self.app}").items
-            except Exception:  # the API is busy: next round
-                continue
-            names = {str(p.metadata.name) for p in pods if not p.metadata.deletion_timestamp}
-            for gone in self.known - names:
-                self.exporter.remove("http_requests_total",
-                                     {"namespace": self.namespace, "pod": gone})
-            for name in names:
-                self.exporter.set_rate("http_requests_total",
-                                       {"namespace": self.namespace, "pod": name},
-                                       self.total / max(len(names), 1))
-            self.known = names
-
-    def __enter__(self) -> Load:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
 
 
 def deployment(name: str) -> dict[str, Any]:
@@ -225,7 +185,7 @@ def test_hpa_scales_on_a_pods_metric(control_plane: ControlPlane, namespace: str
                                      exporter: Exporter, adapter: AggregatedServer) -> None:
     cp = control_plane
     cp.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(deployment("web")))
-    with Load(cp, exporter, namespace, "web") as load:
+    with PodLoad(cp.admin_kubeconfig, exporter, namespace, "web") as load:
         load.total = 0.5
         cp.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(hpa("web", {
             "type": "Pods", "pods": {"metric": {"name": "http_requests_per_second"},

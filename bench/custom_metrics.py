@@ -102,7 +102,8 @@ async def call(app: Any) -> tuple[int, int]:
         else:
             size += len(message.get("body", b""))
 
-    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": PATH, "raw_path": PATH.encode(),
+    scope: dict[str, Any] = {
+        "type": "http", "method": "GET", "path": PATH, "raw_path": PATH.encode(),
              "query_string": b"labelSelector=app%3Dweb", "headers": [], "scheme": "https",
              "server": None, "client": None, "root_path": "", "http_version": "1.1"}
     await app(scope, receive, send)

@@ -1,16 +1,16 @@
 """`ServerConfig` holds what the user said; `complete()` resolves it once into a frozen
 `CompletedConfig`: dev PKI made, kube clients connected, TLS material loaded, defaults set.
 
-The authentication ConfigMap is read when the server starts (`CompletedConfig.start()`, run
-by the lifespan before the socket accepts connections) and followed until it stops.
+The completed config stays a value: what runs (components started, tasks, hooks, the
+listener) is a `RunningServer` (running.py), which reads the authentication ConfigMap when
+the server starts, before the socket accepts connections, and follows it until it stops.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -28,7 +28,10 @@ from k8s_aggapi.middleware.authentication import StripHeaders
 from k8s_aggapi.serving.options import SecureServingInfo, SecureServingOptions
 
 log = logging.getLogger("k8s_aggapi.config")
-CA_SYNC_SECONDS = 1.0
+
+PostStartHook = Callable[[], Awaitable[None]]
+"""Run in order once the server's components are started, before it accepts connections; an
+exception stops the server from starting (upstream's post-start hooks, which panic)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class ServerConfig:
     verbosity: int = 0
     health: HealthChecks = field(default_factory=HealthChecks)
     limits: ServerLimits = DEFAULT_LIMITS
+    post_start_hooks: tuple[PostStartHook, ...] = ()
 
     async def complete(self) -> CompletedConfig:
         serving, authn, authz = self.serving, self.authentication, self.authorization
@@ -85,11 +89,13 @@ class ServerConfig:
             title=self.title,
             version=self.version,
             dev_pki=dev_pki,
+            post_start_hooks=self.post_start_hooks,
         )
 
 
 class Component(Protocol):
-    """Something that runs beside the server: started before it serves, stopped after."""
+    """Something that runs beside the server: started before it serves, stopped after (by
+    the `RunningServer`)."""
 
     async def start(self) -> None: ...
 
@@ -111,33 +117,4 @@ class CompletedConfig:
     version: str = "0.1"
     dev_pki: DevPKI | None = None
     limits: ServerLimits = DEFAULT_LIMITS
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list, compare=False, repr=False)
-
-    async def start(self) -> None:
-        """Read the CA files and the authentication ConfigMap, then follow them; the TLS
-        layer's accepted client CAs follow too."""
-        for component in self.components:
-            await component.start()
-        if self.serving is not None and self.trusted_ca_pem is not None:
-            await self.serving.tls.set_client_cas(self.trusted_ca_pem())
-            self._tasks.append(asyncio.create_task(self._sync_client_cas(), name="sync CAs"))
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        for component in reversed(self.components):
-            await component.stop()
-
-    async def _sync_client_cas(self) -> None:
-        assert self.serving is not None
-        assert self.trusted_ca_pem is not None
-        applied = self.trusted_ca_pem()
-        while True:
-            await asyncio.sleep(CA_SYNC_SECONDS)
-            current = self.trusted_ca_pem()
-            if current != applied and await self.serving.tls.set_client_cas(current):
-                log.info("client CA bundle changed; new handshakes use it")
-                applied = current
+    post_start_hooks: tuple[PostStartHook, ...] = ()

@@ -1,34 +1,12 @@
-"""Where each middleware leaves what it learned in the ASGI scope, and how handlers read it.
+"""Moved to `k8s_aggapi.request.context` (the request leaf package); kept for old imports."""
 
-One key per fact, all under `scope["state"]`-free names so nothing collides with Starlette.
-"""
+from k8s_aggapi.request.context import (
+    AUDIT_ID,
+    REQUEST_INFO,
+    USER,
+    peer_certificate_der,
+    request_info,
+    user,
+)
 
-from __future__ import annotations
-
-from collections.abc import MutableMapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from k8s_aggapi.authentication.user import User
-    from k8s_aggapi.endpoints.requestinfo import RequestInfo
-
-REQUEST_INFO = "k8s_aggapi.request_info"
-USER = "k8s_aggapi.user"
-AUDIT_ID = "k8s_aggapi.audit_id"
-
-
-def request_info(scope: MutableMapping[str, Any]) -> RequestInfo:
-    info: RequestInfo = scope[REQUEST_INFO]
-    return info
-
-
-def user(scope: MutableMapping[str, Any]) -> User:
-    who: User = scope[USER]
-    return who
-
-
-def peer_certificate_der(scope: MutableMapping[str, Any]) -> bytes | None:
-    """The verified client certificate (DER) that `serving` put into the TLS extension."""
-    tls = scope.get("extensions", {}).get("tls") or {}
-    der = tls.get("client_cert_der")
-    return der if isinstance(der, bytes) else None
+__all__ = ["AUDIT_ID", "REQUEST_INFO", "USER", "peer_certificate_der", "request_info", "user"]

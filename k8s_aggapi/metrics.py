@@ -1,6 +1,7 @@
 """The server's Prometheus registry, upstream's request metrics in it, and the `/metrics` route.
 
-One `CollectorRegistry` per server (never the global one); `MetricsMiddleware` fills it.
+One `CollectorRegistry` per server (never the global one); `ResponseMiddleware` fills it
+(through middleware/metrics.py).
 Names, labels and buckets follow k8s.io/apiserver pkg/endpoints/metrics.
 """
 

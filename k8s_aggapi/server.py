@@ -1,26 +1,21 @@
 """Building the ASGI app from a `CompletedConfig`, and running it over TLS.
 
 `build_app` is the one place where routes and the handler chain are put together; `main`
-is what a server's `__main__` calls: flags -> config -> complete -> serve.
+is what a server's `__main__` calls: flags -> config -> complete -> `RunningServer` -> serve.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import http
 import logging
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-import orjson
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Route
-from starlette.types import Scope
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route, Router
+from starlette.types import Lifespan, Receive, Scope, Send
 
 from k8s_aggapi import errors
 from k8s_aggapi.api import APIGroup
@@ -31,6 +26,8 @@ from k8s_aggapi.health import health_routes
 from k8s_aggapi.metrics import metrics_routes
 from k8s_aggapi.middleware import handler_chain
 from k8s_aggapi.openapi import openapi_routes
+from k8s_aggapi.request.context import REQUEST_INFO
+from k8s_aggapi.running import RunningServer
 from k8s_aggapi.version import version_routes
 
 log = logging.getLogger("k8s_aggapi.server")
@@ -43,42 +40,60 @@ class _NotFound:
         raise errors.PathNotFound()
 
 
-async def _http_exception(request: Request, exc: Exception) -> Response:
-    """Routing's own 404/405 (and any HTTPException) as a Status."""
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 405:
-        error: errors.StatusError = errors.MethodNotAllowed()
-    elif exc.status_code == 404:
-        error = errors.PathNotFound()
-    else:
-        reason = http.HTTPStatus(exc.status_code).phrase.replace(" ", "")
-        error = errors.StatusError(str(exc.detail), exc.status_code, reason)
-    return Response(orjson.dumps(error.to_status()), error.code, media_type="application/json")
+class ServerApp(Router):
+    """The ASGI app: the handler chain (`middleware/__init__.py`) around a router that sends a
+    resource request (request info says so, `/apis/{group}/{version}/{resource}...`) straight
+    to the resource endpoint and every other path through `routes` in order.
+
+    No Starlette application object: its two exception middlewares (each one more wrapper
+    around every response) have nothing to do, as the chain answers every error; routing's
+    own 404 and 405 arrive there as HTTPException."""
+
+    def __init__(
+        self, resources: Callable[..., Awaitable[None]], routes: Sequence[BaseRoute], *,
+        middleware: Sequence[Middleware], lifespan: Lifespan[Any],
+    ) -> None:
+        super().__init__(list(routes), lifespan=lifespan, middleware=middleware)
+        self.resources = resources
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self  # so routing raises its 404/405 instead of answering plain text
+        await self.middleware_stack(scope, receive, send)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        info = scope.get(REQUEST_INFO)
+        if info is not None and info.is_resource_request and info.api_prefix == "apis":
+            await self.resources(scope, receive, send)
+            return
+        await super().app(scope, receive, send)
 
 
-class ResourceRoute(Route):
-    """`/apis/{group}/{version}/{rest}` with a non-empty rest: no other route serves such a
-    path (discovery ends at `/apis/{group}/{version}/`), so it is tried first and a resource
-    request does not pay for matching every health, metrics, discovery and OpenAPI route."""
+class _VersionEndpoints:
+    """Resource requests when some group-versions serve their own paths
+    (`APIGroup.serve_version`, custom metrics say): theirs to them, the rest to `resources`."""
 
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child = super().matches(scope)
-        if match is not Match.NONE and not child["path_params"]["rest"]:
-            return Match.NONE, {}
-        return match, child
+    def __init__(self, groups: Sequence[APIGroup],
+                 resources: Callable[..., Awaitable[None]]) -> None:
+        self.resources = resources
+        self.endpoints = {(g.name, v.name): v.endpoint for g in groups for v in g.versions
+                          if v.endpoint is not None}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        info = scope[REQUEST_INFO]
+        endpoint = self.endpoints.get((info.api_group, info.api_version))
+        await (self.resources if endpoint is None else endpoint)(scope, receive, send)
 
 
-def _version_endpoint_routes(groups: Sequence[APIGroup]) -> list[BaseRoute]:
-    """The group-versions that serve their own paths (`APIGroup.serve_version`)."""
-    return [ResourceRoute(f"/apis/{g.name}/{v.name}/{{rest:path}}", v.endpoint)
-            for g in groups for v in g.versions if v.endpoint is not None]
+def _resources(config: CompletedConfig) -> Callable[..., Awaitable[None]]:
+    resources = ResourceEndpoint(config.groups, config.limits)
+    if any(v.endpoint is not None for g in config.groups for v in g.versions):
+        return _VersionEndpoints(config.groups, resources)
+    return resources  # no dispatch on the hot path of servers without such versions
 
 
 def routes(config: CompletedConfig) -> list[BaseRoute]:
+    """Every path but resource requests, in order (those go to `ResourceEndpoint` first)."""
     return [
-        *_version_endpoint_routes(config.groups),
-        ResourceRoute("/apis/{group}/{version}/{rest:path}",
-                      ResourceEndpoint(config.groups, config.limits)),
         *health_routes(config.health),
         *version_routes(),
         *metrics_routes(config.metrics.registry),
@@ -88,24 +103,28 @@ def routes(config: CompletedConfig) -> list[BaseRoute]:
     ]
 
 
-def build_app(config: CompletedConfig) -> Starlette:
+def build_app(config: CompletedConfig, running: RunningServer | None = None) -> ServerApp:
+    """The app serving `config`; its lifespan starts and stops `running` (by default a
+    `RunningServer` of `config` without a listener, as tests and `testing.py` use it)."""
+    server = running if running is not None else RunningServer(config)
+
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await config.start()
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        await server.start()
         try:
             yield
         finally:
-            await config.stop()
+            await server.stop()
 
-    return Starlette(
-        routes=routes(config),
+    return ServerApp(
+        _resources(config),
+        routes(config),
         middleware=handler_chain(
             authenticator=config.authenticator,
             authorizer=config.authorizer,
             metrics=config.metrics,
             strip_headers=config.strip_headers,
         ),
-        exception_handlers={HTTPException: _http_exception},
         lifespan=lifespan,
     )
 
@@ -131,8 +150,7 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
     completed = await config.complete()
     if completed.serving is None:
         raise ValueError("serving is not configured")
-    app = build_app(completed)
-
+    running = RunningServer(completed)
     serving = completed.serving
 
     async def on_ready(server: Any) -> None:
@@ -143,12 +161,8 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
         if completed.dev_pki is not None:
             sys.stderr.write(dev_hints(completed, server.port, example))
 
-    from k8s_aggapi.serving.runner import serve
-
-    await serve(app, serving, on_ready=on_ready,
-                on_shutdown=completed.health.mark_shutting_down,
-                log_level="debug" if config.verbosity >= 4 else "info",
-                limits=completed.limits)
+    await running.serve(build_app(completed, running), on_ready=on_ready,
+                        log_level="debug" if config.verbosity >= 4 else "info")
 
 
 def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,

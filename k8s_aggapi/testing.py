@@ -13,16 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from starlette.applications import Starlette
-
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.authentication.interface import Credentials
-from k8s_aggapi.authentication.user import ANONYMOUS_USER, AUTHENTICATED, MASTERS, User
 from k8s_aggapi.authorization.interface import Attributes, Decision
 from k8s_aggapi.config import CompletedConfig
 from k8s_aggapi.health import HealthChecks
 from k8s_aggapi.metrics import ServerMetrics
-from k8s_aggapi.server import build_app
+from k8s_aggapi.request.user import ANONYMOUS_USER, AUTHENTICATED, MASTERS, User
+from k8s_aggapi.server import ServerApp, build_app
 
 ADMIN = User("admin", (MASTERS, AUTHENTICATED))
 
@@ -59,7 +57,7 @@ def build_test_app(
     authorizer: FakeAuthorizer | None = None,
     health: HealthChecks | None = None,
     title: str = "test",
-) -> Starlette:
+) -> ServerApp:
     """The full app (routes, handler chain, lifespan) without TLS or a cluster."""
     config = CompletedConfig(
         groups=tuple(groups),

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from k8s_aggapi.authentication.interface import Credentials
-from k8s_aggapi.authentication.user import ANONYMOUS_USER, User
+from k8s_aggapi.request.user import ANONYMOUS_USER, User
 
 
 class AnonymousAuthenticator:

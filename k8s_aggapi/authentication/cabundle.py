@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,14 +44,15 @@ def _allows_client_auth(cert: x509.Certificate) -> bool:
     )
 
 
-Window = tuple[datetime.datetime, datetime.datetime]
+Window = tuple[float, float]
+"""Not before and not after, as POSIX timestamps (compared with `time.time()` per request)."""
 
 
 def _window(cert: x509.Certificate) -> Window:
-    return cert.not_valid_before_utc, cert.not_valid_after_utc
+    return cert.not_valid_before_utc.timestamp(), cert.not_valid_after_utc.timestamp()
 
 
-def _valid_at(window: Window, now: datetime.datetime) -> bool:
+def _valid_at(window: Window, now: float) -> bool:
     return window[0] <= now <= window[1]
 
 
@@ -145,6 +147,13 @@ class DynamicCABundle:
     ) -> x509.Certificate | None:
         """The peer certificate when it is a valid client certificate of this bundle; None
         when there is no certificate or no CA (no opinion); `CredentialsRejected` otherwise."""
+        checked = self.check_peer(der)
+        if isinstance(checked, str):
+            raise CredentialsRejected(reason_prefix + checked)
+        return checked
+
+    def check_peer(self, der: bytes | None) -> x509.Certificate | str | None:
+        """`verified_peer` without raising: the reason the certificate is refused, as a str."""
         if der is None or not self._cas:
             return None
         verdict = self._verdicts.get(der)
@@ -152,21 +161,22 @@ class DynamicCABundle:
             try:
                 cert = load_peer_certificate(der)
             except ValueError as exc:
-                raise CredentialsRejected(f"unparseable client certificate: {exc}") from None
+                return f"unparseable client certificate: {exc}"
             verdict = self._verdict(cert)
             if len(self._verdicts) >= VERDICTS_MAX:
                 self._verdicts = {}
             self._verdicts[der] = verdict
-        problem = self._judge(verdict, self._now())
-        if problem is not None:
-            raise CredentialsRejected(reason_prefix + problem)
-        return verdict.cert
+        problem = self._judge(verdict, self._timestamp())
+        return verdict.cert if problem is None else problem
 
     def verify_client(self, cert: x509.Certificate) -> str | None:
         """None when `cert` is a valid client certificate issued directly by one of the CAs,
         else the reason it is not. Intermediates are not followed: the serving layer hands
         over the leaf only."""
-        return self._judge(self._verdict(cert), self._now())
+        return self._judge(self._verdict(cert), self._timestamp())
+
+    def _timestamp(self) -> float:
+        return time.time() if self._now is _utcnow else self._now().timestamp()
 
     def _verdict(self, cert: x509.Certificate) -> _Verdict:
         for ca in self._cas:
@@ -180,7 +190,7 @@ class DynamicCABundle:
         return _Verdict(cert, describe(cert), window, _allows_client_auth(cert), None, window,
                         False)
 
-    def _judge(self, verdict: _Verdict, now: datetime.datetime) -> str | None:
+    def _judge(self, verdict: _Verdict, now: float) -> str | None:
         cert, ca = verdict.described, verdict.issuer
         if not _valid_at(verdict.window, now):
             return f"certificate {cert} has expired or is not yet valid"

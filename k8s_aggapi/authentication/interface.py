@@ -1,16 +1,61 @@
-"""The authentication seam: one method, and a union that tries each authenticator in order."""
+"""The authentication seam: one method, and a union that tries each authenticator in order.
+
+Authenticators on the hot path (front proxy, x509, the union) also answer with a value,
+`check() -> User | Rejected | None`, so a refused credential that a later authenticator may
+still accept (every plain client certificate is refused by the front-proxy authenticator
+first) costs no exception.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from k8s_aggapi.authentication.user import User
 from k8s_aggapi.errors import Unauthorized
+from k8s_aggapi.request.user import User
 
 
-@dataclass(frozen=True)
+class Headers(Mapping[str, tuple[str, ...]]):
+    """A request's headers by lower-case name, every value, decoded on first use (an x509
+    request is authenticated without reading any)."""
+
+    __slots__ = ("_decoded", "_raw")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+        self._decoded: dict[str, tuple[str, ...]] | None = None
+
+    def _map(self) -> dict[str, tuple[str, ...]]:
+        if self._decoded is None:
+            decoded: dict[str, tuple[str, ...]] = {}
+            for name, value in self._raw:
+                key = name.decode("latin-1").lower()
+                seen = decoded.get(key)
+                decoded[key] = (_text(value),) if seen is None else (*seen, _text(value))
+            self._decoded = decoded
+        return self._decoded
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        return self._map()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map())
+
+    def __len__(self) -> int:
+        return len(self._map())
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+@dataclass(frozen=True, slots=True)
 class Credentials:
     """What an authenticator may look at: headers (lower-case names, all values) and the
     peer certificate (DER)."""
@@ -38,3 +83,57 @@ class CredentialsRejected(Unauthorized):
     def __init__(self, cause: str) -> None:
         super().__init__()
         self.cause = cause
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A refusal as a value: `cause` for the log; `error` the exception an authenticator
+    raised, when it raised one (re-raised as it was when nothing else succeeds)."""
+
+    cause: str
+    error: Unauthorized | None = None
+
+    def exception(self) -> Unauthorized:
+        return self.error if self.error is not None else CredentialsRejected(self.cause)
+
+
+Outcome = User | Rejected | None
+
+
+class CheckingAuthenticator(ABC):
+    """An `Authenticator` whose answer is an `Outcome` value (`check`); `authenticate`
+    raises a rejection as `CredentialsRejected`, as the protocol says."""
+
+    @abstractmethod
+    async def check(self, credentials: Credentials) -> Outcome: ...
+
+    async def authenticate(self, credentials: Credentials) -> User | None:
+        outcome = await self.check(credentials)
+        if isinstance(outcome, Rejected):
+            raise outcome.exception()
+        return outcome
+
+
+Check = Callable[[Credentials], Awaitable[Outcome]]
+
+
+def checker(authenticator: Authenticator) -> Check:
+    """The authenticator's `check`, or its `authenticate` with errors as values; found once
+    (when a chain is built), not per request."""
+    if isinstance(authenticator, CheckingAuthenticator):
+        return authenticator.check
+    return functools.partial(outcome_of, authenticator)
+
+
+async def outcome_of(authenticator: Authenticator, credentials: Credentials) -> Outcome:
+    """`check()` where the authenticator has it, else `authenticate()` with its error caught."""
+    if isinstance(authenticator, CheckingAuthenticator):
+        return await authenticator.check(credentials)
+    try:
+        return await authenticator.authenticate(credentials)
+    except Unauthorized as exc:
+        # without its traceback: kept, the error would hold this frame (and the caller's),
+        # a cycle per request that only the garbage collector ends
+        error = exc.with_traceback(None)
+        return Rejected(error.cause if isinstance(error, CredentialsRejected) else error.message,
+                        error)

@@ -5,14 +5,20 @@ allowed (k8s.io/apiserver pkg/authentication/request/headerrequest and x509.Veri
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 from k8s_aggapi.authentication.cabundle import DynamicCABundle, peer_subject
-from k8s_aggapi.authentication.interface import Credentials, CredentialsRejected
-from k8s_aggapi.authentication.user import User
+from k8s_aggapi.authentication.interface import (
+    CheckingAuthenticator,
+    Credentials,
+    Outcome,
+    Rejected,
+)
+from k8s_aggapi.request.user import User
 
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _OWS = " \t"
@@ -27,6 +33,16 @@ class RequestHeaderConfig:
     extra_headers_prefix: tuple[str, ...] = ("X-Remote-Extra-",)
     uid_headers: tuple[str, ...] = ()
     allowed_names: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def lookup(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """The username, group, extra-prefix and uid header names as looked up (lower case,
+        trimmed), made once per configuration."""
+        def keys(names: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(name.strip().lower() for name in names)
+
+        return (keys(self.username_headers), keys(self.group_headers),
+                keys(self.extra_headers_prefix), keys(self.uid_headers))
 
     def strip_headers(self) -> tuple[str, ...]:
         """Lower-case header names to remove after authentication; prefixes end with `*`."""
@@ -49,16 +65,17 @@ def unescape_extra_key(encoded: str) -> str:
         return encoded
 
 
-def _values(headers: Mapping[str, tuple[str, ...]], name: str) -> list[str]:
-    """Every value of header `name`, trimmed of spaces and tabs as Go's textproto does."""
-    return [v.strip(_OWS) for v in headers.get(name.strip().lower(), ())]
+def _values(headers: Mapping[str, tuple[str, ...]], key: str) -> list[str]:
+    """Every value of header `key` (lower case), trimmed of spaces and tabs as Go's textproto
+    does."""
+    return [v.strip(_OWS) for v in headers.get(key, ())]
 
 
-def _first_value(headers: Mapping[str, tuple[str, ...]], names: tuple[str, ...]) -> str:
-    for name in names:
-        values = _values(headers, name)
-        if values and values[0]:
-            return values[0]
+def _first_value(headers: Mapping[str, tuple[str, ...]], keys: tuple[str, ...]) -> str:
+    for key in keys:
+        values = headers.get(key)
+        if values and (first := values[0].strip(_OWS)):
+            return first
     return ""
 
 
@@ -66,22 +83,21 @@ def user_from_headers(
     headers: Mapping[str, tuple[str, ...]], config: RequestHeaderConfig
 ) -> User | None:
     """The user the headers name, or None without a username header."""
-    name = _first_value(headers, config.username_headers)
+    username_keys, group_keys, extra_prefixes, uid_keys = config.lookup
+    name = _first_value(headers, username_keys)
     if not name:
         return None
-    groups = [
-        value for header in config.group_headers for value in _values(headers, header) if value
-    ]
+    groups = [value for key in group_keys for value in _values(headers, key) if value]
     extra: dict[str, tuple[str, ...]] = {}
-    for prefix in (p.strip().lower() for p in config.extra_headers_prefix):
+    for prefix in extra_prefixes:
         for header in headers:
             if header.startswith(prefix):
                 key = unescape_extra_key(header[len(prefix):])
                 extra[key] = (*extra.get(key, ()), *_values(headers, header))
-    return User(name, tuple(groups), _first_value(headers, config.uid_headers), extra)
+    return User(name, tuple(groups), _first_value(headers, uid_keys), extra)
 
 
-class RequestHeaderAuthenticator:
+class RequestHeaderAuthenticator(CheckingAuthenticator):
     """Verify the proxy's certificate, then read the user from the headers.
 
     No certificate, or no CA yet: no opinion. A certificate that is not a valid front-proxy
@@ -95,12 +111,15 @@ class RequestHeaderAuthenticator:
     def update_config(self, config: RequestHeaderConfig) -> None:
         self.config = config
 
-    async def authenticate(self, credentials: Credentials) -> User | None:
+    async def check(self, credentials: Credentials) -> Outcome:
         der = credentials.client_cert_der
-        if der is None or self.ca.verified_peer(der) is None:
+        checked = self.ca.check_peer(der)
+        if isinstance(checked, str):
+            return Rejected(checked)
+        if der is None or checked is None:
             return None
         config = self.config
         cn = peer_subject(der)[0]
         if config.allowed_names and cn not in config.allowed_names:
-            raise CredentialsRejected(f"x509: subject with cn={cn} is not in the allowed list")
+            return Rejected(f"x509: subject with cn={cn} is not in the allowed list")
         return user_from_headers(credentials.headers, config)

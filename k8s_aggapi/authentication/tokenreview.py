@@ -17,8 +17,8 @@ from typing import Any
 
 from k8s_aggapi.authentication.cache import Clock, ExpiringCache
 from k8s_aggapi.authentication.interface import Credentials, CredentialsRejected
-from k8s_aggapi.authentication.user import User
 from k8s_aggapi.kube import DEFAULT_BACKOFF, JSON, Backoff, KubeError, TokenReviews, with_retries
+from k8s_aggapi.request.user import User
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from k8s_aggapi.authentication.user import MASTERS
 from k8s_aggapi.authorization.always_allow import AlwaysAllowGroups, AlwaysAllowPaths
 from k8s_aggapi.authorization.interface import Attributes, Authorizer, Decision
 from k8s_aggapi.authorization.subjectaccessreview import SubjectAccessReviewAuthorizer
 from k8s_aggapi.authorization.union import UnionAuthorizer
 from k8s_aggapi.kube import KubeAPI, connect
+from k8s_aggapi.request.user import MASTERS
 
 logger = logging.getLogger(__name__)
 

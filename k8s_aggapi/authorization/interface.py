@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from k8s_aggapi.authentication.user import User
+from k8s_aggapi.request.user import User
 
 
 class Decision(enum.Enum):

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
-from k8s_aggapi import context, errors
+from k8s_aggapi import errors
 from k8s_aggapi.custommetrics import wire
 from k8s_aggapi.custommetrics.provider import (
     CustomMetricInfo,
@@ -32,6 +32,7 @@ from k8s_aggapi.endpoints.negotiation import parse_accept
 from k8s_aggapi.endpoints.responses import Receive, Send, send_json
 from k8s_aggapi.errors import GroupResource
 from k8s_aggapi.registry.selectors import LabelSelector
+from k8s_aggapi.request import context
 
 log = logging.getLogger("k8s_aggapi.custommetrics")
 ALL_OBJECTS = "*"

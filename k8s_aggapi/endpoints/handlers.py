@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
-from k8s_aggapi import context, errors
+from k8s_aggapi import errors
 from k8s_aggapi.api import APIGroup, Resource, Subresource
 from k8s_aggapi.endpoints import decoding
 from k8s_aggapi.endpoints import options as opts
@@ -33,6 +33,7 @@ from k8s_aggapi.registry.selectors import FieldSelector
 from k8s_aggapi.registry.table import INCLUDE_OBJECT, partial_metadata, table_body
 from k8s_aggapi.registry.validation import is_dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
+from k8s_aggapi.request import context
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 _WRITE_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}

@@ -165,6 +165,13 @@ def selected_name(query: Query) -> str | None:
     return name
 
 
+def selected_object(query: Query) -> str | None:
+    """`selected_name` when it is also a name an object can have in a path: the rule request
+    info is resolved with (`request.info.RequestInfoResolver`)."""
+    name = selected_name(query)
+    return name if name is not None and not validation.path_segment_name(name) else None
+
+
 def dry_run(query: Query, kind: str = "CreateOptions") -> bool:
     """Validate the options of a write (CreateOptions, UpdateOptions or PatchOptions) as
     apimachinery does, 422 on a refused value; whether it is a dry run."""

@@ -1,9 +1,8 @@
-"""Writing JSON responses and reading request bodies (size and nesting bounded, 400 on
-malformed JSON), the bounds coming from `ServerLimits`."""
+"""Reading request bodies (size and nesting bounded, 400 on malformed JSON), the bounds coming
+from `ServerLimits`; JSON responses are written by `k8s_aggapi.request.wire`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -11,29 +10,13 @@ import orjson
 from k8s_aggapi.endpoints.depth import UNDECODABLE, check_body, too_deep
 from k8s_aggapi.errors import BadRequest, RequestEntityTooLarge
 from k8s_aggapi.limits import DEFAULT_LIMITS
+from k8s_aggapi.request.wire import JSON_HEADERS, Receive, Send, send_json
+
+__all__ = ["JSON_HEADERS", "Receive", "Send", "parse_json", "parse_object", "read_body",
+           "send_json"]
 
 MAX_BODY_BYTES = DEFAULT_LIMITS.max_body_bytes
 MAX_DEPTH = DEFAULT_LIMITS.max_nesting_depth
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-
-JSON_HEADERS = [
-    (b"content-type", b"application/json"),
-    (b"cache-control", b"no-cache, private"),
-]
-
-
-async def send_json(
-    send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    payload = body if isinstance(body, bytes) else orjson.dumps(body)
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [*JSON_HEADERS, (b"content-length", str(len(payload)).encode()),
-                    *(headers or [])],
-    })
-    await send({"type": "http.response.body", "body": payload})
 
 
 async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:

@@ -1,7 +1,9 @@
 """The handler chain, outermost first: the Python form of Go's `DefaultBuildHandlerChain`.
 
-Starlette wraps this list in its own ServerErrorMiddleware (outside) and ExceptionMiddleware
-(inside, where routing 404/405s become Status responses).
+Request info is resolved first, once, so every later filter reads the same parse; the
+response middleware is the one wrapper around each response (errors as Status, metrics, the
+HTTP log). The server runs this list around its router with no Starlette application object
+in between (server.py), so nothing else wraps a request.
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ from k8s_aggapi.authorization.interface import Authorizer
 from k8s_aggapi.metrics import ServerMetrics
 from k8s_aggapi.middleware.authentication import AuthenticationMiddleware, StripHeaders
 from k8s_aggapi.middleware.authorization import AuthorizationMiddleware
-from k8s_aggapi.middleware.errors import ErrorsMiddleware
-from k8s_aggapi.middleware.httplog import HTTPLogMiddleware
-from k8s_aggapi.middleware.metrics import MetricsMiddleware
 from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
+from k8s_aggapi.middleware.response import ResponseMiddleware
 
 
 def handler_chain(
@@ -27,11 +27,9 @@ def handler_chain(
     strip_headers: StripHeaders = (),
 ) -> list[Middleware]:
     return [
-        Middleware(ErrorsMiddleware),
-        Middleware(MetricsMiddleware, metrics=metrics),
         Middleware(RequestInfoMiddleware),
+        Middleware(ResponseMiddleware, metrics=metrics),
         Middleware(AuthenticationMiddleware, authenticator=authenticator,
                    strip_headers=strip_headers),
-        Middleware(HTTPLogMiddleware),
         Middleware(AuthorizationMiddleware, authorizer=authorizer),
     ]

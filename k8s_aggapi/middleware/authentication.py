@@ -10,33 +10,33 @@ from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from k8s_aggapi import context
-from k8s_aggapi.authentication.interface import Authenticator, Credentials, CredentialsRejected
+from k8s_aggapi.authentication.interface import (
+    Authenticator,
+    Credentials,
+    Headers,
+    Rejected,
+    checker,
+)
 from k8s_aggapi.authentication.requestheader import STANDARD_HEADERS
 from k8s_aggapi.errors import Unauthorized
+from k8s_aggapi.request import context
 
 logger = logging.getLogger(__name__)
 
 StripHeaders = Callable[[], Iterable[str]] | Iterable[str]
 ALWAYS_STRIPPED = ("authorization", *STANDARD_HEADERS.strip_headers())
+Rules = tuple[frozenset[bytes], tuple[bytes, ...]]
 
 
-def _text(raw: bytes) -> str:
-    try:
-        return raw.decode()
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def _rules(extra: Iterable[str]) -> tuple[frozenset[str], tuple[str, ...]]:
-    names: set[str] = set()
-    prefixes: list[str] = []
+def _rules(extra: Iterable[str]) -> Rules:
+    names: set[bytes] = set()
+    prefixes: list[bytes] = []
     for header in (*ALWAYS_STRIPPED, *extra):
-        header = header.strip().lower()
-        if header.endswith("*"):
-            prefixes.append(header[:-1])
+        raw = header.strip().lower().encode("latin-1")
+        if raw.endswith(b"*"):
+            prefixes.append(raw[:-1])
         else:
-            names.add(header)
+            names.add(raw)
     return frozenset(names), tuple(prefixes)
 
 
@@ -49,6 +49,7 @@ class AuthenticationMiddleware:
     ) -> None:
         self.app = app
         self.authenticator = authenticator
+        self._check = checker(authenticator)
         self.strip_headers = strip_headers
         self._extra: tuple[str, ...] | None = None  # the names `_strip` was made from
         self._strip = _rules(())
@@ -58,35 +59,27 @@ class AuthenticationMiddleware:
             await self.app(scope, receive, send)
             return
         raw_headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
-        names, prefixes = self._rules()
-        headers: dict[str, tuple[str, ...]] = {}
-        strip = False
-        for name, value in raw_headers:
-            key = name.decode("latin-1").lower()
-            seen = headers.get(key)
-            headers[key] = (_text(value),) if seen is None else (*seen, _text(value))
-            strip = strip or key in names or key.startswith(prefixes)
-        credentials = Credentials(headers, context.peer_certificate_der(scope))
-        try:
-            user = await self.authenticator.authenticate(credentials)
-        except CredentialsRejected as exc:
-            logger.info("Unable to authenticate the request: %s", exc.cause)
-            raise
-        if user is None:
+        credentials = Credentials(Headers(raw_headers), context.peer_certificate_der(scope))
+        outcome = await self._check(credentials)
+        if isinstance(outcome, Rejected):
+            logger.info("Unable to authenticate the request: %s", outcome.cause)
+            raise outcome.exception()
+        if outcome is None:
             raise Unauthorized()
-        if strip:
-            scope["headers"] = [
-                (name, value) for name, value in raw_headers
-                if (lowered := name.decode("latin-1").lower()) not in names
-                and not lowered.startswith(prefixes)
-            ]
-        scope[context.USER] = user
+        names, prefixes = self._rules()
+        kept = [(name, value) for name, value in raw_headers
+                if (lowered := name.lower()) not in names and not lowered.startswith(prefixes)]
+        if len(kept) != len(raw_headers):
+            scope["headers"] = kept
+        scope[context.USER] = outcome
         await self.app(scope, receive, send)
 
-    def _rules(self) -> tuple[frozenset[str], tuple[str, ...]]:
+    def _rules(self) -> Rules:
         """The names and prefixes to strip, made again only when the configured ones change."""
-        extra = tuple(self.strip_headers() if callable(self.strip_headers)
-                      else self.strip_headers)
+        configured = self.strip_headers() if callable(self.strip_headers) else self.strip_headers
+        if configured is self._extra:
+            return self._strip
+        extra = tuple(configured)
         if extra != self._extra:
             self._strip, self._extra = _rules(extra), extra
         return self._strip

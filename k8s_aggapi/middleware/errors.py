@@ -1,48 +1,34 @@
-"""The outermost middleware: any `StatusError` becomes a `metav1.Status` response.
+"""What a failed request is answered with: any `StatusError` as its `metav1.Status`, routing's
+own HTTPException (404, 405) as upstream's, anything else logged and answered 500.
 
-Anything else that escapes a handler is logged and answered with a 500 InternalError Status,
-unless the response had already started (a watch stream), in which case the stream is ended.
+`ResponseMiddleware` (response.py) writes the answer, unless the response had already started
+(a watch stream), in which case the stream is ended.
 """
 
 from __future__ import annotations
 
+import http
 import logging
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
-from k8s_aggapi.endpoints.responses import send_json
-from k8s_aggapi.errors import InternalError, StatusError
+from k8s_aggapi.errors import InternalError, MethodNotAllowed, PathNotFound, StatusError
 
 log = logging.getLogger("k8s_aggapi.errors")
 
 
-class ErrorsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except StatusError as exc:
-            if started:
-                raise
-            await send_json(send, exc.code, exc.to_status())
-        except Exception as exc:
-            log.exception("unhandled error serving %s %s", scope.get("method"), scope.get("path"))
-            if started:
-                raise
-            error = InternalError(type(exc).__name__)
-            await send_json(send, error.code, error.to_status())
-
-
+def status_error(exc: Exception, scope: Scope) -> StatusError:
+    """The `StatusError` to answer `exc` with; unexpected ones are logged with the traceback."""
+    if isinstance(exc, StatusError):
+        return exc
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 405:
+            return MethodNotAllowed()
+        if exc.status_code == 404:
+            return PathNotFound()
+        reason = http.HTTPStatus(exc.status_code).phrase.replace(" ", "")
+        return StatusError(str(exc.detail), exc.status_code, reason)
+    log.error("unhandled error serving %s %s", scope.get("method"), scope.get("path"),
+              exc_info=exc)
+    return InternalError(type(exc).__name__)

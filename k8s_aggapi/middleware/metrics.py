@@ -1,21 +1,19 @@
 """Request metrics: `apiserver_request_total`, `_duration_seconds`, in-flight and long-running.
 
-Sits outside the request-info middleware, so it reads `REQUEST_INFO` after the inner app ran
-(or parses the request itself). Labels follow upstream's `MonitorRequest` and `CleanScope`.
+`RequestMetrics` is what `ResponseMiddleware` calls around each request, inside request info:
+it reads the one `RequestInfo` resolved outermost. Labels follow upstream's `MonitorRequest`
+and `CleanScope`.
 """
 
 from __future__ import annotations
 
-from time import perf_counter
 from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import Gauge
+from starlette.types import Scope
 
-from k8s_aggapi.context import REQUEST_INFO
-from k8s_aggapi.endpoints.requestinfo import RequestInfo, parse_request_info
-from k8s_aggapi.errors import StatusError
 from k8s_aggapi.metrics import COMPONENT, RequestLabels, ServerMetrics
-from k8s_aggapi.middleware.requestinfo import REMEMBERED_KEY_BYTES
+from k8s_aggapi.request.info import REMEMBERED_KEY_BYTES, RequestInfo
 
 APPLY_PATCH = b"application/apply-patch+yaml"
 CONNECT_SUBRESOURCES = frozenset({"log", "exec", "portforward", "attach", "proxy"})
@@ -25,58 +23,39 @@ VALID_VERBS = frozenset(
      "PROXY", "PUT", "UPDATE", "WATCH", "WATCHLIST"}
 )  # fmt: skip
 
+Tracking = Gauge | str
+"""What `begin` counted the request in: its long-running gauge, or its in-flight kind."""
 
-class MetricsMiddleware:
-    """Pure ASGI: passes every message through untouched, so watch streams keep streaming."""
 
-    def __init__(self, app: ASGIApp, metrics: ServerMetrics) -> None:
-        self.app = app
+class RequestMetrics:
+    """The metrics of one server as the middleware records them: `begin` before the request,
+    `end` with its status and duration."""
+
+    def __init__(self, metrics: ServerMetrics) -> None:
         self.metrics = metrics
-        self._labels: dict[tuple[str, RequestInfo], RequestLabels] = {}
+        # request labels by the identity of a remembered RequestInfo (the info is kept in the
+        # value, so its id cannot be reused while the entry exists)
+        self._labels: dict[tuple[str, int], tuple[RequestInfo, RequestLabels]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = perf_counter()
-        method: str = scope["method"]
-        info: RequestInfo | None = None
-        if method == "GET" and (b"watch" in scope["query_string"] or "/watch/" in scope["path"]):
-            info = _request_info(scope)
-        long_running = info is not None and info.is_resource_request and info.verb == "watch"
-        status = 0
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        kind = "readOnly" if method in ("GET", "HEAD") else "mutating"
-        gauge = None
-        if info is not None and long_running:
+    def begin(self, scope: Scope, info: RequestInfo) -> Tracking:
+        if info.is_resource_request and info.verb == "watch":
             gauge = self.metrics.longrunning_gauge(request_labels(scope, info))
             gauge.inc()
-        else:
-            self.metrics.inflight.enter(kind)
-        try:
-            await self.app(scope, receive, send_status)
-        except StatusError as exc:  # the errors middleware outside answers with its code
-            status = status or exc.code
-            raise
-        except BaseException:
-            status = status or 500
-            raise
-        finally:
-            if gauge is not None:
-                gauge.dec()
-            else:
-                self.metrics.inflight.leave(kind)
-            info = scope.get(REQUEST_INFO) or info or _request_info(scope)
-            self.metrics.observe(self._request_labels(scope, info), status,
-                                 perf_counter() - start)
+            return gauge
+        kind = "readOnly" if scope["method"] in ("GET", "HEAD") else "mutating"
+        self.metrics.inflight.enter(kind)
+        return kind
 
-    def _request_labels(self, scope: Scope, info: RequestInfo) -> RequestLabels:
+    def end(
+        self, tracking: Tracking, scope: Scope, info: RequestInfo, status: int, seconds: float
+    ) -> None:
+        if isinstance(tracking, str):
+            self.metrics.inflight.leave(tracking)
+        else:
+            tracking.dec()
+        self.metrics.observe(self.labels(scope, info), status, seconds)
+
+    def labels(self, scope: Scope, info: RequestInfo) -> RequestLabels:
         """`request_labels`, remembered for requests whose labels depend on method and
         request info alone (no dryRun or watch in the query, not a PATCH)."""
         method: str = scope["method"]
@@ -84,12 +63,14 @@ class MetricsMiddleware:
         if (method == "PATCH" or b"dryRun" in query or b"watch" in query
                 or len(scope["path"]) > REMEMBERED_KEY_BYTES):
             return request_labels(scope, info)
-        key = (method, info)
-        labels = self._labels.get(key)
-        if labels is None:
-            if len(self._labels) >= LABELS_REMEMBERED_MAX:
-                self._labels = {}
-            labels = self._labels[key] = request_labels(scope, info)
+        key = (method, id(info))
+        found = self._labels.get(key)
+        if found is not None and found[0] is info:
+            return found[1]
+        if len(self._labels) >= LABELS_REMEMBERED_MAX:
+            self._labels = {}
+        labels = request_labels(scope, info)
+        self._labels[key] = (info, labels)
         return labels
 
 
@@ -155,8 +136,3 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
         if key == name:
             return value
     return None
-
-
-def _request_info(scope: Scope) -> RequestInfo:
-    query: bytes = scope["query_string"]
-    return parse_request_info(scope["method"], scope["path"], query.decode("latin-1"))

@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8s_aggapi.authentication.user import User
 from k8s_aggapi.registry.info import ColumnDefinition
 from k8s_aggapi.registry.selectors import FieldSelector, LabelSelector
+from k8s_aggapi.request.user import User
 from k8s_aggapi.storage.interface import Object
 
 __all__ = [

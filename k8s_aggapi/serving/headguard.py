@@ -24,6 +24,8 @@ BUFIO_SLACK = 4096
 """Go's `initialReadLimitSize()` is MaxHeaderBytes + 4096 ("bufio slop")."""
 CLOSE_DELAY = 0.5
 """Go's `closeWriteAndWait` waits this long (rstAvoidanceDelay) so the client can read the 431."""
+TIMER_SLACK = 0.001
+"""Event loops may run a timer this early (uvloop counts whole milliseconds)."""
 TOO_LARGE = "431 Request Header Fields Too Large"
 BAD_REQUEST = "400 Bad Request"
 
@@ -55,8 +57,13 @@ def limits_of(config: Any) -> ServerLimits:
 
 class RequestHeadGuard:
     """Mixin in front of a uvicorn HTTP/1 protocol: counts the bytes of each request head as
-    they arrive and feeds the parser no more than the limit; arms the header deadline when a
-    connection opens and when the first bytes of a later request arrive."""
+    they arrive and feeds the parser no more than the limit; starts the header deadline when a
+    connection opens and when the first bytes of a later request arrive.
+
+    One timer per connection, not one per request: a head that completes only clears its start
+    time; when the timer fires it closes the connection if the head being read started
+    `header_read_timeout` ago or more, and otherwise sleeps again until that head's deadline
+    (a kept-alive connection re-arms about once per timeout, not once per request)."""
 
     transport: asyncio.Transport
     loop: asyncio.AbstractEventLoop
@@ -68,6 +75,7 @@ class RequestHeadGuard:
         self._head_limit = limits.max_header_bytes + BUFIO_SLACK
         self._head_timeout = limits.header_read_timeout
         self._head_bytes = 0
+        self._head_started: float | None = None  # loop time the head being read began
         self._head_timer: asyncio.TimerHandle | None = None
         self._refused = False
 
@@ -77,12 +85,12 @@ class RequestHeadGuard:
 
     def _head_done(self) -> None:
         self._head_bytes = 0
-        self._cancel_head_timer()
+        self._head_started = None
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
-        self._arm_head_timer()
+        self._start_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -94,8 +102,8 @@ class RequestHeadGuard:
         if not self._reading_head():
             self._feed(data)
             return
-        if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
-            self._arm_head_timer()
+        if self._head_started is None and (self.cycle is None or self.cycle.response_complete):
+            self._start_head()
         room = self._head_limit - self._head_bytes
         fits, rest = data[:room], data[room:]
         self._head_bytes += len(fits)
@@ -126,21 +134,37 @@ class RequestHeadGuard:
         self.transport.pause_reading()
         self.loop.call_later(CLOSE_DELAY, self.transport.close)
 
-    def _arm_head_timer(self) -> None:
+    def _start_head(self) -> None:
         if self._head_timeout > 0:
-            self._head_timer = self.loop.call_later(self._head_timeout, self._head_timed_out)
+            self._head_started = self.loop.time()
+            if self._head_timer is None:
+                self._arm_head_timer(self._head_started + self._head_timeout)
+
+    def _arm_head_timer(self, deadline: float) -> None:
+        self._head_timer = self.loop.call_at(deadline, self._head_timer_fired)
 
     def _cancel_head_timer(self) -> None:
+        self._head_started = None
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _head_timed_out(self) -> None:
+    def _head_timer_fired(self) -> None:
         self._head_timer = None
-        if self._reading_head() and not self.transport.is_closing():
-            log.debug("request head not read within %ss from %s", self._head_timeout, _peer(self))
-            self._refused = True
-            self.transport.close()  # like Go: a read timeout gets no reply
+        started = self._head_started
+        if started is None or self.transport.is_closing():
+            return  # no head being read: the next one arms the timer again
+        if not self._reading_head():
+            self._head_started = None
+            return
+        deadline = started + self._head_timeout
+        if self.loop.time() < deadline - TIMER_SLACK:
+            self._arm_head_timer(deadline)  # a later head: sleep until its own deadline
+            return
+        log.debug("request head not read within %ss from %s", self._head_timeout, _peer(self))
+        self._refused = True
+        self._head_started = None
+        self.transport.close()  # like Go: a read timeout gets no reply
 
 
 class HttpToolsHeadGuard(RequestHeadGuard):

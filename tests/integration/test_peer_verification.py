@@ -13,9 +13,9 @@ import pytest
 
 from k8s_aggapi.authentication.cabundle import DynamicCABundle
 from k8s_aggapi.authentication.x509 import X509Authenticator
-from k8s_aggapi.context import USER
 from k8s_aggapi.middleware.authentication import AuthenticationMiddleware
-from k8s_aggapi.middleware.errors import ErrorsMiddleware
+from k8s_aggapi.middleware.response import ResponseMiddleware
+from k8s_aggapi.request.context import USER
 from k8s_aggapi.serving import SecureServer, SecureServingOptions, serve
 from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert
 
@@ -54,7 +54,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[SecureServer, DynamicCAB
         tmp_path / "tls.crt", tmp_path / "tls.key")
     (tmp_path / "client-ca.crt").write_bytes(client_ca.cert_pem())
     bundle = DynamicCABundle("client-ca", client_ca.cert_pem())
-    app = ErrorsMiddleware(AuthenticationMiddleware(whoami, X509Authenticator(bundle)))
+    app = ResponseMiddleware(AuthenticationMiddleware(whoami, X509Authenticator(bundle)))
     options = SecureServingOptions(
         bind_address="127.0.0.1", secure_port=0, tls_cert_file=str(tmp_path / "tls.crt"),
         tls_private_key_file=str(tmp_path / "tls.key"),

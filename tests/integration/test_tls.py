@@ -17,8 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from starlette.applications import Starlette
 
-from k8s_aggapi.context import peer_certificate_der
 from k8s_aggapi.health import HealthChecks, health_routes
+from k8s_aggapi.request.context import peer_certificate_der
 from k8s_aggapi.serving import SecureServer, SecureServingOptions, serve
 from k8s_aggapi.serving.certs import KeyPair, new_ca, new_cert
 from k8s_aggapi.serving.loop import loop_name

@@ -6,7 +6,7 @@ from starlette.middleware import Middleware
 from starlette.testclient import TestClient
 
 from k8s_aggapi.health import HealthChecks, health_routes
-from k8s_aggapi.middleware.errors import ErrorsMiddleware
+from k8s_aggapi.middleware.response import ResponseMiddleware
 
 
 async def _fail() -> None:
@@ -19,7 +19,7 @@ async def _ok() -> None:
 
 def _client(checks: HealthChecks) -> TestClient:
     return TestClient(Starlette(routes=health_routes(checks),
-                                middleware=[Middleware(ErrorsMiddleware)]))
+                                middleware=[Middleware(ResponseMiddleware)]))
 
 
 @pytest.mark.parametrize("endpoint", ["healthz", "livez", "readyz"])

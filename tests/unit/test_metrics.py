@@ -11,11 +11,13 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
-from k8s_aggapi.context import REQUEST_INFO
-from k8s_aggapi.endpoints.requestinfo import parse_request_info
 from k8s_aggapi.errors import StatusError
 from k8s_aggapi.metrics import DURATION_BUCKETS, ServerMetrics, metrics_routes
-from k8s_aggapi.middleware.metrics import MetricsMiddleware, clean_dry_run
+from k8s_aggapi.middleware.metrics import clean_dry_run
+from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
+from k8s_aggapi.middleware.response import ResponseMiddleware
+from k8s_aggapi.request.context import REQUEST_INFO
+from k8s_aggapi.request.info import parse_request_info
 
 NS = "/apis/wardle.example.com/v1alpha1/namespaces/default"
 GROUP = {"group": "wardle.example.com", "version": "v1alpha1"}
@@ -52,7 +54,8 @@ def _build(metrics: ServerMetrics) -> TestClient:
             Route("/healthz", healthz, methods=METHODS),
             *metrics_routes(metrics.registry),
         ],
-        middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
+        middleware=[Middleware(RequestInfoMiddleware),
+                    Middleware(ResponseMiddleware, metrics=metrics)],
     )
     return TestClient(app, raise_server_exceptions=False)
 
@@ -128,16 +131,16 @@ def test_remembered_labels_keep_dry_run_and_apply_apart(metrics: ServerMetrics) 
 def test_labels_of_long_paths_are_not_remembered(metrics: ServerMetrics) -> None:
     """The label memory is keyed by the request info, which holds the path: long ones are
     computed each time, so distinct long paths cannot fill the memory."""
-    from k8s_aggapi.middleware.metrics import MetricsMiddleware
-    from k8s_aggapi.middleware.requestinfo import REMEMBERED_KEY_BYTES
+    from k8s_aggapi.request.info import REMEMBERED_KEY_BYTES
 
     client = _build(metrics)
     client.get(f"{NS}/flunders/{'x' * (REMEMBERED_KEY_BYTES + 1)}")
     client.get(f"{NS}/flunders/short")
     middleware = client.app.middleware_stack  # type: ignore[attr-defined]
-    while not isinstance(middleware, MetricsMiddleware):
+    while not isinstance(middleware, ResponseMiddleware):
         middleware = middleware.app
-    assert [info.name for _, info in middleware._labels] == ["short"]
+    assert middleware.metrics is not None
+    assert [info.name for info, _ in middleware.metrics._labels.values()] == ["short"]
     assert metrics.registry.get_sample_value(
         "apiserver_request_total", {**_labels("GET", **NAMED), "code": "200"}) == 2
 
@@ -175,12 +178,14 @@ def test_watch_is_long_running(metrics: ServerMetrics) -> None:
     assert value("apiserver_current_inflight_requests", {"request_kind": "readOnly"}) == 0
 
 
-def test_request_info_from_the_inner_middleware_wins(metrics: ServerMetrics) -> None:
+def test_the_request_info_resolved_outside_is_what_metrics_read(metrics: ServerMetrics) -> None:
+    inner = ResponseMiddleware(PlainTextResponse("ok"), metrics)
+
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         scope[REQUEST_INFO] = parse_request_info("GET", "/api/v1/namespaces/kube-system/pods")
-        await PlainTextResponse("ok")(scope, receive, send)
+        await inner(scope, receive, send)
 
-    TestClient(MetricsMiddleware(app, metrics)).get("/whatever")
+    TestClient(app).get("/whatever")
     labels = _labels("LIST", version="v1", resource="pods", scope="namespace")
     assert (
         metrics.registry.get_sample_value("apiserver_request_duration_seconds_count", labels) == 1
@@ -240,18 +245,14 @@ def test_registry_is_per_server() -> None:
 
 
 def test_in_the_real_chain(metrics: ServerMetrics) -> None:
-    from k8s_aggapi.middleware.errors import ErrorsMiddleware
-    from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
-
     async def missing(request: Request) -> Response:
         raise StatusError('flunders "x" not found', 404, "NotFound")
 
     app = Starlette(
         routes=[Route("/apis/{rest:path}", missing)],
         middleware=[
-            Middleware(ErrorsMiddleware),
-            Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(RequestInfoMiddleware),
+            Middleware(ResponseMiddleware, metrics=metrics),
         ],
     )
     assert TestClient(app).get(f"{NS}/flunders/x").status_code == 404

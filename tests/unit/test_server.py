@@ -4,7 +4,7 @@ from starlette.testclient import TestClient
 
 import k8s_aggapi
 from examples.sample_apiserver.apis import wardle_group
-from k8s_aggapi.authentication.user import User
+from k8s_aggapi.request.user import User
 from k8s_aggapi.testing import FakeAuthorizer, build_test_app
 
 W = "/apis/wardle.example.com/v1alpha1"

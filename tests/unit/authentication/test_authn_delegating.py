@@ -8,9 +8,9 @@ import pytest
 from k8s_aggapi.authentication.anonymous import AnonymousAuthenticator
 from k8s_aggapi.authentication.configmap import AuthenticationLookupError
 from k8s_aggapi.authentication.delegating import AuthenticationOptions, DelegatingAuthentication
-from k8s_aggapi.authentication.user import ANONYMOUS_USER, AUTHENTICATED, User
 from k8s_aggapi.errors import Unauthorized
 from k8s_aggapi.kube import KubeError
+from k8s_aggapi.request.user import ANONYMOUS_USER, AUTHENTICATED, User
 from k8s_aggapi.serving.certs import new_ca, new_cert
 from tests.unit.authentication.conftest import Pki, credentials
 from tests.unit.authentication.fakecluster import FakeCluster, cm_data, until

@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 
-from k8s_aggapi import context
 from k8s_aggapi.authentication.interface import Credentials, CredentialsRejected
-from k8s_aggapi.authentication.user import User
 from k8s_aggapi.errors import Unauthorized
 from k8s_aggapi.middleware.authentication import AuthenticationMiddleware
+from k8s_aggapi.request import context
+from k8s_aggapi.request.user import User
 
 
 class Recording:

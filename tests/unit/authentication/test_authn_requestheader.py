@@ -11,9 +11,9 @@ from k8s_aggapi.authentication.requestheader import (
     unescape_extra_key,
     user_from_headers,
 )
-from k8s_aggapi.authentication.user import ANONYMOUS_USER, AUTHENTICATED, User
 from k8s_aggapi.authentication.x509 import X509Authenticator
 from k8s_aggapi.errors import Unauthorized
+from k8s_aggapi.request.user import ANONYMOUS_USER, AUTHENTICATED, User
 from k8s_aggapi.serving.certs import new_ca, new_cert
 from tests.unit.authentication.conftest import Pki, credentials
 
@@ -177,3 +177,26 @@ def test_bad_pem_keeps_the_old_bundle(pki: Pki) -> None:
 def test_strip_headers_lists_names_and_prefixes() -> None:
     config = RequestHeaderConfig(("X-U",), ("X-G",), ("X-E-",), ("X-Id",))
     assert config.strip_headers() == ("x-u", "x-id", "x-g", "x-e-*")
+
+
+async def test_a_plain_client_certificate_is_refused_as_a_value_not_an_exception(
+    pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hot path of every x509 request: the front-proxy authenticator refuses the client
+    certificate, x509 accepts it, and nothing raises on the way (the union's fallback for
+    authenticators that only raise is not taken)."""
+    from k8s_aggapi.authentication import interface
+    from k8s_aggapi.authentication.interface import Rejected
+
+    authn = RequestHeaderAuthenticator(pki.proxy_bundle(), ALLOWED)
+    refused = await authn.check(credentials(PROXY_HEADERS, pki.user))
+    assert isinstance(refused, Rejected)
+    assert "not signed by a CA of bundle 'request-header'" in refused.cause
+
+    def raising(*_: object) -> None:
+        raise AssertionError("an exception was made on the hot path")
+
+    monkeypatch.setattr(interface, "CredentialsRejected", raising)
+    user = await chain(pki).authenticate(credentials({}, pki.user))
+    assert user is not None
+    assert user.name == "alice"

@@ -7,8 +7,8 @@ import pytest
 
 from k8s_aggapi.authentication.interface import CredentialsRejected
 from k8s_aggapi.authentication.tokenreview import TokenReviewAuthenticator, bearer_token
-from k8s_aggapi.authentication.user import User
 from k8s_aggapi.kube import Backoff, KubeError
+from k8s_aggapi.request.user import User
 from tests.unit.authentication.conftest import credentials
 
 NO_WAIT = Backoff(duration=0.0, steps=3)

@@ -6,13 +6,13 @@ from k8s_aggapi.authentication.anonymous import AnonymousAuthenticator
 from k8s_aggapi.authentication.delegating import build_authenticator
 from k8s_aggapi.authentication.interface import Authenticator, Credentials, CredentialsRejected
 from k8s_aggapi.authentication.union import AuthenticatedGroupAdder, UnionAuthenticator
-from k8s_aggapi.authentication.user import (
+from k8s_aggapi.errors import Unauthorized
+from k8s_aggapi.request.user import (
     ANONYMOUS_USER,
     AUTHENTICATED,
     UNAUTHENTICATED,
     User,
 )
-from k8s_aggapi.errors import Unauthorized
 
 CREDS = Credentials({})
 

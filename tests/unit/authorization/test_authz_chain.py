@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from k8s_aggapi.authentication.user import ANONYMOUS_USER, MASTERS, User
 from k8s_aggapi.authorization.always_allow import AlwaysAllowGroups, AlwaysAllowPaths
 from k8s_aggapi.authorization.delegating import (
     NO_DELEGATION_REASON,
@@ -12,6 +11,7 @@ from k8s_aggapi.authorization.delegating import (
 )
 from k8s_aggapi.authorization.interface import Attributes, Authorizer, Decision
 from k8s_aggapi.authorization.union import UnionAuthorizer
+from k8s_aggapi.request.user import ANONYMOUS_USER, MASTERS, User
 
 ALICE = User("alice", ("dev",))
 

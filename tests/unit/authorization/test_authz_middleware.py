@@ -4,16 +4,16 @@ from typing import Any
 
 import pytest
 
-from k8s_aggapi import context
-from k8s_aggapi.authentication.user import ANONYMOUS_USER, User
 from k8s_aggapi.authorization.interface import Attributes, Decision
-from k8s_aggapi.endpoints.requestinfo import parse_request_info
 from k8s_aggapi.errors import Forbidden, InternalError
 from k8s_aggapi.middleware.authorization import (
     AuthorizationMiddleware,
     attributes_from,
     forbidden,
 )
+from k8s_aggapi.request import context
+from k8s_aggapi.request.info import parse_request_info
+from k8s_aggapi.request.user import ANONYMOUS_USER, User
 
 ALICE = User("alice", ("dev",))
 W = "/apis/wardle.example.com/v1alpha1"

@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from k8s_aggapi.authentication.user import User
 from k8s_aggapi.authorization.interface import Attributes, Decision
 from k8s_aggapi.authorization.selectors import field_requirements, label_requirements
 from k8s_aggapi.authorization.subjectaccessreview import (
@@ -14,6 +13,7 @@ from k8s_aggapi.authorization.subjectaccessreview import (
     review_spec,
 )
 from k8s_aggapi.kube import Backoff, KubeError
+from k8s_aggapi.request.user import User
 
 ALICE = User("alice", ("dev", "system:authenticated"), "u-1", {"scopes": ("a", "b")})
 LIST_FLUNDERS = Attributes(

@@ -6,8 +6,8 @@ from starlette.testclient import TestClient
 
 from examples.sample_apiserver.apis import wardle_group
 from k8s_aggapi.endpoints.handlers import ResourceEndpoint
-from k8s_aggapi.middleware.errors import ErrorsMiddleware
 from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
+from k8s_aggapi.middleware.response import ResponseMiddleware
 
 W = "/apis/wardle.example.com/v1alpha1"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
@@ -17,7 +17,7 @@ def resource_app():
     endpoint = ResourceEndpoint([wardle_group()])
     return Starlette(
         routes=[Route("/apis/{group}/{version}/{rest:path}", endpoint)],
-        middleware=[Middleware(ErrorsMiddleware), Middleware(RequestInfoMiddleware)],
+        middleware=[Middleware(ResponseMiddleware), Middleware(RequestInfoMiddleware)],
     )
 
 

@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from examples.sample_apiserver.apis import wardle_group
-from k8s_aggapi.authentication.user import User
+from k8s_aggapi.request.user import User
 from k8s_aggapi.testing import FakeAuthorizer, build_test_app
 
 from .test_single_name_watch import NS, W, fischer, flunder, only_a_events

@@ -101,15 +101,15 @@ async def test_watch_table_events():
 async def test_watch_too_old_is_410_error_event():
     from k8s_aggapi.api import APIGroup, ResourceInfo
     from k8s_aggapi.endpoints.handlers import ResourceEndpoint
-    from k8s_aggapi.middleware.errors import ErrorsMiddleware
     from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
+    from k8s_aggapi.middleware.response import ResponseMiddleware
     from k8s_aggapi.storage import MemoryStorage
 
     group = APIGroup("wardle.example.com")
     group.version("v1alpha1").add_store(
         ResourceInfo("Flunder", "flunders"), MemoryStorage(history=1)
     )
-    app = ErrorsMiddleware(RequestInfoMiddleware(ResourceEndpoint([group])))
+    app = ResponseMiddleware(RequestInfoMiddleware(ResourceEndpoint([group])))
     for name in "abc":
         _, _, _, t = await call(app, "POST", NS, body=orjson.dumps(flunder(name)))
         await t

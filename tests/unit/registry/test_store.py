@@ -9,8 +9,8 @@ from starlette.routing import Route
 from examples.sample_apiserver.apis import wardle_group
 from k8s_aggapi import errors
 from k8s_aggapi.endpoints.handlers import ResourceEndpoint
-from k8s_aggapi.middleware.errors import ErrorsMiddleware
 from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
+from k8s_aggapi.middleware.response import ResponseMiddleware
 from k8s_aggapi.registry.rest import DeleteOptions, ListOptions, ObjectUpdate, RequestContext
 from k8s_aggapi.registry.selectors import LabelSelector
 from k8s_aggapi.registry.store import CONTINUE_EXPIRED
@@ -86,7 +86,7 @@ def app_of(group):
     endpoint = ResourceEndpoint([group])
     return Starlette(
         routes=[Route("/apis/{group}/{version}/{rest:path}", endpoint)],
-        middleware=[Middleware(ErrorsMiddleware), Middleware(RequestInfoMiddleware)],
+        middleware=[Middleware(ResponseMiddleware), Middleware(RequestInfoMiddleware)],
     )
 
 

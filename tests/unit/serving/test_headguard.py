@@ -208,3 +208,26 @@ def test_a_protocol_without_a_guard_is_named_in_the_log(caplog: pytest.LogCaptur
 
     assert head_guards(Other) == ()
     assert "has no request-head guard" in caplog.text
+
+
+async def test_one_timer_per_connection_each_head_held_to_its_own_deadline(http: str) -> None:
+    """A kept-alive connection does not arm a timer per request: the one armed when it opened
+    serves the later heads; when it fires it closes only a head that is late, else it sleeps
+    until that head's deadline."""
+    limits = ServerLimits(max_header_bytes=1000, header_read_timeout=60, idle_timeout=60)
+    protocol, transport = connect(http, limits)
+    timer = protocol._head_timer
+    assert timer is not None
+    protocol.data_received(head(200))
+    await until(lambda: b"\r\n\r\n{" in transport.written)
+    protocol.data_received(b"GET / HTTP/1.1\r\nx-slow: ")  # the next head begins
+    assert protocol._head_timer is timer
+    protocol._head_timer.cancel()
+    protocol._head_timer_fired()  # early for this head (it began just now): sleeps again
+    assert not transport.closed
+    assert protocol._head_timer is not None
+    protocol._head_timer.cancel()
+    protocol._head_started -= 61  # as if this head had begun more than the timeout ago
+    protocol._head_timer_fired()
+    assert transport.closed
+    assert transport.written.count(b"HTTP/1.1") == 1  # no reply to the late head

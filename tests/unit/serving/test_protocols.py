@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from k8s_aggapi.context import peer_certificate_der
+from k8s_aggapi.request.context import peer_certificate_der
 from k8s_aggapi.serving.protocols import (
     PeerCertificateMixin,
     _with_tls,

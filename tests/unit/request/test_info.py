@@ -2,7 +2,13 @@
 
 import pytest
 
-from k8s_aggapi.endpoints.requestinfo import parse_request_info
+from k8s_aggapi.endpoints.options import selected_object
+from k8s_aggapi.request.info import parse_request_info as parse_without_names
+
+
+def parse_request_info(method: str, path: str, query: str = ""):  # type: ignore[no-untyped-def]
+    """As the server resolves it: with the endpoints' rule for names in field selectors."""
+    return parse_without_names(method, path, query, selected_name=selected_object)
 
 W = "/apis/wardle.example.com/v1alpha1"
 
@@ -168,3 +174,10 @@ def test_name_from_field_selector(path, query, verb, name):
 def test_deprecated_watch_prefix_records_no_selectors():
     info = parse_request_info("GET", f"{W}/watch/flunders", "labelSelector=a%3Db")
     assert (info.verb, info.label_selector) == ("watch", "")
+
+
+def test_without_a_name_rule_a_field_selector_names_nothing():
+    """The stricter question for authorization: the whole collection."""
+    info = parse_without_names("GET", f"{W}/flunders", "fieldSelector=metadata.name%3Dx")
+    assert (info.verb, info.name) == ("list", "")
+

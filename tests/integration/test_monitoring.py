@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 MONITORING = Path(__file__).parents[2] / "monitoring"
 
 
-def test_promtool_checks_the_rules() -> None:
+def test_promtool_checks_the_rules(prometheus_binary: Path) -> None:
     result = subprocess.run([str(ensure_prometheus("promtool")), "check", "rules",
                              str(MONITORING / "rules.yaml")], capture_output=True, text=True,
                             check=False, timeout=60)
@@ -38,7 +38,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 
 
 @pytest.fixture(scope="module")
-def prometheus(server: DevServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+def prometheus(server: DevServer, tmp_path_factory: pytest.TempPathFactory,
+               prometheus_binary: Path) -> Iterator[Prometheus]:
     run_dir = tmp_path_factory.mktemp("prometheus")
     for name in ("serving-ca.crt", "admin.crt", "admin.key"):
         shutil.copy(server.dir / name, run_dir / name)

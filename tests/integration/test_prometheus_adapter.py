@@ -51,7 +51,8 @@ def exporter() -> Iterator[Exporter]:
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory, exporter: Exporter) -> Iterator[Prometheus]:
+def prometheus(tmp_path_factory: pytest.TempPathFactory, exporter: Exporter,
+               prometheus_binary: Path) -> Iterator[Prometheus]:
     with Prometheus(tmp_path_factory.mktemp("prometheus"), {"exporter": [exporter.target]}) as p:
         p.wait_for('rate(http_requests_total{pod="web-2"}[30s]) > 3', timeout=90)
         yield p

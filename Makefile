@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 SAMPLE_MANIFESTS := examples.sample_apiserver.app:server --namespace wardle --image wardle:dev --insecure-skip-tls-verify
+# the metrics server's deployments: upstream's components.yaml and its high-availability variant
+METRICS_MANIFESTS := examples.metrics_server.app:server --namespace kube-system --image k8s-aggapi-metrics-server:dev --insecure-skip-tls-verify
 
 .PHONY: venv run test lint unit integration attack e2e binaries cluster cluster-metrics bench bench-wire manifests wheel clean
 
@@ -47,9 +49,16 @@ e2e: binaries
 test: lint binaries
 	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q tests
 
+# The sample, and the metrics server as v1beta1.metrics.k8s.io with kwok pods reporting CPU and
+# memory (namespace demo): `kubectl top pod -n demo` shows data within a minute.
+METRICS_SERVER_CMD := $(BIN)/python -m examples.metrics_server --metric-resolution=15s \
+  --kubelet-use-node-status-port --kubelet-preferred-address-types=InternalIP,Hostname \
+  --kubelet-certificate-authority={kubelet_ca}
+
 cluster: binaries
 	exec $(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster --stop-with-parent \
-	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver"
+	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver" \
+	  --server "metrics.k8s.io/v1beta1=$(METRICS_SERVER_CMD)" --demo-workload
 
 # The HPA loop on custom metrics (docs/custom-metrics.md): control plane, the sample, Debian's
 # Prometheus (installed when missing) with monitoring/rules.yaml, the Prometheus adapter
@@ -60,6 +69,8 @@ cluster-metrics: binaries
 # The sample's checked-in deployment (a unit test fails when it is stale).
 manifests: venv
 	$(BIN)/aggapi manifests $(SAMPLE_MANIFESTS) --output-dir examples/sample_apiserver/deploy
+	$(BIN)/aggapi manifests $(METRICS_MANIFESTS) --output-dir examples/metrics_server/deploy/default
+	$(BIN)/aggapi manifests $(METRICS_MANIFESTS) --replicas 2 --output-dir examples/metrics_server/deploy/high-availability
 
 bench: venv
 	$(BIN)/python -m bench

@@ -40,6 +40,15 @@ class Application:
     port: int = 8443
     group_priority_minimum: int = 1000
     version_priority: int = 15
+    reader_role: str = ""
+    """Names the read-only role that aggregates into view, edit and admin (upstream
+    metrics-server's `system:aggregated-metrics-reader`); empty: `<name>-view`, into view."""
+    priority_class: str = ""
+    """The pods' priorityClassName (e.g. system-cluster-critical); empty: none."""
+    requests: tuple[tuple[str, str], ...] = (("cpu", "100m"), ("memory", "128Mi"))
+    memory_limit: str = "512Mi"
+    """The container's memory limit; empty: none (a server whose memory grows with the
+    cluster, as metrics-server, ships without one)."""
 
     def main(self, argv: Sequence[str] | None = None, *, prog: str | None = None) -> None:
         """Parse upstream-style flags (`argv`, default sys.argv[1:]) and serve until stopped."""

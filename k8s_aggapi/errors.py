@@ -133,9 +133,15 @@ class PathNotFound(StatusError):
 
 class MethodNotAllowed(StatusError):
     def __init__(
-        self, message: str = "the server does not allow this method on the requested resource"
+        self, message: str = "the server does not allow this method on the requested resource",
+        details: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(message, 405, "MethodNotAllowed")
+        super().__init__(message, 405, "MethodNotAllowed", details or {})
+
+
+def details_of(gr: GroupResource, name: str = "") -> dict[str, Any]:
+    """`details` of a Status about `gr` (and `name`), as upstream's errors set them."""
+    return _details(gr, name)
 
 
 class NotAcceptable(StatusError):

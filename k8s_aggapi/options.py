@@ -152,7 +152,14 @@ def config_from_args(
     prog: str | None = None,
 ) -> ServerConfig:
     """Parse `argv` (default sys.argv[1:]) into a `ServerConfig` serving `groups`."""
-    args = build_parser(prog, title).parse_args(argv)
+    return config_from_namespace(groups, build_parser(prog, title).parse_args(argv), title=title)
+
+
+def config_from_namespace(
+    groups: Sequence[APIGroup], args: argparse.Namespace, *, title: str = "k8s-aggapi"
+) -> ServerConfig:
+    """The `ServerConfig` of flags parsed by `build_parser()` (a server that adds flags of its
+    own to that parser parses once and hands the result here)."""
     dev = bool(args.dev)
     serving = SecureServingOptions(
         bind_address="127.0.0.1" if dev and args.bind_address == "0.0.0.0" else args.bind_address,

@@ -17,7 +17,14 @@ from k8s_aggapi.api import APIGroup, Resource, Subresource
 from k8s_aggapi.endpoints import decoding
 from k8s_aggapi.endpoints import options as opts
 from k8s_aggapi.endpoints.negotiation import JSON, Target, body_media_type, negotiate
-from k8s_aggapi.endpoints.patch import PATCH_TYPES, UNDECODABLE_PATCH, apply_patch
+from k8s_aggapi.endpoints.patch import (
+    APPLY_PATCH,
+    PATCH_TYPES,
+    UNDECODABLE_PATCH,
+    apply_patch,
+    check_result,
+    parse_apply,
+)
 from k8s_aggapi.endpoints.responses import (
     Receive,
     Send,
@@ -28,8 +35,11 @@ from k8s_aggapi.endpoints.responses import (
 )
 from k8s_aggapi.endpoints.watch import stream_watch
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
+from k8s_aggapi.patching import apply as ssa
+from k8s_aggapi.patching import managedfields, schema
 from k8s_aggapi.registry import rest
 from k8s_aggapi.registry.selectors import FieldSelector
+from k8s_aggapi.registry.store import now_rfc3339 as store_now
 from k8s_aggapi.registry.table import INCLUDE_OBJECT, partial_metadata, table_body
 from k8s_aggapi.registry.validation import is_dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
@@ -88,6 +98,10 @@ class ResourceEndpoint:
         if (verb == "create" and info.name) or (verb in _NEEDS_NAME and not info.name):
             raise errors.MethodNotAllowed()
         if verb not in verbs:
+            if verb == "watch" and "list" in verbs:  # ListResource's answer upstream
+                raise errors.MethodNotAllowed(
+                    f'watch is not supported on resources of kind "{resource.group_resource}"',
+                    errors.details_of(resource.group_resource))
             raise errors.MethodNotAllowed()
         if info.namespace and not is_dns1123_label(info.namespace):
             _no_such_namespace(resource, verb, info.namespace, info.name)
@@ -175,6 +189,12 @@ class Handler:
         if opts.dry_run(self.query, _WRITE_OPTIONS.get(verb, "CreateOptions")):
             self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
 
+    def _with_field_manager(self) -> None:
+        """Who writes, for managedFields: `fieldManager`, else the User-Agent's product."""
+        manager = opts.first(self.query, "fieldManager") or managedfields.manager_from_user_agent(
+            _header(self.scope, b"user-agent"))
+        self.ctx = dataclasses.replace(self.ctx, field_manager=manager)
+
     def _field_validation(self) -> str:
         return decoding.directive(opts.first(self.query, "fieldValidation"))
 
@@ -215,7 +235,9 @@ class Handler:
         target = negotiate(self.accept, is_list=True)
         options = self._list_options(name)
         result = await _served(self.rest.lister).list(self.ctx, options)
-        meta: dict[str, Any] = {"resourceVersion": result.resource_version}
+        # omitempty, as Go writes ListMeta: a list with no resourceVersion has `metadata: {}`
+        meta: dict[str, Any] = (
+            {"resourceVersion": result.resource_version} if result.resource_version else {})
         if result.continue_token:
             meta["continue"] = result.continue_token
         if result.remaining_item_count is not None:
@@ -280,6 +302,7 @@ class Handler:
         body = parse_object(raw, self.limits.max_nesting_depth)
         self._check_type(body)
         self._with_dry_run()
+        self._with_field_manager()
         warnings = self._decode(body, raw)
         created = await _served(self.rest.creater).create(self.ctx, body)
         body = created if target is Target.OBJECT else self._shape(created)
@@ -291,6 +314,7 @@ class Handler:
         body = parse_object(raw, self.limits.max_nesting_depth)
         self._check_type(body)
         self._with_dry_run()
+        self._with_field_manager()
         warnings = self._decode(body, raw)
         obj, created = await _served(self.rest.updater).update(
             self.ctx, name, rest.ObjectUpdate.replace(body))
@@ -299,14 +323,19 @@ class Handler:
     async def patch(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         media, raw = await self._body(PATCH_TYPES)
+        if media == APPLY_PATCH:
+            await self._apply(name, raw)
+            return
         patch = parse_json(raw, self.limits.max_nesting_depth, UNDECODABLE_PATCH)
         self._with_dry_run()
+        self._with_field_manager()
         how = self._field_validation()
+        model_schema = schema.of_model(self.model)
         before = decoding.patch_problems(media, patch, raw, how)
         warnings: list[tuple[bytes, bytes]] = []
 
         def patched_from(current: rest.Object) -> rest.Object:
-            patched = apply_patch(media, current, patch, self.limits)
+            patched = apply_patch(media, current, patch, self.limits, model_schema)
             # decoded as upstream decodes the patched object: the last attempt's warnings count
             warnings[:] = decoding.decode_patched(self.model, patched, before, how)
             meta = patched.get("metadata")
@@ -322,6 +351,70 @@ class Handler:
         obj, _ = await _served(self.rest.updater).update(
             self.ctx, name, rest.ObjectUpdate(patched_from))
         await send_json(self.send, 200, self._shape(obj), warnings)
+
+    async def _apply(self, name: str, raw: bytes) -> None:
+        """Server-side apply: merge the configuration as its manager (conflicts are 409s),
+        creating the object when there is none (201)."""
+        manager = opts.first(self.query, "fieldManager")
+        if not manager:
+            raise errors.Invalid("PatchOptions", "meta.k8s.io", "", [errors.field_required(
+                "fieldManager", "is required for apply patch")])
+        force = bool(opts.query_bool(self.query, "force"))
+        query = {k: v for k, v in self.query.items() if k != "force"}
+        if opts.dry_run(query, "PatchOptions"):
+            self.ctx = dataclasses.replace(self.ctx, dry_run=True)
+        config = parse_apply(raw, self.limits)
+        self._check_type(config)
+        for field in ("kind", "apiVersion"):
+            if not config.get(field):
+                shown = raw.decode(errors="replace")[:1024]
+                raise errors.BadRequest(f"Object '{field[0].upper()}{field[1:]}' is missing in "
+                                        f"'{shown}'")
+        meta = config.get("metadata") or {}
+        if meta.get("managedFields") is not None:
+            raise errors.BadRequest("metadata.managedFields must be nil")
+        if meta.get("name") and meta["name"] != name:
+            raise errors.BadRequest(f"the name of the object ({meta['name']}) does not match "
+                                    f"the name on the URL ({name})")
+        if self.rest is self.resource.capabilities and self.resource.info.status:
+            # status is not this path's to write (upstream resets it from the apply too)
+            config = {k: v for k, v in config.items() if k != "status"}
+        how = self._field_validation()
+        model, api_version = self.model, self.api_version
+        model_schema = schema.of_model(model)
+        warnings: list[tuple[bytes, bytes]] = []
+
+        def applied_from(current: rest.Object | None) -> rest.Object:
+            result = ssa.apply(current, config, manager, api_version, store_now(),
+                               model_schema, force=force)
+            warnings[:] = decoding.decode_patched(model, result, [], how)
+            check_result(result, self.limits)
+            self._check_type(result)
+            if current is not None and "resourceVersion" not in meta:
+                result["metadata"]["resourceVersion"] = current["metadata"].get(
+                    "resourceVersion")
+            return result
+
+        self.ctx = dataclasses.replace(self.ctx, field_manager=None)  # apply records its own
+        for _ in range(3):
+            try:
+                obj, _ = await _served(self.rest.updater).update(
+                    self.ctx, name, rest.ObjectUpdate(applied_from))
+                await send_json(self.send, 200, self._shape(obj), warnings)
+                return
+            except errors.NotFound as exc:
+                if exc.details.get("name") != name or exc.details.get("kind") != (
+                        self.resource.info.plural):
+                    raise
+            new = applied_from(None)
+            new["metadata"] = {**new["metadata"], "name": name}
+            try:
+                created = await _served(self.rest.creater).create(self.ctx, new)
+            except errors.AlreadyExists:
+                continue  # created meanwhile: apply to what is there now
+            await send_json(self.send, 201, self._shape(created), warnings)
+            return
+        raise errors.Conflict(self.resource.group_resource, name, errors.OBJECT_MODIFIED)
 
     async def _delete_options(self) -> rest.DeleteOptions:
         """DeleteOptions from the body, or the query when there is no body; sets dry run."""

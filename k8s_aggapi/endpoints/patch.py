@@ -1,10 +1,11 @@
-"""Applying patches: JSON merge patch (RFC 7386) and JSON patch (RFC 6902), with upstream's bounds.
+"""Applying patches: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge
+patch, with upstream's bounds; decoding a server-side apply configuration (YAML or JSON).
 
 As k8s.io/apiserver's patch handler: at most `max_json_patch_operations` operations (413), `copy`
 operations adding at most `json_patch_max_copy_bytes` in all (422, as evanphx/json-patch refuses
 past AccumulatedCopySizeLimit), and a result no larger or deeper than a body may be. Strategic
-merge patch needs Go struct tags and server-side apply needs managed fields; both answer 415,
-and kubectl falls back to a JSON merge patch because our OpenAPI lists neither.
+merge patch follows the model's merge declarations (`k8s_aggapi.patching.strategic`); apply
+itself is `k8s_aggapi.patching.apply`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import yaml
 
 from k8s_aggapi.endpoints.depth import dump_within, effective_limit
 from k8s_aggapi.errors import BadRequest, RequestEntityTooLarge, StatusError
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
+from k8s_aggapi.patching.schema import ANY, Schema
+from k8s_aggapi.patching.strategic import strategic_merge_patch
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
-PATCH_TYPES = (JSON_PATCH, MERGE_PATCH)
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
 UNDECODABLE_PATCH = "error decoding patch"  # how upstream begins a patch body it cannot read
 
 
@@ -229,12 +235,57 @@ def check_result(result: Any, limits: ServerLimits) -> None:
 
 
 def apply_patch(content_type: str, original: dict[str, Any], patch: Any,
-                limits: ServerLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+                limits: ServerLimits = DEFAULT_LIMITS, schema: Schema = ANY) -> dict[str, Any]:
     if content_type == MERGE_PATCH:
         result = merge_patch(original, patch)
+    elif content_type == STRATEGIC_MERGE_PATCH:
+        result = strategic_merge_patch(original, patch, schema)
     else:
         result = json_patch(original, patch, limits)
     if not isinstance(result, dict):
         raise BadRequest("the patch must result in an object")
     check_result(result, limits)
     return result
+
+
+class _ApplyLoader(yaml.SafeLoader):
+    """YAML as sigs.k8s.io/yaml reads it into JSON: timestamps stay strings; no aliases (an
+    alias could make a small body a huge object)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases are not supported")
+        return super().compose_node(parent, index)
+
+
+_ApplyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _json_keys(value: Any) -> Any:
+    """YAML may key a mapping by a number or a bool; JSON (and Go's converter) uses strings."""
+    if isinstance(value, dict):
+        return {(k if isinstance(k, str) else orjson.dumps(k).decode() if k is not None
+                 else "null"): _json_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_keys(v) for v in value]
+    return value
+
+
+def parse_apply(raw: bytes, limits: ServerLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """An apply configuration: JSON (what kubectl sends) or YAML; 400 as upstream words it."""
+    try:
+        config = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            config = _json_keys(yaml.load(raw, Loader=_ApplyLoader))
+        except (yaml.YAMLError, RecursionError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"error decoding YAML: {exc}") from None
+    if not isinstance(config, dict):
+        raise BadRequest("error decoding YAML: the apply configuration must be an object")
+    if dump_within(config, limits.max_nesting_depth) is None:
+        raise BadRequest("error decoding YAML: exceeded max depth of "
+                         f"{effective_limit(limits.max_nesting_depth)}")
+    return config

@@ -24,7 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     cluster.add_argument("--state-dir", type=Path, default=Path(".aggapi/cluster"))
     cluster.add_argument(
         "--server", action="append", default=[], metavar="GROUP/VERSION[,VERSION...]=COMMAND",
-        help="an aggregated server to start and register (repeatable)")
+        help="an aggregated server to start and register (repeatable); {kubelet_ca} in "
+             "COMMAND is replaced by the kubelets' CA file")
+    cluster.add_argument(
+        "--demo-workload", action="store_true",
+        help="run kwok pods that report CPU and memory (namespace demo), for kubectl top")
     cluster.add_argument(
         "--stop-with-parent", action="store_true",
         help="stop (as on SIGTERM) when the parent process exits, e.g. a killed `make`")
@@ -42,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from k8s_aggapi.envtest.cluster import run_cluster
 
-            return run_cluster(args.state_dir, args.server, stop_with_parent=args.stop_with_parent)
+            return run_cluster(args.state_dir, args.server, stop_with_parent=args.stop_with_parent,
+                               demo_workload=args.demo_workload)
     except BinariesUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -53,10 +53,17 @@ def stop_when_parent_exits() -> None:
             os.kill(os.getpid(), signal.SIGTERM)
 
 
+def expand_spec(command: str, cp: ControlPlane) -> str:
+    """Fill `{kubelet_ca}` (the kubelets' CA file, for a metrics server's
+    `--kubelet-certificate-authority`) in a server's command line."""
+    return command.replace("{kubelet_ca}", str(cp.kubelet_ca))
+
+
 def run_cluster(state_dir: Path, servers: Sequence[str] = (), *, out: TextIO = sys.stdout,
-                stop_with_parent: bool = False) -> int:
+                stop_with_parent: bool = False, demo_workload: bool = False) -> int:
     """Run until a signal (or, with `stop_with_parent`, our parent's exit); return the exit
-    code (0 after a clean stop)."""
+    code (0 after a clean stop). `demo_workload` starts kwok pods that report CPU and memory
+    (`k8s_aggapi.envtest.demo`) before the servers, so a metrics server has data at once."""
     specs = [parse_server_spec(s) for s in servers]
     state_dir.mkdir(parents=True, exist_ok=True)
     ready, kubeconfig = state_dir / "ready", state_dir / "kubeconfig"
@@ -73,8 +80,16 @@ def run_cluster(state_dir: Path, servers: Sequence[str] = (), *, out: TextIO = s
         cp.start()
         shutil.copy(cp.admin_kubeconfig, kubeconfig)
         print(kubeconfig, file=out, flush=True)
+        if demo_workload:
+            from k8s_aggapi.envtest.demo import DEMO_NAMESPACE, demo_manifests
+
+            for manifest in demo_manifests():
+                cp.apply(manifest)
+            print(f"demo workload: kwok pods in namespace {DEMO_NAMESPACE} "
+                  "(kubectl top pod -n demo)", file=out, flush=True)
         for group_versions, command in specs:
-            server = start_aggregated_server(command, group_versions, control_plane=cp)
+            server = start_aggregated_server(expand_spec(command, cp), group_versions,
+                                             control_plane=cp)
             started.append(server)
             print(f"{', '.join(server.apiservices)} -> 127.0.0.1:{server.port} "
                   f"(log {server.log_path})", file=out, flush=True)

@@ -99,7 +99,17 @@ class ControlPlane:
 
     @property
     def kwok_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports.kwok}"
+        """The fake kubelets' base URL (HTTPS; trust `pki.kubelet_ca`)."""
+        return f"https://127.0.0.1:{self.ports.kwok}"
+
+    @property
+    def kubelet_ca(self) -> Path:
+        """The CA of the kubelets' serving certs (`--kubelet-certificate-authority`)."""
+        return self.pki.kubelet_ca
+
+    def kubelet_ssl_context(self) -> ssl.SSLContext:
+        """A client context that verifies the fake kubelets' serving cert."""
+        return ssl.create_default_context(cafile=str(self.kubelet_ca))
 
     def __enter__(self) -> ControlPlane:
         return self.start()
@@ -158,11 +168,11 @@ class ControlPlane:
             "kube-scheduler": (self._spawn("kube-scheduler", flags.scheduler_args(
                 b["kube-scheduler"], self.admin_kubeconfig, ports)), ports.scheduler),
             "kwok": (self._spawn("kwok", flags.kwok_args(
-                b["kwok"], self.admin_kubeconfig, run / "kwok.yaml", ports)), ports.kwok),
+                b["kwok"], self.admin_kubeconfig, run / "kwok.yaml", pki, ports)), ports.kwok),
         }
         for name, (proc, port) in started.items():
-            scheme, ctx = ("http", None) if name == "kwok" else ("https", insecure)
-            url = f"{scheme}://127.0.0.1:{port}/healthz"
+            ctx = self.kubelet_ssl_context() if name == "kwok" else insecure
+            url = f"https://127.0.0.1:{port}/healthz"
             wait_for(url, _healthy(url, ctx), proc, timeout=self.timeout)
             self._ready(name, t0)
         self._wait_node_and_serviceaccount(t0)

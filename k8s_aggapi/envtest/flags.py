@@ -10,7 +10,12 @@ import socket
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from k8s_aggapi.envtest.pki import FRONT_PROXY_CLIENT, PKI, SERVICE_CLUSTER_IP_RANGE
+from k8s_aggapi.envtest.pki import (
+    FRONT_PROXY_CLIENT,
+    KUBELET_SERVING,
+    PKI,
+    SERVICE_CLUSTER_IP_RANGE,
+)
 
 KWOK_NODE_SELECTOR = "kwok.x-k8s.io/node=fake"
 
@@ -103,11 +108,18 @@ def scheduler_args(binary: Path, kubeconfig: Path, ports: Ports) -> list[str]:
     ]
 
 
-def kwok_args(binary: Path, kubeconfig: Path, config: Path, ports: Ports) -> list[str]:
+def kwok_args(
+    binary: Path, kubeconfig: Path, config: Path, pki: PKI, ports: Ports,
+) -> list[str]:
+    """kwok serves the fake kubelets' endpoints (and its /healthz) over HTTPS with a serving
+    cert from the cluster CA, as kubelets do; nodes get `Hostname` localhost and `InternalIP`
+    127.0.0.1 (both in the cert), and the kwok port as their kubelet endpoint."""
     return [
         str(binary), f"--kubeconfig={kubeconfig}", f"--config={config}",
         "--manage-all-nodes=false", f"--manage-nodes-with-annotation-selector={KWOK_NODE_SELECTOR}",
-        "--node-name=localhost", f"--node-port={ports.kwok}",
+        "--node-name=localhost", "--node-ip=127.0.0.1", f"--node-port={ports.kwok}",
         f"--server-address=127.0.0.1:{ports.kwok}",
+        f"--tls-cert-file={pki.crt(KUBELET_SERVING)}",
+        f"--tls-private-key-file={pki.key(KUBELET_SERVING)}",
         "--node-lease-duration-seconds=40", "--cidr=10.244.0.1/24",
     ]

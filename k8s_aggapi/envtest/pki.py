@@ -1,7 +1,8 @@
 """The throwaway PKI of an envtest control plane: CAs, serving and client certs, kubeconfigs.
 
-Cluster CA for the apiserver and every client; a separate front-proxy CA for the aggregator's
-client cert; an EC service-account key. Files are PEM in one folder (control-plane.md §2).
+Cluster CA for the apiserver, the kubelets (kwok) and every client; a separate front-proxy CA
+for the aggregator's client cert; an EC service-account key. Files are PEM in one folder
+(control-plane.md §2).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ APISERVER_SANS = (
 )
 FRONT_PROXY_CLIENT = "front-proxy-client"
 ADMIN_USER = "kubernetes-admin"
+KUBELET_SERVING = "kubelet"  # kwok's serving cert: it answers for every fake node's kubelet
+KUBELET_SANS = ("localhost",)
+KUBELET_IPS = ("127.0.0.1",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,13 @@ class PKI:
 
     def key(self, name: str) -> Path:
         return self.directory / f"{name}.key"
+
+    @property
+    def kubelet_ca(self) -> Path:
+        """The CA that signed the kubelets' (kwok's) serving cert, for a metrics server's
+        `--kubelet-certificate-authority`: the cluster CA, as with kubelet serving-cert
+        bootstrap (kubelet-serving CSRs signed by the cluster signer)."""
+        return self.crt("ca")
 
     @property
     def sa_key(self) -> Path:
@@ -58,6 +69,11 @@ class PKI:
         pki._write("admin", pki.client_cert(ADMIN_USER, ["system:masters"]))
         pki._write("kube-controller-manager", pki.client_cert(
             "system:kube-controller-manager", ["system:masters"]))
+        # what a kubelet serves with (CN system:node:<name>, O system:nodes, SANs its
+        # addresses); one cert for kwok, which serves every fake node on 127.0.0.1
+        pki._write(KUBELET_SERVING, new_cert(
+            pki.ca, "system:node:kwok", organizations=["system:nodes"],
+            dns_names=KUBELET_SANS, ip_addresses=KUBELET_IPS, server=True))
         front_proxy_ca = new_ca("front-proxy-ca")
         pki._write("front-proxy-ca", front_proxy_ca)
         pki._write(FRONT_PROXY_CLIENT, new_cert(front_proxy_ca, FRONT_PROXY_CLIENT, client=True))

@@ -74,6 +74,13 @@ def _rules(groups: Sequence[APIGroup], wanted: Sequence[str]) -> list[Manifest]:
 def aggregated_roles(app: Application, groups: Sequence[APIGroup]) -> list[Manifest]:
     """`<name>-view`, `-edit`, `-admin`, labelled `aggregate-to-*`; a role with no rule (a
     read-only API has no edit verbs) is left out."""
+    if app.reader_role:  # one read role that aggregates everywhere, as metrics-server's
+        labels = {LABEL: app.name} | {
+            f"rbac.authorization.k8s.io/aggregate-to-{r}": "true" for r in ("admin", "edit",
+                                                                         "view")}
+        return [{"apiVersion": RBAC, "kind": "ClusterRole",
+                 "metadata": metadata(app.reader_role, **labels),
+                 "rules": _rules(groups, READ)}]
     roles = []
     writable = bool(_rules(groups, WRITE))
     for role, verbs in (("view", READ), ("edit", READ + WRITE), ("admin", READ + WRITE)):

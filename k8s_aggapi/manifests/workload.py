@@ -55,6 +55,13 @@ def _probe(path: str, **extra: int) -> Manifest:
             "periodSeconds": 10, "failureThreshold": 3, **extra}
 
 
+def _resources(app: Application) -> Manifest:
+    resources: Manifest = {"requests": dict(app.requests)}
+    if app.memory_limit:
+        resources["limits"] = {"memory": app.memory_limit}
+    return resources
+
+
 def _container(app: Application, options: DeployOptions) -> Manifest:
     mounts: list[Manifest] = [{"name": "tmp", "mountPath": "/tmp"}]
     if options.tls is not None:
@@ -68,8 +75,7 @@ def _container(app: Application, options: DeployOptions) -> Manifest:
         "ports": [{"name": "https", "containerPort": app.port, "protocol": "TCP"}],
         "readinessProbe": _probe("/readyz", initialDelaySeconds=5),
         "livenessProbe": _probe("/livez", initialDelaySeconds=10),
-        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                      "limits": {"memory": "512Mi"}},
+        "resources": _resources(app),
         "securityContext": {
             "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
             "runAsNonRoot": True, "runAsUser": 1000,
@@ -91,6 +97,8 @@ def deployment(app: Application, options: DeployOptions) -> Manifest:
         "containers": [_container(app, options)],
         "volumes": volumes,
     }
+    if app.priority_class:
+        pod = {"priorityClassName": app.priority_class, **pod}
     if options.replicas > 1:
         pod["affinity"] = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
             {"weight": 100, "podAffinityTerm": {

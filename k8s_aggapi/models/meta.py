@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from k8s_aggapi.models.base import KubeModel
+from k8s_aggapi.models.lists import list_atomic, list_map, list_set, map_atomic
 
 
 class OwnerReference(KubeModel):
+    model_config = ConfigDict(json_schema_extra=map_atomic())  # +structType=atomic upstream
+
     api_version: str
     kind: str
     name: str
@@ -42,9 +45,11 @@ class ObjectMeta(KubeModel):
     deletion_grace_period_seconds: int | None = None
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
-    owner_references: list[OwnerReference] | None = None
-    finalizers: list[str] | None = None
-    managed_fields: list[ManagedFieldsEntry] | None = None
+    owner_references: list[OwnerReference] | None = Field(
+        default=None, json_schema_extra=list_map("uid"))
+    finalizers: list[str] | None = Field(default=None, json_schema_extra=list_set())
+    managed_fields: list[ManagedFieldsEntry] | None = Field(
+        default=None, json_schema_extra=list_atomic())
 
 
 class ListMeta(KubeModel):

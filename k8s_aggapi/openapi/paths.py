@@ -23,11 +23,12 @@ from k8s_aggapi.openapi.meta import (
 
 JSON = "application/json"
 WATCH_STREAM = "application/json;stream=watch"
-# No strategic-merge-patch: we answer it with 415, and kubectl apply falls back to a JSON
-# merge patch when the PATCH operation does not list it.
+# Strategic merge patch is listed, so kubectl's client-side apply sends one (merging lists by
+# the model's merge keys) rather than a JSON merge patch.
 PATCH_TYPES = (
     "application/json-patch+json",
     "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
     "application/apply-patch+yaml",
 )
 NAMESPACE_DOC = "object name and auth scope, such as for teams and projects"

@@ -3,7 +3,8 @@
 Every document is rendered once, when the routes are built; the handlers add the caching
 headers of kube-openapi's handler (v2) and handler3 (v3): quoted upper-hex sha512 ETags,
 304 on If-None-Match / If-Modified-Since, 301 to the current `?hash=`, immutable caching on a
-matching hash, 406 when the Accept header allows no JSON.
+matching hash, 406 when the Accept header allows no JSON. `/openapi/v2` is also served as
+gnostic protobuf, which client-go asks for (`protobuf.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from k8s_aggapi.api import APIGroup
 from k8s_aggapi.endpoints.negotiation import parse_accept
 from k8s_aggapi.errors import NotAcceptable, PathNotFound
 from k8s_aggapi.openapi.documents import build_v2, build_v3
+from k8s_aggapi.openapi.protobuf import CONTENT_TYPE, PROTOBUF_TYPES, encode_v2
 
 JSON = "application/json"
 _YEAR = timedelta(days=365)
@@ -52,16 +54,27 @@ class _Document:
         except (TypeError, ValueError):
             return False
 
-    def respond(self, request: Request, headers: dict[str, str]) -> Response:
+    def respond(self, request: Request, headers: dict[str, str],
+                media_type: str = JSON) -> Response:
         headers = {**headers, "ETag": self.etag, "Last-Modified": self.last_modified}
         if self.not_modified(request):
             return Response(status_code=304, headers=headers)
-        return Response(self.body, headers=headers, media_type=JSON)
+        return Response(self.body, headers=headers, media_type=media_type)
 
 
 def _accepts_json(accept: str) -> bool:
     """Whether some clause with q > 0 names application/json, application/* or */*."""
     return any(r.matches_json() for r in parse_accept(accept))
+
+
+def _wants_protobuf(accept: str) -> bool:
+    """Whether the best acceptable clause is the v2 protobuf (kube-openapi serves both)."""
+    for clause in parse_accept(accept):
+        if clause.mime in PROTOBUF_TYPES:
+            return True
+        if clause.matches_json():
+            return False
+    return False
 
 
 def _require_json(request: Request) -> None:
@@ -76,7 +89,9 @@ def _render(doc: object) -> bytes:
 class _OpenAPI:
     def __init__(self, groups: Sequence[APIGroup], title: str, version: str) -> None:
         now = datetime.now(UTC)
-        self.v2 = _Document(_render(build_v2(groups, title=title, info_version=version)), now)
+        v2 = build_v2(groups, title=title, info_version=version)
+        self.v2 = _Document(_render(v2), now)
+        self.v2_protobuf = _Document(encode_v2(v2), now)
         self.v3: dict[str, _Document] = {}
         for g in groups:
             for v in g.versions:
@@ -91,7 +106,11 @@ class _OpenAPI:
         return f"/openapi/v3/{key}?{urlencode({'hash': self.v3[key].hash})}"
 
     async def serve_v2(self, request: Request) -> Response:
-        _require_json(request)
+        if _wants_protobuf(request.headers.get("accept", "")):
+            return self.v2_protobuf.respond(request, {"Vary": "Accept"}, CONTENT_TYPE)
+        if not _accepts_json(request.headers.get("accept", "")):
+            raise NotAcceptable("only the following media types are accepted: "
+                                + ", ".join((JSON, *PROTOBUF_TYPES)))
         return self.v2.respond(request, {"Vary": "Accept"})
 
     async def serve_v3_root(self, request: Request) -> Response:

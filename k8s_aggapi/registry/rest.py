@@ -37,6 +37,8 @@ class RequestContext:
     namespace: str = ""
     user: User | None = None
     dry_run: bool = False
+    # who writes (managedFields); None: the caller records managedFields itself (apply)
+    field_manager: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from k8s_aggapi import errors
+from k8s_aggapi.patching import managedfields, schema
 from k8s_aggapi.registry import continuetoken, validation
 from k8s_aggapi.registry.info import ResourceInfo
 from k8s_aggapi.registry.objectmeta import validate_object_meta, validate_object_meta_update
@@ -246,12 +247,13 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         self._check_scope(ctx, meta)
         if meta.get("resourceVersion"):
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
-        for field in ("deletionTimestamp", "deletionGracePeriodSeconds", "managedFields"):
+        for field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(field, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339()
         meta["generation"] = 1
         self.strategy.prepare_for_create(ctx, obj)
+        self._track(ctx, None, obj)
         self._invalid(name, self.strategy.validate_name(name) + self.strategy.validate(ctx, obj))
         # the common ObjectMeta rules run after the strategy's, as upstream's BeforeCreate does
         self._invalid(name, validate_object_meta(obj["metadata"], self.info.namespaced))
@@ -358,10 +360,35 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         if new.get("spec") != old.get("spec"):
             new_meta["generation"] = int(old_meta.get("generation", 1)) + 1
         self.strategy.prepare_for_update(ctx, new, old)
+        self._track(ctx, old, new, "status" if status_only else "")
         self._invalid(name, validate_object_meta_update(
             new["metadata"], old_meta, self.info.namespaced
         ) + self.strategy.validate_update(ctx, new, old))
         return new
+
+    def _track(self, ctx: RequestContext, old: Object | None, new: Object,
+               subresource: str = "") -> None:
+        """managedFields of `new`, as upstream's field manager keeps them on every write
+        (`k8s_aggapi.patching.managedfields`); an apply brings its own (no field manager)."""
+        meta = new["metadata"]
+        given = meta.get("managedFields")
+        stored = old["metadata"].get("managedFields") if old is not None else None
+        if ctx.field_manager is None:
+            if not given and stored:
+                meta["managedFields"] = stored
+            return
+        if managedfields.is_reset(given):
+            meta.pop("managedFields", None)
+            return
+        if given and given != stored and managedfields.decode(given) is None:
+            return  # kept as given, for validation to name what is wrong
+        managed = managedfields.track_update(
+            old, new, ctx.field_manager, self.api_version, now_rfc3339(),
+            schema.of_model(self.info.model), subresource, schema.zero_object(self.info.model))
+        if managed:
+            meta["managedFields"] = managed
+        else:
+            meta.pop("managedFields", None)
 
     async def delete(
         self, ctx: RequestContext, name: str, options: DeleteOptions

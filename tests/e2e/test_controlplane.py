@@ -7,6 +7,7 @@ mysterious failure of an aggregated server.
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 import time
 import urllib.request
@@ -126,6 +127,9 @@ def test_kwok_serves_kubelet_resource_metrics(control_plane: ControlPlane, kubec
     node = get_json(kubectl, "get", "node", control_plane.node_name)
     path = node["metadata"]["annotations"][RESOURCE_METRICS_PATH_ANNOTATION]
     assert node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] == control_plane.ports.kwok
+    addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
+    assert addresses["InternalIP"] == "127.0.0.1"  # an address the serving cert is valid for
+    assert control_plane.kwok_url.startswith("https://")
     labels = f'container="app",namespace="{namespace}",pod="busy"'
     samples: dict[str, float] = {}
     deadline = time.monotonic() + 30
@@ -134,14 +138,16 @@ def test_kwok_serves_kubelet_resource_metrics(control_plane: ControlPlane, kubec
     while samples.get(f"container_cpu_usage_seconds_total{{{labels}}}", 0.0) <= 0.0:
         assert time.monotonic() < deadline, f"no CPU usage for pod busy at {path}: {samples}"
         time.sleep(1)
-        samples = scrape(control_plane.kwok_url + path)
+        samples = scrape(control_plane.kwok_url + path, control_plane.kubelet_ssl_context())
     assert samples[f"container_memory_working_set_bytes{{{labels}}}"] == 64 * 2**20
     assert samples["node_cpu_usage_seconds_total"] > 0
     assert samples["scrape_error"] == 0
 
 
-def scrape(url: str) -> dict[str, float]:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def scrape(url: str, context: ssl.SSLContext) -> dict[str, float]:
+    """GET a kubelet endpoint over HTTPS, verifying its serving cert (kwok's, cluster CA)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=context))
     with opener.open(url, timeout=10) as resp:
         lines = resp.read().decode().splitlines()
     return {k: float(v) for k, _, v in (ln.rpartition(" ") for ln in lines if ln[:1] != "#")}

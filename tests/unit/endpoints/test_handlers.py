@@ -181,9 +181,12 @@ def test_update_and_patches(client):
     )
     assert failed.status_code == 422
     smp = client.patch(
-        f"{NS}/a", content=b"{}", headers={"content-type": "application/strategic-merge-patch+json"}
+        f"{NS}/a", content=b'{"spec":{"reference":"s"}}',
+        headers={"content-type": "application/strategic-merge-patch+json"},
     )
-    assert smp.status_code == 415
+    assert smp.status_code == 200 and smp.json()["spec"]["reference"] == "s"
+    unknown = client.patch(f"{NS}/a", content=b"{}", headers={"content-type": "text/plain"})
+    assert unknown.status_code == 415
     missing = client.patch(
         f"{NS}/zz", content=b"{}", headers={"content-type": "application/merge-patch+json"}
     )

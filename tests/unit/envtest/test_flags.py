@@ -65,10 +65,18 @@ def test_scheduler_and_kwok_bind_loopback() -> None:
     sched = as_dict(flags.scheduler_args(Path("/bin/s"), Path("/run/admin"), PORTS))
     assert (sched["bind-address"], sched["secure-port"]) == ("127.0.0.1", "10259")
     kwok = as_dict(flags.kwok_args(Path("/bin/kwok"), Path("/run/admin"), Path("/run/k.yaml"),
-                                   PORTS))
+                                   PKI_DIR, PORTS))
     assert kwok["server-address"] == "127.0.0.1:10247"  # else kwok binds 0.0.0.0
     assert kwok["node-port"] == "10247"
+    assert kwok["node-ip"] == "127.0.0.1"  # the nodes' InternalIP, in the serving cert
     assert kwok["manage-nodes-with-annotation-selector"] == flags.KWOK_NODE_SELECTOR
+
+
+def test_kwok_serves_kubelet_endpoints_over_https_with_a_cluster_ca_cert() -> None:
+    kwok = as_dict(flags.kwok_args(Path("/bin/kwok"), Path("/run/admin"), Path("/run/k.yaml"),
+                                   PKI_DIR, PORTS))
+    assert kwok["tls-cert-file"] == "/run/pki/kubelet.crt"
+    assert kwok["tls-private-key-file"] == "/run/pki/kubelet.key"
 
 
 def test_kwok_config_has_the_metric_and_the_usage() -> None:

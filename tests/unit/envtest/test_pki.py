@@ -50,6 +50,17 @@ def test_the_files_the_flags_refer_to_exist(pki: PKI) -> None:
     assert pki.key("ca").stat().st_mode & 0o077 == 0
 
 
+def test_kubelet_serving_cert_is_like_a_kubelets_and_verifies_against_the_cluster_ca(
+        pki: PKI) -> None:
+    c = cert(pki.crt("kubelet"))
+    assert subject(c, NameOID.COMMON_NAME) == ["system:node:kwok"]
+    assert subject(c, NameOID.ORGANIZATION_NAME) == ["system:nodes"]
+    assert sans(c) == (["localhost"], ["127.0.0.1"])  # no "x509: ... doesn't contain any IP SANs"
+    assert eku(c) == {ExtendedKeyUsageOID.SERVER_AUTH}
+    assert pki.kubelet_ca == pki.crt("ca")
+    c.verify_directly_issued_by(cert(pki.kubelet_ca))
+
+
 def test_cas_are_separate_and_can_sign(pki: PKI) -> None:
     ca, fp = cert(pki.crt("ca")), cert(pki.crt("front-proxy-ca"))
     assert ca.subject != fp.subject

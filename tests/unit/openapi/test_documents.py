@@ -146,19 +146,20 @@ def test_parameters_like_upstream(groups: list[APIGroup]) -> None:
     }
 
 
-def test_patch_never_offers_strategic_merge_patch(groups: list[APIGroup]) -> None:
+def test_patch_offers_every_patch_type(groups: list[APIGroup]) -> None:
+    # strategic merge patch listed: kubectl's client-side apply then sends one
     patch = v3(groups)["paths"][f"{BASE}/namespaces/{{namespace}}/flunders/{{name}}"]["patch"]
     content = patch["requestBody"]["content"]
-    assert SMP not in content
     assert set(content) == {
         "application/json-patch+json",
         "application/merge-patch+json",
+        SMP,
         "application/apply-patch+yaml",
     }
     v2_patch = build_v2(groups, title="t", info_version="v")["paths"][
         f"{BASE}/namespaces/{{namespace}}/flunders/{{name}}"
     ]["patch"]
-    assert SMP not in v2_patch["consumes"]
+    assert SMP in v2_patch["consumes"]
 
 
 def test_full_crud_storage_gets_delete_and_watch(groups: list[APIGroup]) -> None:

@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -121,5 +122,78 @@ def test_v2(client: TestClient) -> None:
     assert etag == f'"{_hash(r.content)}"'
     assert client.get("/openapi/v2", headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/openapi/v2", headers={"If-None-Match": f"W/{etag}"}).status_code == 304
-    protobuf_only = {"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}
-    assert client.get("/openapi/v2", headers=protobuf_only).status_code == 406
+    assert client.get("/openapi/v2", headers={"Accept": "text/html"}).status_code == 406
+
+
+def _fields(data: bytes) -> list[tuple[int, bytes | int]]:
+    """Decode one protobuf message level: (field number, payload or varint)."""
+    out: list[tuple[int, bytes | int]] = []
+    at = 0
+
+    def varint() -> int:
+        nonlocal at
+        shift = value = 0
+        while True:
+            byte = data[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    while at < len(data):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            out.append((number, varint()))
+        else:
+            assert wire == 2
+            size = varint()
+            out.append((number, data[at:at + size]))
+            at += size
+    return out
+
+
+def _one(fields: list[tuple[int, bytes | int]], number: int) -> bytes:
+    (value,) = [v for n, v in fields if n == number]
+    assert isinstance(value, bytes)
+    return value
+
+
+def test_v2_as_protobuf_for_client_go(client: TestClient) -> None:
+    # client-go's OpenAPISchema() asks for gnostic protobuf only; kubectl's field validation
+    # check reads each PATCH operation's GVK extension and query parameters
+    for accept in ("application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+                   "application/com.github.proto-openapi.spec.v2.v1.0+protobuf, */*"):
+        r = client.get("/openapi/v2", headers={"Accept": accept})
+        assert r.status_code == 200
+        assert r.headers["content-type"] == (
+            "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+    doc = _fields(r.content)
+    assert _one(doc, 1) == b"2.0"
+    assert _fields(_one(doc, 2)) == [(1, b"wardle"), (2, b"v0.1")]
+    paths = {_one(_fields(p), 1).decode(): _fields(_one(_fields(p), 2))
+             for n, p in _fields(_one(doc, 8)) if n == 2 and isinstance(p, bytes)}
+    item = paths["/apis/wardle.example.com/v1alpha1/namespaces/{namespace}/flunders/{name}"]
+    patch = _fields(_one(item, 8))
+    assert b"application/strategic-merge-patch+json" in [v for n, v in patch if n == 7]
+    extensions = {_one(_fields(e), 1): _fields(_one(_fields(e), 2))
+                  for n, e in patch if n == 13 and isinstance(e, bytes)}
+    gvk = orjson.loads(_one(extensions[b"x-kubernetes-group-version-kind"], 2))
+    assert gvk == {"group": "wardle.example.com", "version": "v1alpha1", "kind": "Flunder"}
+    names = set()
+    for n, item_bytes in patch:
+        if n == 8 and isinstance(item_bytes, bytes):
+            parameter = _fields(_one(_fields(item_bytes), 1))
+            if parameter[0][0] != 2:  # the body parameter
+                continue
+            for kind, sub in _fields(_one(parameter, 2)):
+                assert isinstance(sub, bytes)
+                names.add((kind, _one(_fields(sub), 4)))
+    assert (3, b"fieldValidation") in names and (3, b"fieldManager") in names
+    etag = r.headers["etag"]
+    cached = client.get("/openapi/v2", headers={"Accept": PROTOBUF, "If-None-Match": etag})
+    assert cached.status_code == 304
+
+
+PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"

@@ -145,3 +145,27 @@ def test_list_schema() -> None:
     assert s["x-kubernetes-group-version-kind"] == [
         {"group": "wardle.example.com", "kind": "FlunderList", "version": "v1alpha1"}
     ]
+
+
+def test_merge_declarations_are_published_as_upstream_extensions() -> None:
+    from k8s_aggapi.models.lists import list_map, list_set, map_atomic
+
+    class Port(KubeModel):
+        name: str
+        protocol: str | None = None
+
+    class Declared(KubeModel):
+        ports: list[Port] | None = Field(default=None,
+                                         json_schema_extra=list_map("name", "protocol"))
+        tags: list[str] | None = Field(default=None, json_schema_extra=list_set())
+        whole: Port | None = Field(default=None, json_schema_extra=map_atomic())
+
+    _, defs = model_definitions([Declared], PREFIX)
+    props = defs[PREFIX + "Declared"]["properties"]
+    assert props["ports"]["x-kubernetes-list-type"] == "map"
+    assert props["ports"]["x-kubernetes-list-map-keys"] == ["name", "protocol"]
+    assert props["ports"]["x-kubernetes-patch-merge-key"] == "name"
+    assert props["ports"]["x-kubernetes-patch-strategy"] == "merge"
+    assert props["tags"]["x-kubernetes-list-type"] == "set"
+    assert props["tags"]["x-kubernetes-patch-strategy"] == "merge"
+    assert props["whole"]["x-kubernetes-map-type"] == "atomic"

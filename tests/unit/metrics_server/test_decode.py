@@ -1,0 +1,177 @@
+"""The kubelet /metrics/resource reader on real kubelet output and on upstream's decode_test
+cases, plus garbage (it fails the one response, never raises anything but DecodeError)."""
+
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from examples.metrics_server.decode import DecodeError, decode
+
+FIXTURES = Path(os.environ.get("KUBELET_FIXTURES", "/work/shared/fixtures/kubelet"))
+NOW = 1_700_000_000_000_000_000
+
+
+def fixture(name: str) -> bytes:
+    path = FIXTURES / name
+    if not path.exists():
+        pytest.skip(f"fixture {path} not available")
+    return path.read_bytes()
+
+
+def test_real_kind_response_gives_one_node_and_70_pods() -> None:
+    scrape = decode(fixture("metrics_resource_kind_70pods.txt"), NOW)
+    assert scrape.node is not None
+    assert scrape.node.cpu == 357_354_910_000
+    assert scrape.node.memory == 1_616_273_408
+    assert len(scrape.pods) == 70
+    coredns = scrape.pods[("kube-system", "coredns-558bd4d5db-4dpjz")]["coredns"]
+    assert coredns.cpu == int(4.710169 * 1e9)
+    assert coredns.timestamp > 1633253790 * 10**9  # the lines' own ms timestamps
+
+
+def test_kubelet_families_with_start_times_and_ignored_families() -> None:
+    scrape = decode(fixture("metrics_resource_kubelet_families.txt"), NOW)
+    assert scrape.node is not None
+    assert (scrape.node.cpu, scrape.node.memory) == (10 * 10**9, 1000)
+    assert scrape.node.timestamp == 1624396278302 * 10**6
+    assert set(scrape.pods) == {("namespace_a", "pod_a"), ("namespace_b", "pod_b")}
+    assert set(scrape.pods["namespace_a", "pod_a"]) == {"container_a", "container_b"}
+    a = scrape.pods["namespace_a", "pod_a"]["container_a"]
+    assert a.start_time == int(1.6243962483020916e9 * 1e9)
+    assert (a.cpu, a.memory, a.timestamp) == (10 * 10**9, 1000, 1624396278302 * 10**6)
+
+
+NORMAL = b"""# HELP container_cpu_usage_seconds_total [STABLE] Cumulative cpu time
+# TYPE container_cpu_usage_seconds_total counter
+container_cpu_usage_seconds_total{container="c1",namespace="ns1",pod="p1"} 4.710169 1633253812125
+container_cpu_usage_seconds_total{container="c2",namespace="ns1",pod="p1"} 1.5 1633253812125
+container_memory_working_set_bytes{container="c1",namespace="ns1",pod="p1"} 1.6756736e+07 1633253812126
+container_memory_working_set_bytes{container="c2",namespace="ns1",pod="p1"} 1000 1633253812126
+container_start_time_seconds{container="c1",namespace="ns1",pod="p1"} 1.6332537e+09 1633253812000
+node_cpu_usage_seconds_total 357.35491 1633253809720
+node_memory_working_set_bytes 1.616273408e+09 1633253809720
+pod_cpu_usage_seconds_total{namespace="ns1",pod="p1"} 6.2 1633253812125
+scrape_error 0
+"""
+
+
+def test_normal() -> None:
+    scrape = decode(NORMAL, NOW)
+    assert scrape.node is not None
+    assert scrape.node.timestamp == 1633253809720 * 10**6
+    c1 = scrape.pods["ns1", "p1"]["c1"]
+    # the point's time is its last CPU/memory line's (memory's), as upstream
+    assert c1.timestamp == 1633253812126 * 10**6
+    assert c1.start_time == int(1.6332537e9 * 1e9)
+    assert c1.memory == 16756736
+
+
+def test_without_timestamps_the_request_time_is_used() -> None:
+    body = b"""node_cpu_usage_seconds_total 1
+node_memory_working_set_bytes 2
+container_cpu_usage_seconds_total{container="c",namespace="n",pod="p"} 1
+container_memory_working_set_bytes{container="c",namespace="n",pod="p"} 2
+"""
+    scrape = decode(body, NOW)
+    assert scrape.node is not None and scrape.node.timestamp == NOW
+    assert scrape.pods["n", "p"]["c"].timestamp == NOW
+
+
+def test_containers_only_gives_no_node() -> None:
+    body = b"""container_cpu_usage_seconds_total{container="c",namespace="n",pod="p"} 1 1
+container_memory_working_set_bytes{container="c",namespace="n",pod="p"} 2 1
+"""
+    scrape = decode(body, NOW)
+    assert scrape.node is None and len(scrape.pods) == 1
+
+
+@pytest.mark.parametrize("drop", [b"node_cpu", b"node_memory"])
+def test_node_without_cpu_or_memory_is_dropped(drop: bytes) -> None:
+    body = b"\n".join(line for line in NORMAL.splitlines() if not line.startswith(drop))
+    assert decode(body, NOW).node is None
+
+
+@pytest.mark.parametrize("zero", [b"node_cpu", b"node_memory"])
+def test_node_with_cpu_or_memory_zero_is_dropped(zero: bytes) -> None:
+    lines = [line.split(b" ")[0] + b" 0 1633253809720" if line.startswith(zero) else line
+             for line in NORMAL.splitlines()]
+    assert decode(b"\n".join(lines), NOW).node is None
+
+
+def test_container_without_memory_is_left_out_alone_not_its_pod() -> None:
+    body = b"\n".join(line for line in NORMAL.splitlines()
+                      if not line.startswith(b'container_memory_working_set_bytes{container="c2"'))
+    pod = decode(body, NOW).pods["ns1", "p1"]
+    assert set(pod) == {"c1"}  # upstream drops the whole pod
+
+
+def test_container_with_zero_cpu_keeps_its_pod_and_itself() -> None:
+    body = NORMAL.replace(b'pod="p1"} 1.5 ', b'pod="p1"} 0 ')
+    pod = decode(body, NOW).pods["ns1", "p1"]
+    assert set(pod) == {"c1", "c2"}  # upstream drops the whole pod
+    assert pod["c2"].cpu == 0
+
+
+def test_container_with_zero_memory_keeps_its_pod() -> None:
+    body = NORMAL.replace(b'pod="p1"} 1000 ', b'pod="p1"} 0 ')
+    assert decode(body, NOW).pods["ns1", "p1"]["c2"].memory == 0
+
+
+def test_incorrect_timestamp_fails_the_whole_response() -> None:
+    body = NORMAL.replace(b"1633253809720", b"-62135596800000")
+    with pytest.raises(DecodeError):
+        decode(body, NOW)
+
+
+def test_labels_in_another_order_and_escaped_values() -> None:
+    body = b"""container_cpu_usage_seconds_total{pod="p",namespace="n",container="c",x="a\\"b"} 1 5
+container_memory_working_set_bytes{namespace="n", pod="p", container="c"} 2 5
+"""
+    point = decode(body, NOW).pods["n", "p"]["c"]
+    assert (point.cpu, point.memory) == (10**9, 2)
+
+
+def test_families_that_only_start_like_ours_are_ignored() -> None:
+    body = b"node_cpu_usage_seconds_total_extra 5 1\nnode_memory_working_set_bytes 1 1\n"
+    assert decode(body, NOW).node is None
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"<html>502 Bad Gateway</html>", b"\x00\xff" * 100, b"node_cpu_usage_seconds_total\n",
+    b"#", b"{}" * 1000, b"node_cpu_usage_seconds_total_x{} 1\n",
+])
+def test_garbage_gives_nothing_and_no_crash(body: bytes) -> None:
+    scrape = decode(body, NOW)
+    assert scrape.node is None and not scrape.pods
+
+
+@pytest.mark.parametrize("body", [
+    b"node_cpu_usage_seconds_total abc 1\n",
+    b"node_cpu_usage_seconds_total 1 abc\n",
+    b"node_cpu_usage_seconds_total NaN 1\n",
+    b"node_cpu_usage_seconds_total -1 1\n",
+    b'container_cpu_usage_seconds_total{container=="a"} 1 1\n',
+    b'container_cpu_usage_seconds_total{container="a" 1\n',
+    b"node_memory_working_set_bytes 1 2 3\n",
+])
+def test_malformed_sample_of_a_family_we_read_fails_the_response(body: bytes) -> None:
+    with pytest.raises(DecodeError):
+        decode(body, NOW)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_raise_anything_else(body: bytes) -> None:
+    with contextlib.suppress(DecodeError):
+        decode(body, NOW)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(NORMAL.splitlines()) | st.binary(max_size=80), max_size=30))
+def test_mixed_lines_never_raise_anything_else(lines: list[bytes]) -> None:
+    with contextlib.suppress(DecodeError):
+        decode(b"\n".join(lines), NOW)

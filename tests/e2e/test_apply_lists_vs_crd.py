@@ -133,3 +133,23 @@ def test_updates_take_fields_like_kube_apiserver(widgets: AggregatedServer, kube
         '.port' in refused[OURS].stderr
     assert refused[OURS].stderr == refused[THEIRS].stderr.replace(THEIRS, OURS), (
         refused[OURS].stderr, refused[THEIRS].stderr)
+
+
+def test_client_side_apply_of_lists(widgets: AggregatedServer, kubectl: Any,
+                                    namespace: str) -> None:
+    # ours gets kubectl's three-way strategic merge patch (merge keys from our OpenAPI:
+    # $setElementOrder, $patch: delete, $deleteFromPrimitiveList), the CRD a JSON merge
+    # patch; both must end at the applied configuration
+    steps = [
+        {"ports": [{"name": "a", "port": 1}, {"name": "b", "port": 2}], "tags": ["x", "y"],
+         "pairs": [{"port": 80, "protocol": "TCP"}], "args": ["1"], "selector": {"k": "v"}},
+        {"ports": [{"name": "c", "port": 3}, {"name": "a", "port": 7}], "tags": ["y", "z"],
+         "pairs": [{"port": 80, "protocol": "TCP", "note": "n"},
+                   {"port": 81, "protocol": "TCP"}], "args": ["2", "1"]},
+        {"ports": [{"name": "a", "port": 7}], "tags": ["z"]},
+    ]
+    for spec in steps:
+        for v in (OURS, THEIRS):
+            kubectl("apply", "-n", namespace, "-f", "-", input=widget(v, **spec))
+        ours, theirs = (state(kubectl, namespace, v)[0] for v in (OURS, THEIRS))
+        assert ours == theirs == spec, (ours, theirs)

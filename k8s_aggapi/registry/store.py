@@ -145,8 +145,15 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         items: builtins.list[Object] = []
         filtering = not (options.label_selector.empty() and options.field_selector.empty())
         limit = options.limit
+        any_revision = options.resource_version == "0" and not options.continue_token
         for _ in range(_MAX_CHUNKS):
-            page = await self._read_page(prefix, start, limit, at, bool(options.continue_token))
+            if any_revision and isinstance(self.backend, st.CachedLister):
+                # resourceVersion "0": any state will do, so the watch cache's as it is
+                page = await self.backend.list_cached(prefix, start=start, limit=limit)
+                any_revision = False
+            else:
+                page = await self._read_page(prefix, start, limit, at,
+                                             bool(options.continue_token))
             at = page.revision  # the next chunks read where the first did
             items.extend(o for o in page.items if not filtering or self._matches(o, options))
             if not limit or len(items) >= limit or not page.remaining:

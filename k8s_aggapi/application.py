@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from k8s_aggapi.admission import Plugin
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.storage.interface import Storage
 
@@ -29,11 +30,14 @@ class Application:
     `groups` builds the API groups (a factory, so storage is made when a server starts);
     `storage_groups`, when given, builds them on a storage the flags choose (`--storage
     memory|etcd`, the `--etcd-*` flags) and is what `main` serves;
+    `admission` builds the server's own admission plugins from those groups (run in order,
+    after NamespaceLifecycle);
     `name` names its Deployment, Service and ServiceAccount; `command` is the container
     command (empty: the image's entrypoint); `args` are flags every deployment passes."""
 
     name: str
     groups: Callable[[], Sequence[APIGroup]]
+    admission: Callable[[Sequence[APIGroup]], Sequence[Plugin]] | None = None
     title: str = "k8s-aggapi"
     prog: str | None = None
     example: str | None = None
@@ -59,4 +63,5 @@ class Application:
         from k8s_aggapi.server import main
 
         main(self.groups() if self.storage_groups is None else [], argv, title=self.title,
-             prog=prog or self.prog, example=self.example, storage_groups=self.storage_groups)
+             prog=prog or self.prog, example=self.example, storage_groups=self.storage_groups,
+             admission=self.admission)

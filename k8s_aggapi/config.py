@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from k8s_aggapi.admission import EMPTY, Chain, Plugin
+from k8s_aggapi.admission.namespace import connect_namespace_lifecycle
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.authentication.delegating import AuthenticationOptions, DelegatingAuthentication
 from k8s_aggapi.authentication.interface import Authenticator
@@ -46,6 +48,23 @@ class ServerConfig:
     verbosity: int = 0
     health: HealthChecks = field(default_factory=HealthChecks)
     limits: ServerLimits = DEFAULT_LIMITS
+    # admission: the server's own plugins, after NamespaceLifecycle (on when connected to a
+    # cluster through `kubeconfig` or in-cluster and a namespaced resource can be written,
+    # unless listed in `disabled_admission`)
+    admission: tuple[Plugin, ...] = ()
+    disabled_admission: frozenset[str] = frozenset()
+    kubeconfig: str = ""
+
+    async def _admission(self) -> tuple[Chain, tuple[Component, ...]]:
+        plugins = [p for p in self.admission if p.name not in self.disabled_admission]
+        components: tuple[Component, ...] = ()
+        if (not self.dev and "NamespaceLifecycle" not in self.disabled_admission
+                and writes_namespaced(self.groups)):
+            lifecycle = await connect_namespace_lifecycle(self.kubeconfig)
+            if lifecycle is not None:
+                plugins.insert(0, lifecycle)
+                components = (lifecycle,)
+        return Chain(plugins), components
     post_start_hooks: tuple[PostStartHook, ...] = ()
     # started after authentication and authorization, stopped before them (e.g. storage)
     components: tuple[Component, ...] = ()
@@ -77,14 +96,17 @@ class ServerConfig:
         serving_info = await asyncio.to_thread(
             replace(serving, client_ca_files=ca_files).complete
         )
+        admission, admission_components = await self._admission()
         return CompletedConfig(
             groups=tuple(self.groups),
+            admission=admission,
             serving=serving_info,
             authenticator=authentication.authenticator,
             authorizer=authorization.authorizer,
             strip_headers=authentication.strip_headers,
             trusted_ca_pem=authentication.trusted_ca_pem,
-            components=(authentication, authorization, *self.components),
+            components=(authentication, authorization, *self.components,
+                        *admission_components),
             health=self.health,
             metrics=ServerMetrics(),
             limits=self.limits,
@@ -93,6 +115,13 @@ class ServerConfig:
             dev_pki=dev_pki,
             post_start_hooks=self.post_start_hooks,
         )
+
+
+def writes_namespaced(groups: Sequence[APIGroup]) -> bool:
+    """Whether any namespaced resource takes creates or updates: where NamespaceLifecycle has
+    something to refuse (a read-only server needs neither it nor RBAC on namespaces)."""
+    return any(r.info.namespaced and {"create", "update"} & set(r.verbs)
+               for g in groups for v in g.versions for r in v.resources.values())
 
 
 class Component(Protocol):
@@ -119,4 +148,5 @@ class CompletedConfig:
     version: str = "0.1"
     dev_pki: DevPKI | None = None
     limits: ServerLimits = DEFAULT_LIMITS
+    admission: Chain = EMPTY
     post_start_hooks: tuple[PostStartHook, ...] = ()

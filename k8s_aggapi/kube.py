@@ -1,6 +1,7 @@
 """The few calls we make to kube-apiserver, on kubernetes.aio: TokenReview, SubjectAccessReview,
-and list/watch of one ConfigMap. A client comes from a kubeconfig, the in-cluster config, or
-nowhere; `KubeAPI` is the seam the authenticators use and tests fake.
+list/watch of one ConfigMap, and of namespaces (admission's NamespaceLifecycle). A client comes
+from a kubeconfig, the in-cluster config, or nowhere; `KubeAPI` is the seam the authenticators
+use and tests fake.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ T = TypeVar("T")
 
 TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
 SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+NAMESPACES = "/api/v1/namespaces"
 _JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
@@ -69,6 +71,22 @@ class ConfigMaps(Protocol):
         self, namespace: str, name: str, resource_version: str, *, timeout_seconds: int = 300
     ) -> AsyncGenerator[JSON, None]:
         """Watch events (`type`, `object`); an ERROR event raises KubeError (410: relist)."""
+        ...
+
+
+class Namespaces(Protocol):
+    async def list_namespaces(self) -> tuple[list[JSON], str]:
+        """Every namespace and the list's resourceVersion to watch from."""
+        ...
+
+    def watch_namespaces(
+        self, resource_version: str, *, timeout_seconds: int = 300
+    ) -> AsyncGenerator[JSON, None]:
+        """Watch events (`type`, `object`); an ERROR event raises KubeError (410: relist)."""
+        ...
+
+    async def get_namespace(self, name: str) -> JSON | None:
+        """A live read: the namespace, or None when it does not exist."""
         ...
 
 
@@ -150,18 +168,23 @@ class KubeClient:
         version = (listed.get("metadata") or {}).get("resourceVersion", "")
         return (items[0] if items else None), str(version)
 
-    async def watch_config_map(
+    def watch_config_map(
         self, namespace: str, name: str, resource_version: str, *, timeout_seconds: int = 300
     ) -> AsyncGenerator[JSON, None]:
+        query = [("fieldSelector", f"metadata.name={name}")]
+        return self._watch(f"/api/v1/namespaces/{namespace}/configmaps", query,
+                           resource_version, timeout_seconds)
+
+    async def _watch(
+        self, path: str, query: list[tuple[str, str]], resource_version: str,
+        timeout_seconds: int,
+    ) -> AsyncGenerator[JSON, None]:
         aiohttp: Any = importlib.import_module("aiohttp")
-        query = [
-            ("fieldSelector", f"metadata.name={name}"), ("watch", "true"),
-            ("allowWatchBookmarks", "true"), ("timeoutSeconds", str(timeout_seconds)),
-        ]
+        query = [*query, ("watch", "true"), ("allowWatchBookmarks", "true"),
+                 ("timeoutSeconds", str(timeout_seconds))]
         if resource_version:
             query.append(("resourceVersion", resource_version))
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30)
-        path = f"/api/v1/namespaces/{namespace}/configmaps"
         response = await self._send("GET", path, query=query, request_timeout=timeout)
         try:
             if response.status >= 300:
@@ -178,9 +201,28 @@ class KubeClient:
                     )
                 yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise KubeError(0, f"watch configmaps: {exc!r}") from exc
+            raise KubeError(0, f"watch {path}: {exc!r}") from exc
         finally:
             response.response.close()
+
+    # namespaces (the NamespaceLifecycle admission plugin) -----------------
+    async def list_namespaces(self) -> tuple[list[JSON], str]:
+        listed = await self._json("GET", NAMESPACES)
+        version = (listed.get("metadata") or {}).get("resourceVersion", "")
+        return list(listed.get("items") or []), str(version)
+
+    def watch_namespaces(
+        self, resource_version: str, *, timeout_seconds: int = 300
+    ) -> AsyncGenerator[JSON, None]:
+        return self._watch(NAMESPACES, [], resource_version, timeout_seconds)
+
+    async def get_namespace(self, name: str) -> JSON | None:
+        try:
+            return await self._json("GET", f"{NAMESPACES}/{name}")
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     async def close(self) -> None:
         await self._api.close()

@@ -11,6 +11,7 @@ import argparse
 import re
 from collections.abc import Callable, Sequence
 
+from k8s_aggapi.admission import Plugin
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.authentication.delegating import AuthenticationOptions
 from k8s_aggapi.authorization.delegating import AuthorizationOptions
@@ -39,6 +40,10 @@ def _positive_duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"must be above zero, not {text!r}")
     return seconds
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(n.strip() for n in text.split(",") if n.strip())
 
 
 def _positive_int(text: str) -> int:
@@ -174,6 +179,10 @@ def build_parser(
                      help="events queued for one watcher; a watcher that falls further behind "
                           "is ended and resumes from its last resourceVersion")
 
+    adm = p.add_argument_group("admission")
+    adm.add_argument("--disable-admission-plugins", type=_names, default=frozenset(),
+                     help="admission plugins to turn off, comma separated (NamespaceLifecycle "
+                          "and the server's own)")
     if storage:
         add_storage_flags(p)
 
@@ -193,21 +202,25 @@ def config_from_args(
     title: str = "k8s-aggapi",
     prog: str | None = None,
     storage_groups: Callable[[Storage], Sequence[APIGroup]] | None = None,
+    admission: Callable[[Sequence[APIGroup]], Sequence[Plugin]] | None = None,
 ) -> ServerConfig:
     """Parse `argv` (default sys.argv[1:]) into a `ServerConfig` serving `groups`; with
     `storage_groups` the server offers `--storage` and the etcd flags and serves
     `storage_groups(<the storage they chose>)` instead."""
     args = build_parser(prog, title, storage=storage_groups is not None).parse_args(argv)
-    return config_from_namespace(groups, args, title=title, storage_groups=storage_groups)
+    return config_from_namespace(groups, args, title=title, storage_groups=storage_groups,
+                                 admission=admission)
 
 
 def config_from_namespace(
     groups: Sequence[APIGroup], args: argparse.Namespace, *, title: str = "k8s-aggapi",
     storage_groups: Callable[[Storage], Sequence[APIGroup]] | None = None,
+    admission: Callable[[Sequence[APIGroup]], Sequence[Plugin]] | None = None,
 ) -> ServerConfig:
     """The `ServerConfig` of flags parsed by `build_parser()` (a server that adds flags of its
     own to that parser parses once and hands the result here); with `storage_groups`, the
-    parser was built with `storage=True` and the groups are built on the chosen storage."""
+    parser was built with `storage=True` and the groups are built on the chosen storage;
+    `admission` builds the server's own admission plugins from the groups served."""
     dev = bool(args.dev)
     serving = SecureServingOptions(
         bind_address="127.0.0.1" if dev and args.bind_address == "0.0.0.0" else args.bind_address,
@@ -269,4 +282,7 @@ def config_from_namespace(
         limits=limits,
         health=health,
         components=components,
+        admission=tuple(admission(groups)) if admission is not None else (),
+        disabled_admission=args.disable_admission_plugins,
+        kubeconfig=args.kubeconfig,
     )

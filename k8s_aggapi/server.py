@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route, Router
 from starlette.types import Lifespan, Receive, Scope, Send
 
 from k8s_aggapi import errors
+from k8s_aggapi.admission import Plugin
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.config import CompletedConfig, ServerConfig
 from k8s_aggapi.discovery import discovery_routes
@@ -86,7 +87,7 @@ class _VersionEndpoints:
 
 
 def _resources(config: CompletedConfig) -> Callable[..., Awaitable[None]]:
-    resources = ResourceEndpoint(config.groups, config.limits)
+    resources = ResourceEndpoint(config.groups, config.limits, config.admission)
     if any(v.endpoint is not None for g in config.groups for v in g.versions):
         return _VersionEndpoints(config.groups, resources)
     return resources  # no dispatch on the hot path of servers without such versions
@@ -169,16 +170,19 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
 def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
          title: str = "k8s-aggapi", prog: str | None = None, example: str | None = None,
          loop: str = "auto",
-         storage_groups: Callable[[Storage], Sequence[APIGroup]] | None = None) -> None:
+         storage_groups: Callable[[Storage], Sequence[APIGroup]] | None = None,
+         admission: Callable[[Sequence[APIGroup]], Sequence[Plugin]] | None = None) -> None:
     """Parse upstream-style flags and serve `groups` until interrupted; `example` is a
     manifest path the dev-mode hints suggest creating; `loop` is "auto" (uvloop when
     installed), "uvloop" or "asyncio"; with `storage_groups` the server offers `--storage
-    memory|etcd` and the etcd flags, and serves the groups it builds on that storage."""
+    memory|etcd` and the etcd flags, and serves the groups it builds on that storage;
+    `admission` builds the server's own admission plugins (run after NamespaceLifecycle) from
+    the groups served."""
     from k8s_aggapi.options import config_from_args
     from k8s_aggapi.serving.loop import run as run_on_loop
 
     config = config_from_args(groups, argv, title=title, prog=prog,
-                              storage_groups=storage_groups)
+                              storage_groups=storage_groups, admission=admission)
     logging.basicConfig(
         level=logging.DEBUG if config.verbosity >= 4 else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

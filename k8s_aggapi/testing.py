@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from k8s_aggapi.admission import Chain, Plugin
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.authentication.interface import Credentials
 from k8s_aggapi.authorization.interface import Attributes, Decision
@@ -57,8 +58,10 @@ def build_test_app(
     authorizer: FakeAuthorizer | None = None,
     health: HealthChecks | None = None,
     title: str = "test",
+    admission: Sequence[Plugin] = (),
 ) -> ServerApp:
-    """The full app (routes, handler chain, lifespan) without TLS or a cluster."""
+    """The full app (routes, handler chain, lifespan) without TLS or a cluster; `admission`
+    is the chain of admission plugins, in order."""
     config = CompletedConfig(
         groups=tuple(groups),
         serving=None,
@@ -67,5 +70,6 @@ def build_test_app(
         health=health or HealthChecks(),
         metrics=ServerMetrics(),
         title=title,
+        admission=Chain(admission),
     )
     return build_app(config)

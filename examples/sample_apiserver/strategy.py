@@ -1,4 +1,9 @@
-"""Defaulting and validation of Flunders, as upstream's sample-apiserver does them."""
+"""Validation of Flunders, upstream's ValidateFlunderSpec rule for rule, on the hub (v1beta1).
+
+Defaulting is v1alpha1's and lives in its conversion (`conversion.py`), as upstream applies
+defaults when it decodes v1alpha1. Upstream validates on create only; here every write is
+validated (the framework's rule), so an update cannot store what a create would refuse.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,34 @@ from k8s_aggapi.errors import Cause, field_invalid
 from k8s_aggapi.registry.rest import Object, RequestContext
 from k8s_aggapi.registry.strategy import Strategy
 
-REFERENCE_TYPES = ("Flunder", "Fischer")
+FLUNDER, FISCHER = "Flunder", "Fischer"
+
+
+def validate_flunder_spec(spec: dict[str, object], path: str = "spec") -> list[Cause]:
+    flunder = str(spec.get("flunderReference") or "")
+    fischer = str(spec.get("fischerReference") or "")
+    kind = str(spec.get("referenceType") or "")
+    causes: list[Cause] = []
+    if flunder and fischer:
+        causes.append(field_invalid(f"{path}.fischerReference", fischer,
+                                    "cannot be set with flunderReference at the same time"))
+    elif flunder and kind != FLUNDER:
+        causes.append(field_invalid(f"{path}.flunderReference", flunder,
+                                    "cannot be set if referenceType is not Flunder"))
+    elif fischer and kind != FISCHER:
+        causes.append(field_invalid(f"{path}.fischerReference", fischer,
+                                    "cannot be set if referenceType is not Fischer"))
+    elif not fischer and kind == FISCHER:
+        causes.append(field_invalid(f"{path}.fischerReference", fischer,
+                                    "cannot be empty if referenceType is Fischer"))
+    elif not flunder and kind == FLUNDER:
+        causes.append(field_invalid(f"{path}.flunderReference", flunder,
+                                    "cannot be empty if referenceType is Flunder"))
+    if kind and kind not in (FISCHER, FLUNDER):
+        causes.append(field_invalid(f"{path}.referenceType", kind, "must be Flunder or Fischer"))
+    return causes
 
 
 class FlunderStrategy(Strategy):
-    def prepare_for_create(self, ctx: RequestContext, obj: Object) -> None:
-        spec = obj.setdefault("spec", {})
-        if spec.get("reference") and not spec.get("referenceType"):
-            spec["referenceType"] = "Flunder"
-
-    def prepare_for_update(self, ctx: RequestContext, obj: Object, old: Object) -> None:
-        self.prepare_for_create(ctx, obj)
-
     def validate(self, ctx: RequestContext, obj: Object) -> list[Cause]:
-        spec = obj.get("spec") or {}
-        kind = spec.get("referenceType")
-        causes: list[Cause] = []
-        if kind and kind not in REFERENCE_TYPES:
-            causes.append(field_invalid("spec.referenceType", kind, "must be Flunder or Fischer"))
-        elif kind and not spec.get("reference"):
-            causes.append(field_invalid(
-                "spec.reference", spec.get("reference") or "",
-                f"cannot be empty if referenceType is {kind}"))
-        return causes
+        return validate_flunder_spec(obj.get("spec") or {})

@@ -13,6 +13,13 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from k8s_aggapi import errors
+from k8s_aggapi.admission import (
+    EMPTY,
+    Chain,
+    GroupVersionKind,
+    GroupVersionResource,
+    RequestAdmission,
+)
 from k8s_aggapi.api import APIGroup, Resource, Subresource
 from k8s_aggapi.endpoints import decoding
 from k8s_aggapi.endpoints import options as opts
@@ -47,6 +54,7 @@ from k8s_aggapi.request import context
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 _WRITE_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
+_ADMITTED = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 _Capability = TypeVar("_Capability")
 _WITH_HEADERS = rest.TableOptions()
 
@@ -62,9 +70,11 @@ class ResourceEndpoint:
     """ASGI app serving all resources of `groups` (discovery lives in `discovery.py`)."""
 
     def __init__(
-        self, groups: Sequence[APIGroup], limits: ServerLimits = DEFAULT_LIMITS
+        self, groups: Sequence[APIGroup], limits: ServerLimits = DEFAULT_LIMITS,
+        admission: Chain = EMPTY,
     ) -> None:
         self.limits = limits
+        self.admission = admission
         # each path's verbs, found once from the capabilities registered
         self.resources: dict[tuple[str, str, str], tuple[Resource, frozenset[str]]] = {}
         self.subresources: dict[tuple[str, str, str, str], tuple[Subresource, frozenset[str]]] = {}
@@ -108,9 +118,48 @@ class ResourceEndpoint:
             _no_such_namespace(resource, verb, info.namespace, info.name)
         raw_query: bytes = scope.get("query_string", b"")
         query = parse_qs(raw_query.decode(), keep_blank_values=True) if raw_query else {}
-        ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
+        user = scope.get(context.USER)
+        bound = None
+        if verb in _ADMITTED and self.admission:
+            kind = (GroupVersionKind(sub.group, sub.version, sub.kind) if sub is not None
+                    else GroupVersionKind(resource.group, resource.version, resource.info.kind))
+            bound = RequestAdmission(
+                self.admission, kind,
+                GroupVersionResource(resource.group, resource.version, resource.info.plural),
+                info.subresource, user)
+        ctx = rest.RequestContext(info.namespace, user, admission=bound)
+        deprecation = resource.info.deprecation
+        if deprecation is not None:  # upstream's Warning on every answer, errors included
+            text = deprecation.warning(resource.api_version, resource.info.kind)
+            await _warned(resource, ctx, scope, receive, send, query, self.limits, sub, verb,
+                          info.name, (b"warning", f"299 - {errors.go_quote(text)}".encode()))
+            return
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits, sub)
         await VERBS[verb](handler, info.name)
+
+
+async def _warned(resource: Resource, ctx: rest.RequestContext, scope: dict[str, Any],
+                  receive: Receive, send: Send, query: dict[str, list[str]],
+                  limits: ServerLimits, sub: Subresource | None, verb: str, name: str,
+                  warning: tuple[bytes, bytes]) -> None:
+    """Run the verb with `warning` on its answer; a refusal is answered here (unless the
+    answer had started, as a watch's) so that it carries the warning too."""
+    started = False
+
+    async def sending(message: dict[str, Any]) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+            message = {**message, "headers": [*message.get("headers", ()), warning]}
+        await send(message)
+
+    handler = Handler(resource, ctx, scope, receive, sending, query, limits, sub)
+    try:
+        await VERBS[verb](handler, name)
+    except errors.StatusError as error:
+        if started:
+            raise
+        await send_json(send, error.code, error.to_status(), [warning])
 
 
 def _no_such_namespace(resource: Resource, verb: str, namespace: str, name: str) -> None:
@@ -183,7 +232,7 @@ class Handler:
     def _with_dry_run(self) -> None:
         verb = context.request_info(self.scope).verb
         if opts.dry_run(self.query, _WRITE_OPTIONS.get(verb, "CreateOptions")):
-            self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
+            self.ctx = dataclasses.replace(self.ctx, dry_run=True)
 
     def _with_field_manager(self) -> None:
         """Who writes, for managedFields: `fieldManager`, else the User-Agent's product."""
@@ -419,7 +468,7 @@ class Handler:
         body = parse_object(raw, self.limits.max_nesting_depth) if raw.strip() else None
         options = opts.delete_options(self.query, body, (self.resource.api_version,))
         if options.dry_run:
-            self.ctx = rest.RequestContext(self.ctx.namespace, self.ctx.user, True)
+            self.ctx = dataclasses.replace(self.ctx, dry_run=True)
         return options
 
     async def delete(self, name: str) -> None:

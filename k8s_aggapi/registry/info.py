@@ -58,6 +58,26 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class Deprecation:
+    """A deprecated kind of one version (upstream's `+k8s:prerelease-lifecycle-gen` tags):
+    every response of the resource in that version carries upstream's Warning."""
+
+    deprecated: tuple[int, int]
+    removed: tuple[int, int] | None = None
+    replacement: str = ""  # "<group>/<version> <Kind>"
+
+    def warning(self, group_version: str, kind: str) -> str:
+        """Word for word upstream's deprecation.WarningMessage."""
+        major, minor = self.deprecated
+        text = f"{group_version} {kind} is deprecated in v{major}.{minor}+"
+        if self.removed is not None:
+            text += f", unavailable in v{self.removed[0]}.{self.removed[1]}+"
+        if self.replacement:
+            text += f"; use {self.replacement}"
+        return text
+
+
+@dataclass(frozen=True)
 class ResourceInfo:
     """What a resource is called and how it is shaped in one version.
 
@@ -76,6 +96,7 @@ class ResourceInfo:
     field_selectors: Mapping[str, Callable[[Object], str]] | None = None
     status: bool = False
     scale: Scale | None = None
+    deprecation: Deprecation | None = None
 
     @property
     def singular_name(self) -> str:

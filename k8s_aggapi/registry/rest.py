@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from k8s_aggapi.admission.chain import RequestAdmission
 from k8s_aggapi.registry.info import ColumnDefinition
 from k8s_aggapi.registry.selectors import FieldSelector, LabelSelector
 from k8s_aggapi.request.user import User
@@ -37,6 +38,7 @@ class RequestContext:
     namespace: str = ""
     user: User | None = None
     dry_run: bool = False
+    admission: RequestAdmission | None = None  # the server's chain, bound to this request
     # who writes (managedFields); None: the caller records managedFields itself (apply)
     field_manager: str | None = None
 

@@ -8,6 +8,7 @@ all live here, so a new backend gets them for free.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime
 import re
 import secrets
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from k8s_aggapi import errors
+from k8s_aggapi.admission.attributes import Operation
 from k8s_aggapi.patching import managedfields, schema
 from k8s_aggapi.registry import continuetoken, validation
 from k8s_aggapi.registry.info import ResourceInfo
@@ -237,19 +239,37 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             unique = list(dict.fromkeys(causes))  # a rule met twice is reported once
             raise errors.Invalid(self.info.kind, self.group, name, unique)
 
+    # admission: the chain the handler bound to the request (none when called directly)
+    async def _admit(self, ctx: RequestContext, operation: Operation, obj: Object | None,
+                     old: Object | None, name: str) -> None:
+        if ctx.admission is not None:
+            await ctx.admission.admit(operation, obj, old, name=name, namespace=ctx.namespace,
+                                      dry_run=ctx.dry_run)
+
+    async def _validate_admission(self, ctx: RequestContext, operation: Operation,
+                                  obj: Object | None, old: Object | None, name: str) -> None:
+        if ctx.admission is not None:
+            await ctx.admission.validate(operation, obj, old, name=name,
+                                         namespace=ctx.namespace, dry_run=ctx.dry_run)
+
     async def create(self, ctx: RequestContext, obj: Object) -> Object:
+        """Mutating admission, then the strategy (defaults, validation), then validating
+        admission, as upstream's create handler and BeforeCreate order them."""
         meta = dict(obj.get("metadata") or {})
         name = meta.get("name") or ""
-        if not name and meta.get("generateName"):
-            base = str(meta["generateName"])[:58]
-            name = base + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
-        if not name:
+        if not name and not meta.get("generateName"):
             self._invalid("", [errors.field_required(
                 "metadata.name", "name or generateName is required")])
         if self.info.status:
             obj = {k: v for k, v in obj.items() if k != "status"}  # create cannot set status
         obj = self._normalize(ctx, {**obj, "metadata": meta}, name)
+        # a name is generated after mutating admission, as upstream's BeforeCreate does
+        await self._admit(ctx, Operation.CREATE, obj, None, name)
         meta = obj["metadata"]
+        name = meta.get("name") or name
+        if not name and meta.get("generateName"):
+            base = str(meta["generateName"])[:58]
+            name = base + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
         meta["name"] = name
         self._check_scope(ctx, meta)
         if meta.get("resourceVersion"):
@@ -264,7 +284,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         self._invalid(name, self.strategy.validate_name(name) + self.strategy.validate(ctx, obj))
         # the common ObjectMeta rules run after the strategy's, as upstream's BeforeCreate does
         self._invalid(name, validate_object_meta(obj["metadata"], self.info.namespaced))
-        await self.strategy.admit(ctx, "CREATE", obj)
+        await self._validate_admission(ctx, Operation.CREATE, obj, None, name)
         if ctx.dry_run:
             if await self.backend.get(self.key(ctx, name)) is not None:
                 raise errors.AlreadyExists(self.gr, name)
@@ -297,8 +317,10 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
 
         async def apply(old: Object) -> Object | Delete:
             self._check_preconditions(name, old["metadata"], update.uid, None)
-            new = self._updated(ctx, name, update.compute(old), old, status_only=status_only)
-            await self.strategy.admit(ctx, "UPDATE", new)
+            new = update.compute(old)
+            await self._admit(ctx, Operation.UPDATE, new, old, name)
+            new = self._updated(ctx, name, new, old, status_only=status_only)
+            await self._validate_admission(ctx, Operation.UPDATE, new, old, name)
             meta = new["metadata"]
             return DELETE if meta.get("deletionTimestamp") and not meta.get(
                 "finalizers") else new
@@ -376,27 +398,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
 
     def _track(self, ctx: RequestContext, old: Object | None, new: Object,
                subresource: str = "") -> None:
-        """managedFields of `new`, as upstream's field manager keeps them on every write
-        (`k8s_aggapi.patching.managedfields`); an apply brings its own (no field manager)."""
-        meta = new["metadata"]
-        given = meta.get("managedFields")
-        stored = old["metadata"].get("managedFields") if old is not None else None
-        if ctx.field_manager is None:
-            if not given and stored:
-                meta["managedFields"] = stored
-            return
-        if managedfields.is_reset(given):
-            meta.pop("managedFields", None)
-            return
-        if given and given != stored and managedfields.decode(given) is None:
-            return  # kept as given, for validation to name what is wrong
-        managed = managedfields.track_update(
-            old, new, ctx.field_manager, self.api_version, now_rfc3339(),
-            schema.of_model(self.info.model), subresource, schema.zero_object(self.info.model))
-        if managed:
-            meta["managedFields"] = managed
-        else:
-            meta.pop("managedFields", None)
+        track_managed_fields(ctx, old, new, self.api_version, self.info.model, subresource)
 
     async def delete(
         self, ctx: RequestContext, name: str, options: DeleteOptions
@@ -410,7 +412,8 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             meta = current["metadata"]
             self._check_preconditions(name, meta, options.preconditions_uid,
                                       options.preconditions_resource_version)
-            await self.strategy.admit(ctx, "DELETE", current)
+            await self._admit(ctx, Operation.DELETE, None, current, name)
+            await self._validate_admission(ctx, Operation.DELETE, None, current, name)
             gone = not meta.get("finalizers")
             if gone:
                 return DELETE
@@ -448,7 +451,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         deleted = []
         for obj in listed.items:
             meta = obj["metadata"]
-            item_ctx = RequestContext(meta.get("namespace", ""), ctx.user, ctx.dry_run)
+            item_ctx = dataclasses.replace(ctx, namespace=meta.get("namespace", ""))
             try:
                 gone, _ = await self.delete(item_ctx, meta["name"], options)
             except errors.NotFound:
@@ -459,3 +462,35 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
 
 def _managed_fields(meta: dict[str, Any]) -> dict[str, Any]:
     return {"managedFields": meta["managedFields"]} if "managedFields" in meta else {}
+
+
+RECORDED = "\x00recorded"  # no manager can be called this (a query or User-Agent value)
+
+
+def track_managed_fields(ctx: RequestContext, old: Object | None, new: Object, api_version: str,
+                         model: Any, subresource: str = "") -> None:
+    """managedFields of `new`, as upstream's field manager keeps them on every write
+    (`k8s_aggapi.patching.managedfields`), in `api_version`; an apply brings its own (no
+    field manager). Conversion calls it in the version a request is in, then hands the store
+    `RECORDED` as the field manager: the managedFields given are final, even when absent."""
+    if ctx.field_manager == RECORDED:
+        return
+    meta = new["metadata"]
+    given = meta.get("managedFields")
+    stored = old["metadata"].get("managedFields") if old is not None else None
+    if ctx.field_manager is None:
+        if not given and stored:
+            meta["managedFields"] = stored
+        return
+    if managedfields.is_reset(given):
+        meta.pop("managedFields", None)
+        return
+    if given and given != stored and managedfields.decode(given) is None:
+        return  # kept as given, for validation to name what is wrong
+    managed = managedfields.track_update(
+        old, new, ctx.field_manager, api_version, now_rfc3339(),
+        schema.of_model(model), subresource, schema.zero_object(model))
+    if managed:
+        meta["managedFields"] = managed
+    else:
+        meta.pop("managedFields", None)

@@ -38,6 +38,3 @@ class Strategy:
         """The rules of `validate` hold on every write (PUT and every patch) unless this is
         overridden; add the rules that compare with `old` here."""
         return self.validate(ctx, obj)
-
-    async def admit(self, ctx: RequestContext, operation: str, obj: Object) -> None:
-        """Admission hook (CREATE, UPDATE, DELETE): raise a StatusError to refuse."""

@@ -41,7 +41,7 @@ spec:
 @pytest.fixture(scope="module")
 def wardle(control_plane: ControlPlane) -> Iterator[AggregatedServer]:
     server = start_aggregated_server(
-        "python -m examples.sample_apiserver --v=3", "wardle.example.com/v1alpha1",
+        "python -m examples.sample_apiserver --v=3", "wardle.example.com/v1alpha1,v1beta1",
         control_plane=control_plane, timeout=90, wait_openapi=True,
     )
     with server:

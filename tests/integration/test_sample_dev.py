@@ -139,8 +139,14 @@ def test_kubectl_crud_flow(kubectl_bin: Path, server: DevServer) -> None:
     assert "NAMESPACE" in wide and "my-first-flunder" in wide
     obj = json.loads(kubectl(kubectl_bin, server, "get", "flunder", "my-first-flunder",
                              "-o", "json").stdout)
-    assert obj["spec"] == {"reference": "other", "referenceType": "Flunder"}
+    # v1beta1 is preferred: created in v1alpha1, shown in v1beta1, kept in v1alpha1
+    assert obj["apiVersion"] == "wardle.example.com/v1beta1"
+    assert obj["spec"] == {"flunderReference": "other", "referenceType": "Flunder"}
     assert obj["metadata"]["labels"] == {"sample-label": "true"}
+    alpha = json.loads(kubectl(kubectl_bin, server, "get",
+                               "flunders.v1alpha1.wardle.example.com", "my-first-flunder",
+                               "-o", "json").stdout)
+    assert alpha["spec"] == {"reference": "other", "referenceType": "Flunder"}
     yaml_out = kubectl(kubectl_bin, server, "get", "flunder", "my-first-flunder",
                        "-o", "yaml").stdout
     assert "kind: Flunder" in yaml_out

@@ -39,11 +39,14 @@ def test_the_sample_deployment_in_apply_order(aggapi: Run) -> None:
         ("ServiceAccount", "wardle-server"),
         ("ClusterRoleBinding", "wardle-server:system:auth-delegator"),
         ("RoleBinding", "wardle-server-auth-reader"),
+        ("ClusterRole", "system:wardle-server"),  # namespaces, for NamespaceLifecycle
+        ("ClusterRoleBinding", "system:wardle-server"),
         ("ClusterRole", "wardle-server-view"),
         ("ClusterRole", "wardle-server-edit"),
         ("ClusterRole", "wardle-server-admin"),
         ("Deployment", "wardle-server"),
         ("Service", "wardle-server"),
+        ("APIService", "v1beta1.wardle.example.com"),
         ("APIService", "v1alpha1.wardle.example.com"),
     ]
     assert r.out == aggapi("manifests", *BASE, "--insecure-skip-tls-verify").out
@@ -54,7 +57,7 @@ def test_the_sample_deployment_in_apply_order(aggapi: Run) -> None:
                                "namespace": "wardle"}]
     crb = by_kind(objects, "ClusterRoleBinding")[0]
     assert crb["roleRef"]["name"] == "system:auth-delegator"
-    view, edit, admin = by_kind(objects, "ClusterRole")
+    _own, view, edit, admin = by_kind(objects, "ClusterRole")
     assert view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
     assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
     assert admin["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-admin"] == "true"

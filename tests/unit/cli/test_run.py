@@ -62,5 +62,7 @@ def test_the_sample_object_serves_what_main_serves() -> None:
 
     groups = server.groups()
     assert [g.name for g in groups] == ["wardle.example.com"]
-    assert sorted(groups[0].preferred.resources) == ["fischers", "flunders"]
+    assert groups[0].preferred.name == "v1beta1"
+    assert sorted(groups[0].preferred.resources) == ["flunders"]
+    assert sorted(groups[0].version("v1alpha1").resources) == ["fischers", "flunders"]
     assert server.groups()[0] is not groups[0]  # fresh storage per server

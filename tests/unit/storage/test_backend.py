@@ -11,7 +11,8 @@ from k8s_aggapi.storage.etcd import EtcdConfig, EtcdStorage
 
 
 def _storage_of(config):
-    resource = config.groups[0].preferred.resources["flunders"]
+    """The backend under the Fischers (Flunders keep theirs behind a ConvertingStorage)."""
+    resource = config.groups[0].version("v1alpha1").resources["fischers"]
     return resource.rest.backend
 
 

@@ -1,0 +1,80 @@
+"""A storage backend that keeps a kind's objects in its storage version.
+
+The generic store reads and writes hub objects; this wrapper converts each to the storage
+version on the way in and back to the hub on the way out (upstream's storage codec). An
+object stored in another version, e.g. before the storage version changed, is read through
+the hub all the same, so changing the storage version needs no migration first.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import AsyncGenerator, AsyncIterator
+
+from k8s_aggapi.conversion.converter import KindConverter
+from k8s_aggapi.storage import interface as st
+
+_API_VERSION = operator.itemgetter("apiVersion")
+
+
+class ConvertingStorage:
+    """Implements `storage.Storage` over `backend`, in `storage_version` underneath and in
+    `version` (default: the hub) above. Reading in the storage version converts only objects
+    stored in another one: a list costs one comparison per object."""
+
+    def __init__(self, backend: st.Storage, converter: KindConverter, storage_version: str,
+                 version: str = "") -> None:
+        for v in (storage_version, version):
+            if v and v not in converter.served:
+                raise ValueError(f"{converter.kind}: version {v} is not served")
+        self.backend = backend
+        self.converter = converter
+        self.storage_version = storage_version
+        self.version = version or converter.hub
+        self._api_version = converter.api_version(self.version)
+
+    def _in(self, obj: st.Object) -> st.Object:
+        return self.converter.convert(obj, self.storage_version)
+
+    def _out(self, obj: st.Object) -> st.Object:
+        if obj.get("apiVersion") == self._api_version:
+            return obj
+        return self.converter.convert_stored(obj, self.version)
+
+    async def get(self, key: str, *, at_revision: int = 0) -> st.Object | None:
+        found = await self.backend.get(key, at_revision=at_revision)
+        return None if found is None else self._out(found)
+
+    async def list(
+        self, prefix: str, *, start: str = "", limit: int = 0, at_revision: int = 0
+    ) -> st.ListResult:
+        page = await self.backend.list(prefix, start=start, limit=limit, at_revision=at_revision)
+        try:  # at C speed: a list costs about 30 ns an object when nothing is to convert
+            if set(map(_API_VERSION, page.items)) <= {self._api_version}:
+                return page
+        except KeyError:  # an object without apiVersion: converted one by one below
+            pass
+        return st.ListResult([self._out(o) for o in page.items], page.revision, page.remaining,
+                             page.next_key)
+
+    async def create(self, key: str, obj: st.Object) -> st.Object:
+        return self._out(await self.backend.create(key, self._in(obj)))
+
+    async def update(self, key: str, obj: st.Object, *, expected_revision: int | None) -> st.Object:
+        return self._out(await self.backend.update(
+            key, self._in(obj), expected_revision=expected_revision))
+
+    async def delete(self, key: str, *, expected_revision: int | None = None) -> st.Object:
+        return self._out(await self.backend.delete(key, expected_revision=expected_revision))
+
+    async def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[st.Event]:
+        events = self.backend.watch(prefix, after_revision=after_revision)
+        try:
+            async for event in events:
+                yield st.Event(event.type, event.key, self._out(event.object), event.revision)
+        finally:
+            if isinstance(events, AsyncGenerator):  # the backend's watch ends with ours
+                await events.aclose()
+
+    async def current_revision(self) -> int:
+        return await self.backend.current_revision()

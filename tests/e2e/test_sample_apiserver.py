@@ -140,8 +140,12 @@ def test_watch_sees_another_clients_create(wardle: AggregatedServer, control_pla
     watcher = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()
     assert watcher.stdout is not None
-    threading.Thread(target=lambda out: [lines.put(line) for line in out], args=(watcher.stdout,),
-                     daemon=True).start()
+
+    def read(out: Any) -> None:
+        for line in out:
+            lines.put(line)
+
+    threading.Thread(target=read, args=(watcher.stdout,), daemon=True).start()
     try:
         seen: list[str] = []
         deadline = time.monotonic() + 90

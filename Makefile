@@ -8,7 +8,7 @@ SAMPLE_MANIFESTS := examples.sample_apiserver.app:server --namespace wardle --im
 # the metrics server's deployments: upstream's components.yaml and its high-availability variant
 METRICS_MANIFESTS := examples.metrics_server.app:server --namespace kube-system --image k8s-aggapi-metrics-server:dev --insecure-skip-tls-verify
 
-.PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire bench-metrics manifests wheel clean
+.PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire bench-storage bench-metrics manifests wheel clean
 
 venv: $(STAMP)
 
@@ -57,7 +57,7 @@ METRICS_SERVER_CMD := $(BIN)/python -m examples.metrics_server --metric-resoluti
 
 cluster: binaries
 	exec $(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster --stop-with-parent \
-	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver" \
+	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver --storage=etcd --etcd-servers={etcd} --etcd-prefix=/wardle" \
 	  --server "metrics.k8s.io/v1beta1=$(METRICS_SERVER_CMD)" --demo-workload
 
 # The sample's checked-in deployment (a unit test fails when it is stale).
@@ -74,6 +74,10 @@ bench: venv
 # docs/benchmarks.md). BENCH_WIRE_ARGS="--rounds 1 --ops get" for a quick look.
 bench-wire: binaries
 	$(BIN)/python -m bench.wire $(BENCH_WIRE_ARGS)
+
+# the storage layer on memory and a real etcd, with and without the watch cache
+bench-storage: binaries
+	$(BIN)/python -m bench.storage
 
 # Our metrics server beside metrics-server v0.8.0 on a simulated kubelet fleet (100 and 1,000
 # nodes by default; see docs/benchmarks.md). BENCH_METRICS_ARGS="--nodes 100 --rounds 1".

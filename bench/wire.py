@@ -57,7 +57,7 @@ class Row:
     """One line of the table: a server and how the load generator authenticates to it."""
 
     name: str
-    server: str  # ceiling | ours | go
+    server: str  # ceiling | ours | etcd (ours with --storage=etcd) | go
     auth: str  # x509 | proxy
 
 
@@ -67,6 +67,8 @@ ROWS = (
     Row("base-proxy", "base", "proxy"),
     Row("ours-x509", "ours", "x509"),
     Row("ours-proxy", "ours", "proxy"),
+    Row("etcd-x509", "etcd", "x509"),
+    Row("etcd-proxy", "etcd", "proxy"),
     Row("go-proxy", "go", "proxy"),
     Row("go-x509", "go", "x509"),
 )
@@ -130,6 +132,11 @@ class Bench:
             ready = OPS["get"][1]
         elif kind in ("ours", "base"):
             argv = [sys.executable, "-m", "examples.sample_apiserver", *serving, *delegated]
+            ready = "/readyz"
+        elif kind == "etcd":  # ours on the same etcd as Go's, under its own prefix
+            argv = [sys.executable, "-m", "examples.sample_apiserver", *serving, *delegated,
+                    "--storage=etcd", f"--etcd-servers=http://127.0.0.1:{self.cp.ports.etcd}",
+                    "--etcd-prefix=/bench-ours"]
             ready = "/readyz"
         else:
             argv = [str(sample_apiserver_binary()), *serving, *delegated,

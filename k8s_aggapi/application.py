@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from k8s_aggapi.api import APIGroup
+from k8s_aggapi.storage.interface import Storage
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Application:
     """An aggregated API server as a value.
 
     `groups` builds the API groups (a factory, so storage is made when a server starts);
+    `storage_groups`, when given, builds them on a storage the flags choose (`--storage
+    memory|etcd`, the `--etcd-*` flags) and is what `main` serves;
     `name` names its Deployment, Service and ServiceAccount; `command` is the container
     command (empty: the image's entrypoint); `args` are flags every deployment passes."""
 
@@ -49,10 +52,11 @@ class Application:
     memory_limit: str = "512Mi"
     """The container's memory limit; empty: none (a server whose memory grows with the
     cluster, as metrics-server, ships without one)."""
+    storage_groups: Callable[[Storage], Sequence[APIGroup]] | None = None
 
     def main(self, argv: Sequence[str] | None = None, *, prog: str | None = None) -> None:
         """Parse upstream-style flags (`argv`, default sys.argv[1:]) and serve until stopped."""
         from k8s_aggapi.server import main
 
-        main(self.groups(), argv, title=self.title, prog=prog or self.prog,
-             example=self.example)
+        main(self.groups() if self.storage_groups is None else [], argv, title=self.title,
+             prog=prog or self.prog, example=self.example, storage_groups=self.storage_groups)

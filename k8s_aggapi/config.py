@@ -47,6 +47,8 @@ class ServerConfig:
     health: HealthChecks = field(default_factory=HealthChecks)
     limits: ServerLimits = DEFAULT_LIMITS
     post_start_hooks: tuple[PostStartHook, ...] = ()
+    # started after authentication and authorization, stopped before them (e.g. storage)
+    components: tuple[Component, ...] = ()
 
     async def complete(self) -> CompletedConfig:
         serving, authn, authz = self.serving, self.authentication, self.authorization
@@ -82,7 +84,7 @@ class ServerConfig:
             authorizer=authorization.authorizer,
             strip_headers=authentication.strip_headers,
             trusted_ca_pem=authentication.trusted_ca_pem,
-            components=(authentication, authorization),
+            components=(authentication, authorization, *self.components),
             health=self.health,
             metrics=ServerMetrics(),
             limits=self.limits,

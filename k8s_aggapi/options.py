@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from k8s_aggapi.api import APIGroup
 from k8s_aggapi.authentication.delegating import AuthenticationOptions
 from k8s_aggapi.authorization.delegating import AuthorizationOptions
-from k8s_aggapi.config import ServerConfig
+from k8s_aggapi.config import Component, ServerConfig
+from k8s_aggapi.health import HealthChecks
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.serving.options import SecureServingOptions
+from k8s_aggapi.storage.backend import BACKENDS, StorageOptions, build_storage
+from k8s_aggapi.storage.etcd.config import DEFAULT_COMPACTION_INTERVAL, EtcdConfig
+from k8s_aggapi.storage.interface import Storage
 
 
 def _duration(text: str) -> float:
@@ -66,8 +70,43 @@ class _StringSlice(argparse.Action):
         setattr(namespace, self.dest, items)
 
 
+def _etcd_servers(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def add_storage_flags(p: argparse.ArgumentParser) -> None:
+    """`--storage memory|etcd` and kube-apiserver's etcd flags (its names and defaults)."""
+    e = p.add_argument_group("storage (--storage etcd needs pip install 'k8s-aggapi[etcd]')")
+    e.add_argument("--storage", choices=BACKENDS, default="memory",
+                   help="where objects are kept: memory (one process, lost on exit) or etcd")
+    e.add_argument("--etcd-servers", type=_etcd_servers, default=["http://127.0.0.1:2379"],
+                   help="comma-separated etcd URLs (http:// or https://)")
+    e.add_argument("--etcd-prefix", default="/registry",
+                   help="the prefix of every key in etcd")
+    e.add_argument("--etcd-cafile", default="", help="CA bundle verifying etcd's certificate")
+    e.add_argument("--etcd-certfile", default="", help="client certificate for etcd")
+    e.add_argument("--etcd-keyfile", default="", help="client key for etcd")
+    e.add_argument("--etcd-compaction-interval", type=_duration,
+                   default=DEFAULT_COMPACTION_INTERVAL,
+                   help="how often etcd's history is compacted (0: never); default 5m")
+    e.add_argument("--watch-cache", type=_bool, nargs="?", const=True, default=True,
+                   help="serve watches and lists from memory, one storage watch per resource")
+
+
+def storage_options(args: argparse.Namespace) -> StorageOptions:
+    try:
+        etcd = EtcdConfig(
+            servers=tuple(args.etcd_servers), prefix=args.etcd_prefix,
+            cafile=args.etcd_cafile, certfile=args.etcd_certfile, keyfile=args.etcd_keyfile,
+            compaction_interval=args.etcd_compaction_interval)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return StorageOptions(backend=args.storage, etcd=etcd, watch_cache=args.watch_cache,
+                          watch_queue_length=args.watch_queue_length)
+
+
 def build_parser(
-    prog: str | None = None, description: str | None = None
+    prog: str | None = None, description: str | None = None, *, storage: bool = False
 ) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description)
     s = p.add_argument_group("secure serving")
@@ -135,6 +174,9 @@ def build_parser(
                      help="events queued for one watcher; a watcher that falls further behind "
                           "is ended and resumes from its last resourceVersion")
 
+    if storage:
+        add_storage_flags(p)
+
     o = p.add_argument_group("other")
     o.add_argument("--kubeconfig", default="",
                    help="kubeconfig for the server's own calls to kube-apiserver")
@@ -150,16 +192,22 @@ def config_from_args(
     *,
     title: str = "k8s-aggapi",
     prog: str | None = None,
+    storage_groups: Callable[[Storage], Sequence[APIGroup]] | None = None,
 ) -> ServerConfig:
-    """Parse `argv` (default sys.argv[1:]) into a `ServerConfig` serving `groups`."""
-    return config_from_namespace(groups, build_parser(prog, title).parse_args(argv), title=title)
+    """Parse `argv` (default sys.argv[1:]) into a `ServerConfig` serving `groups`; with
+    `storage_groups` the server offers `--storage` and the etcd flags and serves
+    `storage_groups(<the storage they chose>)` instead."""
+    args = build_parser(prog, title, storage=storage_groups is not None).parse_args(argv)
+    return config_from_namespace(groups, args, title=title, storage_groups=storage_groups)
 
 
 def config_from_namespace(
-    groups: Sequence[APIGroup], args: argparse.Namespace, *, title: str = "k8s-aggapi"
+    groups: Sequence[APIGroup], args: argparse.Namespace, *, title: str = "k8s-aggapi",
+    storage_groups: Callable[[Storage], Sequence[APIGroup]] | None = None,
 ) -> ServerConfig:
     """The `ServerConfig` of flags parsed by `build_parser()` (a server that adds flags of its
-    own to that parser parses once and hands the result here)."""
+    own to that parser parses once and hands the result here); with `storage_groups`, the
+    parser was built with `storage=True` and the groups are built on the chosen storage."""
     dev = bool(args.dev)
     serving = SecureServingOptions(
         bind_address="127.0.0.1" if dev and args.bind_address == "0.0.0.0" else args.bind_address,
@@ -200,6 +248,16 @@ def config_from_namespace(
         json_patch_max_copy_bytes=args.json_patch_max_copy_bytes,
         watch_queue_length=args.watch_queue_length,
     )
+    health = HealthChecks()
+    components: tuple[Component, ...] = ()
+    if storage_groups is not None:
+        built = build_storage(storage_options(args))
+        groups = storage_groups(built.storage)
+        for name, check in built.checks.items():
+            health.add(name, check)
+        for name, check in built.readyz_checks.items():
+            health.add_readyz(name, check)
+        components = (built.lifecycle,)
     return ServerConfig(
         groups=list(groups),
         serving=serving,
@@ -209,4 +267,6 @@ def config_from_namespace(
         title=title,
         verbosity=args.v,
         limits=limits,
+        health=health,
+        components=components,
     )

@@ -28,6 +28,7 @@ from k8s_aggapi.middleware import handler_chain
 from k8s_aggapi.openapi import openapi_routes
 from k8s_aggapi.request.context import REQUEST_INFO
 from k8s_aggapi.running import RunningServer
+from k8s_aggapi.storage.interface import Storage
 from k8s_aggapi.version import version_routes
 
 log = logging.getLogger("k8s_aggapi.server")
@@ -144,14 +145,17 @@ async def run(config: ServerConfig, *, example: str | None = None) -> None:
 
 def main(groups: Sequence[APIGroup], argv: Sequence[str] | None = None, *,
          title: str = "k8s-aggapi", prog: str | None = None, example: str | None = None,
-         loop: str = "auto") -> None:
+         loop: str = "auto",
+         storage_groups: Callable[[Storage], Sequence[APIGroup]] | None = None) -> None:
     """Parse upstream-style flags and serve `groups` until interrupted; `example` is a
     manifest path the dev-mode hints suggest creating; `loop` is "auto" (uvloop when
-    installed), "uvloop" or "asyncio"."""
+    installed), "uvloop" or "asyncio"; with `storage_groups` the server offers `--storage
+    memory|etcd` and the etcd flags, and serves the groups it builds on that storage."""
     from k8s_aggapi.options import config_from_args
     from k8s_aggapi.serving.loop import run as run_on_loop
 
-    config = config_from_args(groups, argv, title=title, prog=prog)
+    config = config_from_args(groups, argv, title=title, prog=prog,
+                              storage_groups=storage_groups)
     logging.basicConfig(
         level=logging.DEBUG if config.verbosity >= 4 else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

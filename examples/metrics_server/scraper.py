@@ -151,7 +151,8 @@ class Scraper:
         await asyncio.sleep(delay)
         async with self._semaphore:
             started = time.monotonic()
-            request_time = time.time_ns()
+            # whole milliseconds, as upstream (a Prometheus timestamp), so `window` reads "10.005s"
+            request_time = time.time_ns() // 1_000_000 * 1_000_000
             try:
                 url = node_url(node, self.options)
                 body = await self._get(session, url, headers)

@@ -50,8 +50,8 @@ def default_groups() -> list[APIGroup]:
 
 
 async def run(config: ServerConfig, manager: MetricsManager) -> None:
+    from k8s_aggapi.running import RunningServer
     from k8s_aggapi.server import build_app
-    from k8s_aggapi.serving.runner import serve
 
     completed = await config.complete()
     serving = completed.serving
@@ -61,14 +61,13 @@ async def run(config: ServerConfig, manager: MetricsManager) -> None:
         completed, components=(*completed.components, manager))
     for collector in list(manager.monitoring.registry._collector_to_names):
         completed.metrics.registry.register(collector)
-    app = build_app(completed)
+    running = RunningServer(completed)
 
     async def on_ready(server: Any) -> None:
         log.info("serving securely on %s:%s", serving.bind_address, server.port)
 
-    await serve(app, serving, on_ready=on_ready, on_shutdown=completed.health.mark_shutting_down,
-                log_level="debug" if config.verbosity >= 4 else "info",
-                limits=completed.limits)
+    await running.serve(build_app(completed, running), on_ready=on_ready,
+                        log_level="debug" if config.verbosity >= 4 else "info")
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> None:

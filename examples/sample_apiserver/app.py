@@ -7,6 +7,7 @@ from k8s_aggapi.application import Application
 server = Application(
     name="wardle-server",
     groups=lambda: [wardle_group()],
+    storage_groups=lambda storage: [wardle_group(storage)],  # --storage memory|etcd
     title="Wardle",
     prog="python -m examples.sample_apiserver",
     example="examples/sample_apiserver/flunder.yaml",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, ItemsView, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from k8s_aggapi.errors import Unauthorized
 from k8s_aggapi.request.user import User
@@ -40,6 +40,16 @@ class Headers(Mapping[str, tuple[str, ...]]):
 
     def __getitem__(self, name: str) -> tuple[str, ...]:
         return self._map()[name]
+
+    # Mapping's own get and `in` go through __getitem__ and a KeyError for a missing name
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._map().get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._map()
+
+    def items(self) -> ItemsView[str, tuple[str, ...]]:
+        return self._map().items()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._map())

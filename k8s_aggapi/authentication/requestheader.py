@@ -44,6 +44,11 @@ class RequestHeaderConfig:
         return (keys(self.username_headers), keys(self.group_headers),
                 keys(self.extra_headers_prefix), keys(self.uid_headers))
 
+    @functools.cached_property
+    def identity_headers(self) -> frozenset[str]:
+        username_keys, group_keys, _, uid_keys = self.lookup
+        return frozenset((*username_keys, *group_keys, *uid_keys))
+
     def strip_headers(self) -> tuple[str, ...]:
         """Lower-case header names to remove after authentication; prefixes end with `*`."""
         names = (*self.username_headers, *self.uid_headers, *self.group_headers)
@@ -97,6 +102,24 @@ def user_from_headers(
     return User(name, tuple(groups), _first_value(headers, uid_keys), extra)
 
 
+USERS_REMEMBERED_MAX = 1024
+IDENTITY_REMEMBERED_BYTES = 1024
+"""Users are remembered only for identity headers this short, so the memory stays bounded."""
+Identity = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def identity_of(
+    headers: Mapping[str, tuple[str, ...]], config: RequestHeaderConfig
+) -> Identity | None:
+    """The headers a user is made from, in order, as a key; None when they are too long to
+    remember."""
+    names, prefixes = config.identity_headers, config.lookup[2]
+    identity = tuple(item for item in headers.items()
+                     if item[0] in names or item[0].startswith(prefixes))
+    size = sum(len(value) for _, values in identity for value in values)
+    return identity if size <= IDENTITY_REMEMBERED_BYTES else None
+
+
 class RequestHeaderAuthenticator(CheckingAuthenticator):
     """Verify the proxy's certificate, then read the user from the headers.
 
@@ -107,6 +130,9 @@ class RequestHeaderAuthenticator(CheckingAuthenticator):
     def __init__(self, ca: DynamicCABundle, config: RequestHeaderConfig | None = None) -> None:
         self.ca = ca
         self.config = config or RequestHeaderConfig()
+        # one User per identity a proxy sends (as x509 has one per certificate), so what the
+        # layers after authentication derive from a user is remembered for proxied users too
+        self._users: tuple[RequestHeaderConfig, dict[Identity, User | None]] = (self.config, {})
 
     def update_config(self, config: RequestHeaderConfig) -> None:
         self.config = config
@@ -122,4 +148,18 @@ class RequestHeaderAuthenticator(CheckingAuthenticator):
         cn = peer_subject(der)[0]
         if config.allowed_names and cn not in config.allowed_names:
             return Rejected(f"x509: subject with cn={cn} is not in the allowed list")
-        return user_from_headers(credentials.headers, config)
+        return self._user(credentials.headers, config)
+
+    def _user(self, headers: Mapping[str, tuple[str, ...]], config: RequestHeaderConfig
+              ) -> User | None:
+        identity = identity_of(headers, config)
+        if identity is None:
+            return user_from_headers(headers, config)
+        made_with, users = self._users
+        if made_with is not config or len(users) >= USERS_REMEMBERED_MAX:
+            users = {}
+            self._users = (config, users)
+        if identity in users:
+            return users[identity]
+        user = users[identity] = user_from_headers(headers, config)
+        return user

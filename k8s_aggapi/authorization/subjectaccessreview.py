@@ -27,6 +27,7 @@ from k8s_aggapi.kube import (
 
 logger = logging.getLogger(__name__)
 MAX_CONTROLLED_ATTR_CACHE_SIZE = 10000
+KEYS_REMEMBERED_MAX = 4096
 
 
 def _omit_empty(fields: dict[str, Any]) -> dict[str, Any]:
@@ -96,14 +97,27 @@ class SubjectAccessReviewAuthorizer:
         self._authorized_ttl, self._unauthorized_ttl = authorized_ttl, unauthorized_ttl
         self._timeout, self._backoff = timeout, backoff
         self._cache: ExpiringCache[CacheKey, JSON] = ExpiringCache(max_size=8192, clock=clock)
+        # the cache key of an Attributes object seen before (the middleware hands the same
+        # object for the same request info and user); the object is kept, so its id is unique
+        self._keys: dict[int, tuple[Attributes, CacheKey]] = {}
 
     def _call(self, review: JSON) -> Callable[[], Awaitable[JSON]]:
         return lambda: self._kube.create_subject_access_review(
             review, request_timeout=self._timeout
         )
 
-    async def authorize(self, attributes: Attributes) -> tuple[Decision, str]:
+    def _key(self, attributes: Attributes) -> CacheKey:
+        known = self._keys.get(id(attributes))
+        if known is not None and known[0] is attributes:
+            return known[1]
+        if len(self._keys) >= KEYS_REMEMBERED_MAX:
+            self._keys = {}
         key = cache_key(attributes)
+        self._keys[id(attributes)] = (attributes, key)
+        return key
+
+    async def authorize(self, attributes: Attributes) -> tuple[Decision, str]:
+        key = self._key(attributes)
         found, cached = self._cache.get(key)
         status: JSON = cached or {}
         if not found:

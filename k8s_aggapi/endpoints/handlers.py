@@ -48,6 +48,7 @@ from k8s_aggapi.request import context
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 _WRITE_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
 _Capability = TypeVar("_Capability")
+_WITH_HEADERS = rest.TableOptions()
 
 
 def _served(capability: _Capability | None) -> _Capability:
@@ -109,7 +110,7 @@ class ResourceEndpoint:
         query = parse_qs(raw_query.decode(), keep_blank_values=True) if raw_query else {}
         ctx = rest.RequestContext(info.namespace, scope.get(context.USER))
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits, sub)
-        await handler.verbs[verb](info.name)
+        await VERBS[verb](handler, info.name)
 
 
 def _no_such_namespace(resource: Resource, verb: str, namespace: str, name: str) -> None:
@@ -155,15 +156,10 @@ class Handler:
         else:
             self.rest, self.kind, self.api_version = sub.capabilities, sub.kind, sub.api_version
             self.model = sub.model
-        self.verbs: dict[str, Callable[[str], Awaitable[None]]] = {
-            "get": self.get, "list": self.list, "watch": self.watch, "create": self.create,
-            "update": self.update, "patch": self.patch, "delete": self.delete,
-            "deletecollection": self.deletecollection,
-        }
 
     def _table(self, objects: list[rest.Object], list_meta: dict[str, Any] | None = None,
                include_object: str | None = None) -> rest.Object:
-        table = self.rest.table.convert_to_table(objects, rest.TableOptions())
+        table = self.rest.table.convert_to_table(objects, _WITH_HEADERS)
         include = self._include_object() if include_object is None else include_object
         return table_body(table, include_object=include, list_meta=list_meta)
 
@@ -204,8 +200,9 @@ class Handler:
         return decoding.decode_body(self.model, body, raw, self._field_validation(), self.kind,
                                     version)
 
-    async def _body(self, allowed: tuple[str, ...] = (JSON,)) -> tuple[str, bytes]:
-        media = body_media_type(_header(self.scope, b"content-type"), allowed)
+    async def _body(self, allowed: tuple[str, ...] = (JSON,),
+                    default: str | None = JSON) -> tuple[str, bytes]:
+        media = body_media_type(_header(self.scope, b"content-type"), allowed, default)
         return media, await read_body(self.receive, self.limits.max_body_bytes)
 
     # verbs ----------------------------------------------------------------
@@ -322,7 +319,7 @@ class Handler:
 
     async def patch(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
-        media, raw = await self._body(PATCH_TYPES)
+        media, raw = await self._body(PATCH_TYPES, None)
         if media == APPLY_PATCH:
             await self._apply(name, raw)
             return
@@ -449,3 +446,11 @@ class Handler:
             "kind": self.resource.info.list_kind, "apiVersion": self.resource.api_version,
             "metadata": {"resourceVersion": result.resource_version}, "items": result.items,
         })
+
+
+# each verb's method, found once (not per request)
+VERBS: dict[str, Callable[[Handler, str], Awaitable[None]]] = {
+    "get": Handler.get, "list": Handler.list, "watch": Handler.watch, "create": Handler.create,
+    "update": Handler.update, "patch": Handler.patch, "delete": Handler.delete,
+    "deletecollection": Handler.deletecollection,
+}

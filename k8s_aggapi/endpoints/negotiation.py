@@ -87,9 +87,14 @@ def negotiate(accept: str | None, *, is_list: bool) -> Target:
     )
 
 
-def body_media_type(content_type: str | None, allowed: tuple[str, ...] = (JSON,)) -> str:
-    """The media type of a request body (parameters dropped), or 415."""
+def body_media_type(content_type: str | None, allowed: tuple[str, ...] = (JSON,),
+                    default: str | None = JSON) -> str:
+    """The media type of a request body (parameters dropped), or 415. No Content-Type at all
+    is `default` (upstream's first serializer, JSON; client-go's scale client sends none);
+    a patch has no default (its type is the Content-Type)."""
     mime = (content_type or "").split(";")[0].strip().lower()
+    if not mime and default is not None:
+        return default
     if mime not in allowed:
         raise UnsupportedMediaType(allowed)
     return mime

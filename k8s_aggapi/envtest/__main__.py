@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     cluster.add_argument(
         "--server", action="append", default=[], metavar="GROUP/VERSION[,VERSION...]=COMMAND",
         help="an aggregated server to start and register (repeatable); {kubelet_ca} in "
-             "COMMAND is replaced by the kubelets' CA file")
+             "COMMAND is replaced by the kubelets' CA file, {etcd} by the control plane's "
+             "etcd URL")
     cluster.add_argument(
         "--demo-workload", action="store_true",
         help="run kwok pods that report CPU and memory (namespace demo), for kubectl top")

@@ -55,7 +55,11 @@ def stop_when_parent_exits() -> None:
 
 def expand_spec(command: str, cp: ControlPlane) -> str:
     """Fill `{kubelet_ca}` (the kubelets' CA file, for a metrics server's
-    `--kubelet-certificate-authority`) in a server's command line."""
+    `--kubelet-certificate-authority`) and `{etcd}` (the control plane's etcd: a server keeps
+    its objects there under its own --etcd-prefix, as kube-apiserver's are under /registry)
+    in a server's command line."""
+    if "{etcd}" in command:
+        command = command.replace("{etcd}", cp.etcd_url)
     return command.replace("{kubelet_ca}", str(cp.kubelet_ca))
 
 

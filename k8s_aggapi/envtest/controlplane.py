@@ -94,6 +94,11 @@ class ControlPlane:
         return self._pki
 
     @property
+    def etcd_url(self) -> str:
+        """The client URL of the control plane's etcd (plain HTTP on loopback)."""
+        return f"http://127.0.0.1:{self.ports.etcd}"
+
+    @property
     def server(self) -> str:
         return f"https://127.0.0.1:{self.ports.apiserver}"
 

@@ -46,7 +46,9 @@ def _args(app: Application, options: DeployOptions) -> list[str]:
         args += [f"--tls-cert-file={CERT_DIR}/tls.crt",
                  f"--tls-private-key-file={CERT_DIR}/tls.key"]
     if options.storage == "etcd":
-        args.append(f"--etcd-servers={etcd_servers(app, options)}")
+        if app.storage_groups is not None:  # the server offers --storage memory|etcd
+            args.append("--storage=etcd")
+        args += [f"--etcd-servers={etcd_servers(app, options)}", "--etcd-prefix=/registry"]
     return args + list(app.args)
 
 

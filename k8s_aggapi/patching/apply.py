@@ -92,8 +92,7 @@ def apply(live: dict[str, Any] | None, config: dict[str, Any], manager: str,
     config_flat = managedfields.owned(config, schema)
     applied = frozenset(config_flat)
     merged = merge(current, config, schema)
-    touched, _ = fieldpath.changed(managedfields.owned(current, schema),
-                                   managedfields.owned(merged, schema))
+    touched, _ = managedfields.changes(current, merged, schema)
     me = Entry(manager, APPLY, api_version, now, applied)
     mine: Entry | None = None
     others: list[Entry] = []
@@ -104,7 +103,7 @@ def apply(live: dict[str, Any] | None, config: dict[str, Any], manager: str,
             continue
         clash = entry.fields & touched
         conflicts.extend((entry, p) for p in clash)
-        others.append(replace(entry, fields=entry.fields - clash) if clash else entry)
+        others.append(replace(entry, fields=entry.fields - clash, raw=None) if clash else entry)
     if conflicts and not force:
         raise conflict_error(conflicts)
     owned_by_others = frozenset().union(*(e.fields for e in others))

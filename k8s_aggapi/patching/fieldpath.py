@@ -125,6 +125,47 @@ def changed(old: Flattened, new: Flattened) -> tuple[frozenset[Path], frozenset[
     return frozenset(touched), frozenset(p for p in old if p not in new)
 
 
+_ABSENT: Final = object()
+
+
+def diff(old: Any, new: Any, schema: Schema, skip: frozenset[Path] = frozenset(), *,
+         maps: bool = False) -> tuple[frozenset[Path], frozenset[Path]]:
+    """`changed(flatten(old), flatten(new))`, walking only where the two differ: an update
+    that changes one field looks at that field, not at the whole object. `skip`: paths left
+    out, with everything below them. Equal subtrees are found by Python's `==`, which takes
+    a `true` for a `1` inside them: such a change of type alone is not seen."""
+    touched: set[Path] = set()
+    removed: set[Path] = set()
+    _diff(old, new, schema, (), skip, maps, True, touched, removed)
+    return frozenset(touched), frozenset(removed)
+
+
+def _diff(old: Any, new: Any, schema: Schema, path: Path, skip: frozenset[Path], maps: bool,
+          declared: bool, touched: set[Path], removed: set[Path]) -> None:
+    if path in skip or (type(old) is type(new) and old == new):
+        return
+    if (isinstance(old, dict) and isinstance(new, dict) and old and new
+            and not (schema.atomic_map and schema.kind in ("struct", "map"))
+            and len(path) < MAX_PATH_LENGTH - 1):
+        for name in {**old, **new}:
+            _diff(old.get(name, _ABSENT), new.get(name, _ABSENT), schema.field(name),
+                  (*path, field(name)), skip, maps, schema.declares(name), touched, removed)
+        return
+    sides = []
+    for value in (old, new):
+        members: dict[Path, Any] = {}
+        if value is not _ABSENT:
+            _walk(value, schema, path, members, maps)
+            if path and (value is None or value == {}):
+                members[path] = value
+            elif path and isinstance(value, dict) and not declared and path not in members:
+                members[path] = _CONTAINER
+        sides.append(Flattened(members))
+    add, gone = changed(sides[0], sides[1])
+    touched.update(add)
+    removed.update(gone)
+
+
 def _same(a: Any, b: Any) -> bool:
     if a is _CONTAINER or b is _CONTAINER:  # an empty object is the same container
         other = b if a is _CONTAINER else a

@@ -13,7 +13,7 @@ A write whose object sets managedFields differently from the stored ones replace
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from k8s_aggapi.patching import fieldpath
@@ -39,6 +39,8 @@ class Entry:
     time: str | None
     fields: frozenset[Path]
     subresource: str = ""
+    # the entry as stored, written back as it is while unchanged (no re-encoding)
+    raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def same_owner(self, other: Entry) -> bool:
         """One manager identity: Apply entries are one per manager, Update ones per version."""
@@ -66,6 +68,17 @@ def owned(obj: Any, schema: Schema, *, maps: bool = False) -> Flattened:
     return Flattened({p: v for p, v in flat.items() if not _ignored(p)})
 
 
+_SKIPPED: Final = frozenset({("f:metadata", "f:managedFields")})
+
+
+def changes(old: Any, new: Any, schema: Schema, *,
+            maps: bool = False) -> tuple[frozenset[Path], frozenset[Path]]:
+    """(added or changed, removed) ownable members from `old` to `new`."""
+    touched, removed = fieldpath.diff(old, new, schema, _SKIPPED, maps=maps)
+    return (frozenset(p for p in touched if not _ignored(p)),
+            frozenset(p for p in removed if not _ignored(p)))
+
+
 def _ignored(path: Path) -> bool:
     return path[:1] in _IGNORED or path[:2] in _IGNORED or path == ("f:metadata",)
 
@@ -87,7 +100,8 @@ def decode(managed: Any) -> list[Entry] | None:
             return None
         out.append(Entry(str(item.get("manager") or ""), operation,
                          str(item.get("apiVersion") or ""), item.get("time"),
-                         fieldpath.from_fields_v1(fields), str(item.get("subresource") or "")))
+                         fieldpath.from_fields_v1(fields), str(item.get("subresource") or ""),
+                         item))
     return out
 
 
@@ -95,6 +109,9 @@ def encode(entries: Iterable[Entry]) -> list[dict[str, Any]]:
     out = []
     for e in sorted(entries, key=lambda e: (e.time or "", e.operation != APPLY, e.manager)):
         if not e.fields:
+            continue
+        if e.raw is not None:
+            out.append(dict(e.raw))
             continue
         item: dict[str, Any] = {"manager": e.manager, "operation": e.operation,
                                 "apiVersion": e.api_version}
@@ -138,8 +155,7 @@ def track_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str,
     if is_reset(_meta(new).get("managedFields")):
         return None
     entries = base_entries(old, new)
-    before = owned(old if old is not None else zero or {}, schema, maps=True)
-    touched, removed = fieldpath.changed(before, owned(new, schema, maps=True))
+    touched, removed = changes(old if old is not None else zero or {}, new, schema, maps=True)
     me = Entry(manager, UPDATE, api_version, now, frozenset(), subresource)
     out: list[Entry] = []
     mine: Entry | None = None
@@ -148,7 +164,7 @@ def track_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str,
             mine = entry
             continue
         fields = entry.fields - touched - removed
-        out.append(entry if fields == entry.fields else replace(entry, fields=fields))
+        out.append(entry if fields == entry.fields else replace(entry, fields=fields, raw=None))
     previous = mine.fields if mine is not None else frozenset()
     fields = (previous | touched) - removed
     if mine is not None and fields == previous and not touched:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from k8s_aggapi.registry.info import ColumnDefinition
 from k8s_aggapi.registry.selectors import FieldSelector, LabelSelector
@@ -95,15 +95,20 @@ class ObjectUpdate:
     """How an update computes the new object from the stored one (upstream's
     UpdatedObjectInfo). `compute(current)` may run more than once: an update that loses a race
     re-reads and computes again. `replacement` is a PUT body: what is created when nothing is
-    stored and the resource allows create on update; None (a patch) makes that a 404."""
+    stored and the resource allows create on update; None (a patch) makes that a 404.
+    `uid` is a precondition: the stored object must have it (409 otherwise)."""
 
     compute: Callable[[Object], Object]
     replacement: Object | None = None
+    uid: str | None = None
 
     @classmethod
     def replace(cls, obj: Object) -> ObjectUpdate:
-        """PUT: the body replaces whatever is stored."""
-        return cls(lambda current: obj, obj)
+        """PUT: the body replaces whatever is stored; a uid in it is a precondition (upstream's
+        DefaultUpdatedObjectInfo)."""
+        meta = obj.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, dict) else None
+        return cls(lambda current: obj, obj, uid if isinstance(uid, str) and uid else None)
 
 
 @dataclass(frozen=True)
@@ -113,8 +118,7 @@ class TableOptions:
     no_headers: bool = False
 
 
-@dataclass(frozen=True)
-class TableRow:
+class TableRow(NamedTuple):
     """One row: its cells and the object it shows (the handler embeds that object as the
     request's `includeObject` asks: whole, as PartialObjectMetadata, or not at all)."""
 
@@ -122,12 +126,13 @@ class TableRow:
     object: Object
 
 
-@dataclass(frozen=True)
-class Table:
-    """A `meta.k8s.io/v1` Table before the handler adds list metadata and row objects."""
+class Table(NamedTuple):
+    """A `meta.k8s.io/v1` Table before the handler adds list metadata and row objects.
+    A row is a `TableRow` or any `(cells, object)` pair (the default convertor's, as a list of
+    10,000 rows should not cost 10,000 constructor calls)."""
 
     column_definitions: Sequence[ColumnDefinition] | None  # None: no headers (`null`)
-    rows: list[TableRow]
+    rows: Sequence[tuple[list[Any], Object]]
 
 
 class REST(abc.ABC):  # noqa: B024 - a marker: the capabilities below hold the methods

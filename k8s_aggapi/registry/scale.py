@@ -104,5 +104,7 @@ class ScaleREST(Getter, Updater):
             new["metadata"]["resourceVersion"] = rv
             return new
 
-        stored, _ = await self.store.update(ctx, name, ObjectUpdate(compute))
+        # the Scale's uid, when sent, is a precondition on the object (as upstream's
+        # scaleUpdatedObjectInfo passes the inner preconditions on)
+        stored, _ = await self.store.update(ctx, name, ObjectUpdate(compute, None, update.uid))
         return self.to_scale(stored), False

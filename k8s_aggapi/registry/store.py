@@ -145,8 +145,15 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         items: builtins.list[Object] = []
         filtering = not (options.label_selector.empty() and options.field_selector.empty())
         limit = options.limit
+        any_revision = options.resource_version == "0" and not options.continue_token
         for _ in range(_MAX_CHUNKS):
-            page = await self._read_page(prefix, start, limit, at, bool(options.continue_token))
+            if any_revision and isinstance(self.backend, st.CachedLister):
+                # resourceVersion "0": any state will do, so the watch cache's as it is
+                page = await self.backend.list_cached(prefix, start=start, limit=limit)
+                any_revision = False
+            else:
+                page = await self._read_page(prefix, start, limit, at,
+                                             bool(options.continue_token))
             at = page.revision  # the next chunks read where the first did
             items.extend(o for o in page.items if not filtering or self._matches(o, options))
             if not limit or len(items) >= limit or not page.remaining:
@@ -279,8 +286,8 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         self, ctx: RequestContext, name: str, update: ObjectUpdate
     ) -> Object:
         """The status subresource's update: every change but the status is dropped."""
-        stored, _ = await self._guaranteed(
-            ctx, name, ObjectUpdate(update.compute), status_only=True)
+        stored, _ = await self._guaranteed(  # a status never creates: no replacement
+            ctx, name, ObjectUpdate(update.compute, None, update.uid), status_only=True)
         return stored
 
     async def _guaranteed(
@@ -289,6 +296,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         key = self.key(ctx, name)
 
         async def apply(old: Object) -> Object | Delete:
+            self._check_preconditions(name, old["metadata"], update.uid, None)
             new = self._updated(ctx, name, update.compute(old), old, status_only=status_only)
             await self.strategy.admit(ctx, "UPDATE", new)
             meta = new["metadata"]
@@ -400,7 +408,8 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         async def apply(current: Object) -> Object | Delete:
             nonlocal gone
             meta = current["metadata"]
-            self._check_preconditions(name, meta, options)
+            self._check_preconditions(name, meta, options.preconditions_uid,
+                                      options.preconditions_resource_version)
             await self.strategy.admit(ctx, "DELETE", current)
             gone = not meta.get("finalizers")
             if gone:
@@ -419,17 +428,18 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
         return stored, gone
 
-    def _check_preconditions(self, name: str, meta: dict[str, Any], options: DeleteOptions) -> None:
-        if options.preconditions_uid is not None and options.preconditions_uid != meta.get("uid"):
+    def _check_preconditions(
+        self, name: str, meta: dict[str, Any], uid: str | None, resource_version: str | None
+    ) -> None:
+        """storage.Preconditions.Check (None: no precondition; "" is one, as upstream)."""
+        if uid is not None and uid != meta.get("uid"):
             raise errors.Conflict(self.gr, name, (
-                f"Precondition failed: UID in precondition: {options.preconditions_uid}, "
+                f"Precondition failed: UID in precondition: {uid}, "
                 f"UID in object meta: {meta.get('uid')}"))
-        if (options.preconditions_resource_version is not None
-                and options.preconditions_resource_version != meta.get("resourceVersion")):
+        if resource_version is not None and resource_version != meta.get("resourceVersion"):
             raise errors.Conflict(self.gr, name, (
-                "Precondition failed: ResourceVersion in precondition: "
-                f"{options.preconditions_resource_version}, ResourceVersion in object meta: "
-                f"{meta.get('resourceVersion')}"))
+                f"Precondition failed: ResourceVersion in precondition: {resource_version}, "
+                f"ResourceVersion in object meta: {meta.get('resourceVersion')}"))
 
     async def delete_collection(
         self, ctx: RequestContext, options: DeleteOptions, list_options: ListOptions

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from k8s_aggapi.registry.info import TableColumn
-from k8s_aggapi.registry.rest import Object, Table, TableConvertor, TableOptions, TableRow
+from k8s_aggapi.registry.rest import Object, Table, TableConvertor, TableOptions
 
 NAME_DESCRIPTION = (
     "Name must be unique within a namespace. Is required when creating resources, although some "
@@ -48,7 +48,7 @@ class DefaultTableConvertor(TableConvertor):
         self.definitions = tuple(c.definition for c in self.columns)
 
     def convert_to_table(self, objects: Sequence[Object], options: TableOptions) -> Table:
-        rows = [TableRow([c.value(obj) for c in self.columns], obj) for obj in objects]
+        rows = [([c.value(obj) for c in self.columns], obj) for obj in objects]
         return Table(None if options.no_headers else self.definitions, rows)
 
 
@@ -60,14 +60,12 @@ def table_body(
     headers: bool = True,
 ) -> Object:
     """The `meta.k8s.io/v1` Table on the wire; `include_object` is None, Metadata or Object."""
-    rows = []
-    for row in table.rows:
-        wire: dict[str, Any] = {"cells": row.cells}
-        if include_object == "Object":
-            wire["object"] = row.object
-        elif include_object != "None":
-            wire["object"] = partial_metadata(row.object)
-        rows.append(wire)
+    if include_object == "Object":
+        rows = [{"cells": cells, "object": obj} for cells, obj in table.rows]
+    elif include_object == "None":
+        rows = [{"cells": cells} for cells, _ in table.rows]
+    else:
+        rows = [{"cells": cells, "object": partial_metadata(obj)} for cells, obj in table.rows]
     return {
         "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": dict(list_meta or {}),
         "columnDefinitions": None if table.column_definitions is None

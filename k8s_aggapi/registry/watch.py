@@ -44,7 +44,10 @@ async def watch_store(
                 error = errors.too_large_resource_version(int(rv), current)
                 yield WatchEvent("ERROR", error.to_status())
                 return
-        listed = await store.backend.list(prefix)
+        if rv == "0" and isinstance(store.backend, st.CachedLister):
+            listed = await store.backend.list_cached(prefix)  # "any": the cache as it is
+        else:
+            listed = await store.backend.list(prefix)
         after = listed.revision
         for obj in listed.items:
             if store._matches(obj, options):
@@ -59,6 +62,11 @@ async def watch_store(
     events = store.backend.watch(prefix, after_revision=after)
     try:
         async for event in events:
+            if event.type == "BOOKMARK":  # the backend's progress: all up to it was sent
+                if options.allow_watch_bookmarks:
+                    yield WatchEvent("BOOKMARK", bookmark_object(
+                        store.info.kind, store.api_version, str(event.revision)))
+                continue
             if store._matches(event.object, options):
                 yield WatchEvent(event.type, event.object)
     except st.Expired as exc:

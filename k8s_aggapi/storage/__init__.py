@@ -10,6 +10,7 @@ from k8s_aggapi.storage.interface import (
     ListResult,
     Storage,
     StorageError,
+    Unavailable,
 )
 from k8s_aggapi.storage.memory import MemoryStorage
 from k8s_aggapi.storage.update import DELETE, UpdateFn, guaranteed_update
@@ -26,6 +27,7 @@ __all__ = [
     "MemoryStorage",
     "Storage",
     "StorageError",
+    "Unavailable",
     "UpdateFn",
     "guaranteed_update",
 ]

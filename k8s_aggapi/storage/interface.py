@@ -6,7 +6,7 @@ stamps `metadata.resourceVersion` with its revision. Objects it returns must not
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -29,6 +29,10 @@ class Conflict(StorageError):
     """The stored revision is not the expected one."""
 
 
+class Unavailable(StorageError):
+    """The backend could not be reached or did not answer in time (etcd down, no leader)."""
+
+
 class Expired(StorageError):
     """The requested revision is older than the backend still remembers."""
 
@@ -49,7 +53,10 @@ class FutureRevision(StorageError):
 
 @dataclass(frozen=True)
 class Event:
-    """A change: type is ADDED, MODIFIED or DELETED; `object` is the new (or last) state."""
+    """A change: type is ADDED, MODIFIED or DELETED; `object` is the new (or last) state.
+
+    A backend may also yield BOOKMARK events (no key, empty object): every event under the
+    prefix up to `revision` was delivered (etcd's progress notifications)."""
 
     type: str
     key: str
@@ -63,6 +70,7 @@ class ListResult:
     revision: int
     remaining: int = 0  # items after this page; 0 = complete
     next_key: str = ""
+    keys: Sequence[str] = ()  # the items' keys, in order, when the backend tells them
 
 
 @runtime_checkable
@@ -90,3 +98,21 @@ class Storage(Protocol):
         ...
 
     async def current_revision(self) -> int: ...
+
+
+@runtime_checkable
+class ProgressRequester(Protocol):
+    """A backend whose watches yield a BOOKMARK at the current revision soon when asked:
+    the watch cache uses it to know it is up to date (etcd's progress requests)."""
+
+    async def request_progress(self) -> None: ...
+
+
+@runtime_checkable
+class CachedLister(Protocol):
+    """A backend that can answer a list from memory without first catching up with the
+    latest revision: what resourceVersion "0" ("any") allows, as upstream's watch cache
+    serves it. The result is at a revision at least as new as the cache's start."""
+
+    async def list_cached(self, prefix: str, *, start: str = "", limit: int = 0) -> ListResult:
+        ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import builtins
+import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
@@ -105,7 +106,7 @@ class MemoryStorage:
             return ListResult(
                 [self._objects[k][0] for k in page], self._revision, len(rest), rest[0]
             )
-        return ListResult([self._objects[k][0] for k in keys], self._revision)
+        return ListResult([self._objects[k][0] for k in keys], self._revision, keys=keys)
 
     async def compact(self, revision: int) -> None:
         """Forget what is older than `revision`, as etcd's compaction does: reads below it and
@@ -230,6 +231,12 @@ class MemoryStorage:
                      watcher.queue.qsize(), watcher.queue.maxsize)
             watcher.ended = True
             self._watchers.discard(watcher)
+
+    async def request_progress(self) -> None:
+        """A BOOKMARK at the current revision to every watcher (all before it was queued)."""
+        for watcher in self._watchers:
+            with contextlib.suppress(asyncio.QueueFull):
+                watcher.queue.put_nowait(Event("BOOKMARK", "", {}, self._revision))
 
     async def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[Event]:
         watcher = _Watcher(prefix, self._queue_length)

@@ -23,10 +23,10 @@ pytestmark = pytest.mark.e2e
 OURS, THEIRS = "lists.example.com/v1", "crd.lists.example.com/v1"
 CRD = {
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.crd.lists.example.com"},
+    "metadata": {"name": "crdwidgets.crd.lists.example.com"},
     "spec": {"group": "crd.lists.example.com", "scope": "Namespaced",
-             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget",
-                       "listKind": "WidgetList"},
+             "names": {"plural": "crdwidgets", "singular": "crdwidget", "kind": "CrdWidget",
+                       "listKind": "CrdWidgetList"},
              "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
                  "openAPIV3Schema": {"type": "object", "properties": {"spec": {
                      "type": "object", "properties": {
@@ -55,25 +55,32 @@ CRD = {
 def widgets(control_plane: ControlPlane) -> Iterator[AggregatedServer]:
     control_plane.kubectl("apply", "-f", "-", input=json.dumps(CRD))
     control_plane.kubectl("wait", "--for=condition=Established",
-                          "crd/widgets.crd.lists.example.com", "--timeout=60s")
+                          "crd/crdwidgets.crd.lists.example.com", "--timeout=60s")
     server = start_aggregated_server(
         "python -m tests.e2e.lists_server", OURS, control_plane=control_plane, timeout=90,
         wait_openapi=True)
     with server:
         eventually(lambda: control_plane.kubectl(
-            "get", "widgets.crd.lists.example.com", "-A", check=False).returncode == 0)
+            "get", resource(THEIRS), "-A", check=False).returncode == 0)
         yield server
+    control_plane.kubectl("delete", "crd", "crdwidgets.crd.lists.example.com", "--wait=false",
+                          check=False)
+
+
+def resource(api_version: str) -> str:
+    return ("widgets." if api_version == OURS else "crdwidgets.") + api_version.split("/")[0]
 
 
 def widget(api_version: str, **spec: Any) -> str:
-    return json.dumps({"apiVersion": api_version, "kind": "Widget",
+    return json.dumps({"apiVersion": api_version,
+                       "kind": "Widget" if api_version == OURS else "CrdWidget",
                        "metadata": {"name": "w"}, "spec": spec})
 
 
 def state(kubectl: Any, namespace: str, api_version: str) -> tuple[Any, dict[str, Any]]:
     """The spec, and each manager's field set of it. A custom resource's create adds `spec`
     itself (`.`): its empty object has none, a typed one (ours) always has it."""
-    obj = json.loads(kubectl("get", "widgets." + api_version.split("/")[0], "w", "-n",
+    obj = json.loads(kubectl("get", resource(api_version), "w", "-n",
                              namespace, "-o", "json", "--show-managed-fields").stdout)
     sets = {}
     for entry in obj["metadata"]["managedFields"]:
@@ -125,7 +132,7 @@ def test_updates_take_fields_like_kube_apiserver(widgets: AggregatedServer, kube
     patch = json.dumps({"spec": {"ports": [{"name": "a", "port": 5}, {"name": "n"}],
                                  "selector": {"k": None, "m": "1"}, "tags": ["x", "t"]}})
     for v in (OURS, THEIRS):
-        kubectl("patch", "widgets." + v.split("/")[0], "w", "-n", namespace, "--type=merge",
+        kubectl("patch", resource(v), "w", "-n", namespace, "--type=merge",
                 "-p", patch)
     same_on_both(kubectl, namespace)
     refused = apply(kubectl, namespace, "alice", check=False, ports=[{"name": "a", "port": 1}])
@@ -133,3 +140,23 @@ def test_updates_take_fields_like_kube_apiserver(widgets: AggregatedServer, kube
         '.port' in refused[OURS].stderr
     assert refused[OURS].stderr == refused[THEIRS].stderr.replace(THEIRS, OURS), (
         refused[OURS].stderr, refused[THEIRS].stderr)
+
+
+def test_client_side_apply_of_lists(widgets: AggregatedServer, kubectl: Any,
+                                    namespace: str) -> None:
+    # ours gets kubectl's three-way strategic merge patch (merge keys from our OpenAPI:
+    # $setElementOrder, $patch: delete, $deleteFromPrimitiveList), the CRD a JSON merge
+    # patch; both must end at the applied configuration
+    steps = [
+        {"ports": [{"name": "a", "port": 1}, {"name": "b", "port": 2}], "tags": ["x", "y"],
+         "pairs": [{"port": 80, "protocol": "TCP"}], "args": ["1"], "selector": {"k": "v"}},
+        {"ports": [{"name": "c", "port": 3}, {"name": "a", "port": 7}], "tags": ["y", "z"],
+         "pairs": [{"port": 80, "protocol": "TCP", "note": "n"},
+                   {"port": 81, "protocol": "TCP"}], "args": ["2", "1"]},
+        {"ports": [{"name": "a", "port": 7}], "tags": ["z"]},
+    ]
+    for spec in steps:
+        for v in (OURS, THEIRS):
+            kubectl("apply", "-n", namespace, "-f", "-", input=widget(v, **spec))
+        ours, theirs = (state(kubectl, namespace, v)[0] for v in (OURS, THEIRS))
+        assert ours == theirs == spec, (ours, theirs)

@@ -10,6 +10,7 @@ an apply conflict must be the same.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,11 +23,11 @@ __all__ = ["wardle"]
 CRD = """\
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: flunders.crd.wardle.example.com}
+metadata: {name: crdflunders.crd.wardle.example.com}
 spec:
   group: crd.wardle.example.com
   scope: Namespaced
-  names: {plural: flunders, singular: flunder, kind: Flunder, listKind: FlunderList}
+  names: {plural: crdflunders, singular: crdflunder, kind: CrdFlunder, listKind: CrdFlunderList}
   versions:
   - name: v1alpha1
     served: true
@@ -42,23 +43,37 @@ spec:
               referenceType: {type: string}
 """
 OURS, THEIRS = "wardle.example.com/v1alpha1", "crd.wardle.example.com/v1alpha1"
-OWNER = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
-         "uid": "6b0b2d36-58f6-4a0e-9b2e-4a1e7bd3a0c1"}
+
+
+def owner(kubectl: Any, namespace: str) -> dict[str, str]:
+    """A real owner: with a made-up uid the garbage collector would delete the dependents."""
+    kubectl("create", "configmap", "owner", "-n", namespace)
+    uid = kubectl("get", "configmap", "owner", "-n", namespace, "-o",
+                  "jsonpath={.metadata.uid}").stdout.strip()
+    return {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}
 
 
 def manifest(api_version: str, name: str, reference: str, **meta: Any) -> str:
-    return json.dumps({"apiVersion": api_version, "kind": "Flunder",
+    return json.dumps({"apiVersion": api_version, "kind": kind(api_version),
                        "metadata": {"name": name, "labels": {"app": "x"}, **meta},
                        "spec": {"reference": reference, "referenceType": "Flunder"}})
 
 
+def kind(api_version: str) -> str:
+    # the CRD's kind and plural differ from ours, so `kubectl get flunder` stays ours
+    return "Flunder" if api_version == OURS else "CrdFlunder"
+
+
 @pytest.fixture(scope="module")
-def crd(kubectl_module: Any) -> None:
+def crd(kubectl_module: Any) -> Iterator[None]:
     kubectl_module("apply", "-f", "-", input=CRD)
-    kubectl_module("wait", "--for=condition=Established", "crd/flunders.crd.wardle.example.com",
-                   "--timeout=60s")
-    eventually(lambda: kubectl_module("get", "flunders.crd.wardle.example.com", "-A",
+    kubectl_module("wait", "--for=condition=Established",
+                   "crd/crdflunders.crd.wardle.example.com", "--timeout=60s")
+    eventually(lambda: kubectl_module("get", resource(THEIRS), "-A",
                                       check=False).returncode == 0)
+    yield
+    kubectl_module("delete", "crd", "crdflunders.crd.wardle.example.com", "--wait=false",
+                   check=False)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +82,7 @@ def kubectl_module(control_plane: Any) -> Any:
 
 
 def resource(api_version: str) -> str:
-    return "flunders." + api_version.split("/")[0]
+    return ("flunders." if api_version == OURS else "crdflunders.") + api_version.split("/")[0]
 
 
 def fields(kubectl: Any, namespace: str, api_version: str, name: str) -> dict[str, Any]:
@@ -99,9 +114,10 @@ def both(kubectl: Any, namespace: str, *args: str, stdin: Any = None,
 
 def test_update_field_sets_match_upstream(wardle: Any, crd: None, kubectl: Any,
                                           namespace: str) -> None:
+    ref = owner(kubectl, namespace)
     both(kubectl, namespace, "create", "-f", "-",
          stdin=lambda v: manifest(v, "u", "r", finalizers=["example.com/a"],
-                                  ownerReferences=[OWNER]))
+                                  ownerReferences=[ref]))
     for v in (OURS, THEIRS):
         kubectl("patch", resource(v), "u", "-n", namespace, "--type=merge",
                 "-p", '{"spec":{"reference":"s"},"metadata":{"labels":{"more":"y"}}}')
@@ -119,9 +135,10 @@ def test_client_side_apply_field_sets_match_upstream(wardle: Any, crd: None, kub
 
 def test_server_side_apply_matches_upstream(wardle: Any, crd: None, kubectl: Any,
                                             namespace: str) -> None:
+    ref = owner(kubectl, namespace)
     both(kubectl, namespace, "apply", "--server-side", "--field-manager=alice", "-f", "-",
          stdin=lambda v: manifest(v, "s", "alice", finalizers=["example.com/a"],
-                                  ownerReferences=[OWNER]))
+                                  ownerReferences=[ref]))
     ours, theirs = (fields(kubectl, namespace, v, "s") for v in (OURS, THEIRS))
     same(ours, theirs)
     refused = both(kubectl, namespace, "apply", "--server-side", "--field-manager=bob",
@@ -136,7 +153,7 @@ def test_server_side_apply_matches_upstream(wardle: Any, crd: None, kubectl: Any
     same(ours, theirs)
     # alice applies less: what only she owned goes, on both
     both(kubectl, namespace, "apply", "--server-side", "--field-manager=alice", "-f", "-",
-         stdin=lambda v: json.dumps({"apiVersion": v, "kind": "Flunder",
+         stdin=lambda v: json.dumps({"apiVersion": v, "kind": kind(v),
                                      "metadata": {"name": "s"}}))
     got = {}
     for v in (OURS, THEIRS):

@@ -124,3 +124,18 @@ def test_kubectl_replace_keeps_what_it_sends(kubectl_bin: Path, server: DevServe
     owners = {e["manager"]: e["fieldsV1"] for e in after["metadata"]["managedFields"]}
     assert owners["kubectl-replace"] == {"f:spec": {"f:reference": {}}}
     assert "f:reference" not in owners["kubectl-create"].get("f:spec", {})
+
+
+def test_diff_and_server_dry_run_change_nothing(kubectl_bin: Path, server: DevServer) -> None:
+    kubectl(kubectl_bin, server, "apply", "-f", "-", stdin=FLUNDER.format(name="d", reference="a"))
+    before = get(kubectl_bin, server, "d")
+    changed = FLUNDER.format(name="d", reference="b")
+    diff = kubectl(kubectl_bin, server, "diff", "-f", "-", stdin=changed, check=False)
+    assert diff.returncode == 1, diff.stderr  # 1: there are differences
+    assert "-  reference: a" in diff.stdout and "+  reference: b" in diff.stdout
+    for flags in (["--server-side", "--force-conflicts"], []):
+        kubectl(kubectl_bin, server, "apply", *flags, "--dry-run=server", "-f", "-",
+                stdin=changed)
+    after = get(kubectl_bin, server, "d")
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert after["spec"]["reference"] == "a"

@@ -59,3 +59,26 @@ def test_getting_started_strategy_and_columns():
         resources = client.get("/apis/widgets.example.com/v1").json()["resources"]
         assert resources[0]["shortNames"] == ["wg"]
         assert resources[0]["categories"] == ["all"]
+
+
+def test_resources_page_serves_what_it_says():
+    group = snippet("docs/resources.md")["group"]
+    table = {"accept": TABLE}
+    with TestClient(build_test_app([group])) as client:
+        base = "/apis/pools.example.com/v1"
+        pools = f"{base}/namespaces/default/pools"
+        client.post(pools, json={"metadata": {"name": "p"}, "spec": {"replicas": 1},
+                                 "status": {"replicas": 5}})
+        assert "status" not in client.get(f"{pools}/p").json()
+        merge = {"content-type": "application/merge-patch+json"}
+        client.patch(f"{pools}/p/status", json={"status": {"replicas": 1}}, headers=merge)
+        scaled = client.patch(f"{pools}/p/scale", json={"spec": {"replicas": 3}}, headers=merge)
+        assert scaled.json()["spec"] == {"replicas": 3}
+        assert scaled.json()["status"] == {"replicas": 1}
+        usage = client.get(f"{base}/poolusages", headers=table).json()
+        assert [c["name"] for c in usage["columnDefinitions"]] == ["Name", "CPU(cores)"]
+        assert usage["rows"][0]["cells"] == ["w-1", "250m"]
+        assert client.delete(f"{base}/poolusages/w-1").status_code == 405
+        assert client.get(f"{pools}/p/approval").json()["approved"] is True
+        names = {r["name"] for r in client.get(base).json()["resources"]}
+        assert names == {"pools", "pools/approval", "pools/scale", "pools/status", "poolusages"}

@@ -200,3 +200,20 @@ async def test_a_plain_client_certificate_is_refused_as_a_value_not_an_exception
     user = await chain(pki).authenticate(credentials({}, pki.user))
     assert user is not None
     assert user.name == "alice"
+
+
+async def test_a_proxied_identity_is_one_user_object_and_only_the_same_headers_share_it(
+    pki: Pki,
+) -> None:
+    authn = RequestHeaderAuthenticator(pki.proxy_bundle(), ALLOWED)
+    first = await authn.authenticate(credentials(PROXY_HEADERS, pki.proxy))
+    again = await authn.authenticate(credentials(PROXY_HEADERS, pki.proxy))
+    other = await authn.authenticate(
+        credentials({**PROXY_HEADERS, "X-Remote-Group": "viewers"}, pki.proxy))
+    assert first is again
+    assert other is not None
+    assert other.groups == ("viewers",)
+    renamed = RequestHeaderConfig(username_headers=("X-Other-User",),
+                                  allowed_names=("front-proxy-client",))
+    authn.update_config(renamed)  # the remembered users were made with the old names
+    assert await authn.authenticate(credentials(PROXY_HEADERS, pki.proxy)) is None

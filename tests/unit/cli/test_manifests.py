@@ -229,3 +229,15 @@ def test_getting_started_register_commands_run(aggapi: Run, tmp_path: Path,
         assert r.code == 0, r.err
     api = docs((tmp_path / "deploy" / "apiservice.yaml").read_text())[0]
     assert base64.b64decode(api["spec"]["caBundle"]) == (tmp_path / "certs" / "ca.crt").read_bytes()
+
+
+def test_a_server_offering_storage_gets_the_etcd_flags() -> None:
+    from examples.sample_apiserver.app import server
+
+    objects = render(server, DeployOptions(namespace="wardle", image="w:1", storage="etcd"))
+    args = by_kind(objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[-3:] == ["--storage=etcd", "--etcd-servers=http://wardle-server-etcd.wardle.svc:2379",
+                         "--etcd-prefix=/registry"]
+    memory = render(server, DeployOptions(namespace="wardle", image="w:1"))
+    args = by_kind(memory, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert not [a for a in args if a.startswith(("--storage", "--etcd"))]

@@ -37,3 +37,9 @@ def test_make_cluster_registers_the_metrics_server_with_the_demo_workload() -> N
     makefile = (Path(__file__).parents[3] / "Makefile").read_text()
     assert '--server "metrics.k8s.io/v1beta1=$(METRICS_SERVER_CMD)" --demo-workload' in makefile
     assert "--kubelet-certificate-authority={kubelet_ca}" in makefile
+
+
+def test_expand_spec_fills_the_control_plane_s_etcd() -> None:
+    cp: Any = SimpleNamespace(kubelet_ca=Path("/ca"), etcd_url="http://127.0.0.1:2379")
+    assert expand_spec("s --etcd-servers={etcd} --etcd-prefix=/wardle", cp) == (
+        "s --etcd-servers=http://127.0.0.1:2379 --etcd-prefix=/wardle")

@@ -58,7 +58,8 @@ def test_generic_flags_are_accepted() -> None:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--metric-resolution=5s"], "at least 10s"),
+    (["--metric-resolution=500ms"], "at least 1s"),
+    (["--metric-resolution=5s", "--kubelet-request-timeout=5s"], "larger than kubelet"),
     (["--metric-resolution=10s", "--kubelet-request-timeout=10s"], "larger than kubelet"),
     (["--kubelet-request-timeout=0s"], "should be positive"),
     (["--kubelet-insecure-tls", "--kubelet-certificate-authority=ca.crt"], "cannot use both"),
@@ -70,6 +71,11 @@ def test_generic_flags_are_accepted() -> None:
 def test_invalid_combinations(argv: list[str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse(*argv)
+
+
+def test_a_resolution_below_upstreams_10s_shortens_the_default_timeout() -> None:
+    _, o = parse("--metric-resolution=5s")
+    assert o.resolution == 5.0 and o.kubelet.request_timeout == 4.5
 
 
 def test_grace_period() -> None:

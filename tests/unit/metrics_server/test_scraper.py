@@ -66,6 +66,9 @@ class Kubelet:
             await asyncio.sleep(1.5)
         if mode == "garbage":
             return web.Response(body=b"node_cpu_usage_seconds_total banana\n")
+        if mode == "no-timestamps":
+            return web.Response(body=b"node_cpu_usage_seconds_total 10\n"
+                                     b"node_memory_working_set_bytes 1000\n")
         if mode == "500":
             return web.Response(status=500, text="boom")
         return web.Response(body=BODY, content_type="text/plain")
@@ -155,3 +158,16 @@ def test_forgetting_a_node_removes_its_series() -> None:
     m.forget_node("never-seen")
     samples = {s.labels.get("node") for fam in m.registry.collect() for s in fam.samples}
     assert "gone" not in samples and "kept" in samples
+
+
+async def test_request_time_is_whole_milliseconds(kubelet: tuple[Kubelet, int],
+                                                  pki: tuple[ssl.SSLContext, Path]) -> None:
+    fake, port = kubelet
+    fake.modes = {"a": "no-timestamps"}
+    scraper = Scraper(KubeletOptions(use_node_status_port=True,
+                                     preferred_address_types=("InternalIP",)),
+                      Monitoring(15), lambda: Credentials(ca_file=str(pki[1])))
+    result = await scraper.scrape(nodes(port, "a"))
+    await scraper.close()
+    node = result.scraped["a"].node
+    assert node is not None and node.timestamp % 1_000_000 == 0

@@ -67,3 +67,34 @@ def test_changed() -> None:
     a = fieldpath.flatten({"spec": {"blob": {"k": True}}}, SCHEMA)
     b = fieldpath.flatten({"spec": {"blob": {"k": 1}}}, SCHEMA)
     assert fieldpath.changed(a, b)[0] == {("f:spec", "f:blob", "f:k")}
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_names = st.sampled_from(["a", "b", "name", "port"])
+# (not 0 or 1 beside booleans: Python finds {"k": True} == {"k": 1}, see diff)
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(2, 3), st.sampled_from(["x", "y"]))
+_items = st.fixed_dictionaries({"name": st.sampled_from(["p", "q"])},
+                               optional={"port": st.integers(0, 2), "other": _scalars})
+_free = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=2), st.dictionaries(_names, inner, max_size=2)), max_leaves=6)
+_spec = st.fixed_dictionaries({}, optional={
+    "reference": _scalars, "ports": st.lists(_items, max_size=3),
+    "tags": st.lists(st.sampled_from(["t", "u"]), max_size=2, unique=True),
+    "args": st.lists(st.sampled_from(["1", "2"]), max_size=2),
+    "selector": st.dictionaries(_names, st.sampled_from(["v", "w"]), max_size=2),
+    "blob": _free, "whole": st.one_of(st.none(), _items)})
+_objects = st.fixed_dictionaries({}, optional={
+    "spec": st.one_of(_spec, st.none(), st.just({})),
+    "metadata": st.fixed_dictionaries({}, optional={
+        "labels": st.dictionaries(_names, st.sampled_from(["v", "w"]), max_size=2),
+        "finalizers": st.lists(st.sampled_from(["f", "g"]), max_size=2, unique=True)})})
+
+
+@settings(max_examples=300, deadline=None)
+@given(_objects, _objects, st.booleans())
+def test_diff_walks_less_but_finds_what_flatten_finds(a: dict, b: dict, maps: bool) -> None:
+    want = fieldpath.changed(fieldpath.flatten(a, SCHEMA, maps=maps),
+                             fieldpath.flatten(b, SCHEMA, maps=maps))
+    assert fieldpath.diff(a, b, SCHEMA, maps=maps) == want

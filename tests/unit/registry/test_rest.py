@@ -1,4 +1,9 @@
-"""Capabilities are declared, never guessed: verbs follow from the classes a REST object derives."""
+"""Capabilities are declared, never guessed: verbs follow from the classes a REST object derives.
+
+mypy checks this module too (pyproject's `files`): each `type: ignore[arg-type]` below is an
+error mypy must report (strict mode refuses an unused ignore), so a storage backend passed as a
+REST object, or the reverse, stays a type error.
+"""
 
 from collections.abc import Sequence
 
@@ -15,7 +20,7 @@ from k8s_aggapi.testing import build_test_app
 
 G = "/apis/metrics.example.io/v1"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
-NODE = {"kind": "NodeMetrics", "apiVersion": "metrics.example.io/v1",
+NODE: rest.Object = {"kind": "NodeMetrics", "apiVersion": "metrics.example.io/v1",
         "metadata": {"name": "n1", "creationTimestamp": "2026-01-01T00:00:00Z"},
         "usage": {"cpu": "250m", "memory": "1Gi"}}
 
@@ -51,7 +56,7 @@ def metrics_group(rest_object: rest.REST) -> APIGroup:
     return group
 
 
-def test_a_storage_backend_is_no_getter_and_no_rest_object():
+def test_a_storage_backend_is_no_getter_and_no_rest_object() -> None:
     backend = MemoryStorage()
     assert not isinstance(backend, rest.Getter)
     assert not isinstance(backend, rest.REST)
@@ -59,12 +64,12 @@ def test_a_storage_backend_is_no_getter_and_no_rest_object():
         APIGroup("g").version("v1").add_rest(ResourceInfo("A", "as"), backend)  # type: ignore[arg-type]
 
 
-def test_a_rest_object_is_no_storage_backend():
+def test_a_rest_object_is_no_storage_backend() -> None:
     with pytest.raises(TypeError, match=r"is no storage\.Storage backend"):
         APIGroup("g").version("v1").add_store(ResourceInfo("A", "as"), NodeMetrics())  # type: ignore[arg-type]
 
 
-def test_methods_named_like_verbs_declare_nothing():
+def test_methods_named_like_verbs_declare_nothing() -> None:
     class LooksLikeAGetter(rest.REST):
         async def get(self, ctx: rest.RequestContext, name: str,
                   options: rest.GetOptions = rest.GET_LATEST) -> rest.Object:
@@ -74,13 +79,13 @@ def test_methods_named_like_verbs_declare_nothing():
         APIGroup("g").version("v1").add_rest(ResourceInfo("A", "as"), LooksLikeAGetter())
 
 
-def test_get_and_list_only():
+def test_get_and_list_only() -> None:
     caps = rest.Capabilities.of(NodeMetrics(), DefaultTableConvertor())
     assert caps.verbs == ["get", "list"]
-    assert caps.creater is caps.updater is caps.deleter is caps.watcher is None
+    assert (caps.creater, caps.updater, caps.deleter, caps.watcher) == (None, None, None, None)
 
 
-def test_the_generic_store_serves_every_verb_and_patch_needs_get_and_update():
+def test_the_generic_store_serves_every_verb_and_patch_needs_get_and_update() -> None:
     store = Store(ResourceInfo("A", "as"), "g", "v1", MemoryStorage())
     assert rest.Capabilities.of(store, DefaultTableConvertor()).verbs == [
         "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -93,7 +98,7 @@ def test_the_generic_store_serves_every_verb_and_patch_needs_get_and_update():
     assert rest.Capabilities.of(UpdateOnly(), DefaultTableConvertor()).verbs == ["update"]
 
 
-def test_read_only_rest_object_is_served_read_only_everywhere():
+def test_read_only_rest_object_is_served_read_only_everywhere() -> None:
     with TestClient(build_test_app([metrics_group(NodeMetrics())])) as client:
         [entry] = client.get(G).json()["resources"]
         assert entry["verbs"] == ["get", "list"]
@@ -107,7 +112,7 @@ def test_read_only_rest_object_is_served_read_only_everywhere():
         assert client.get(f"{G}/nodes", params={"watch": "true"}).status_code == 405
 
 
-def test_custom_table_convertor_is_honoured_for_get_and_list():
+def test_custom_table_convertor_is_honoured_for_get_and_list() -> None:
     node_metrics = NodeMetrics()
     with TestClient(build_test_app([metrics_group(node_metrics)])) as client:
         listed = client.get(f"{G}/nodes", headers={"accept": TABLE}).json()
@@ -123,7 +128,7 @@ def test_custom_table_convertor_is_honoured_for_get_and_list():
     assert node_metrics.seen == [rest.TableOptions(), rest.TableOptions()]
 
 
-def test_a_store_takes_a_table_convertor_in_place_of_its_columns():
+def test_a_store_takes_a_table_convertor_in_place_of_its_columns() -> None:
     group = APIGroup("metrics.example.io")
     info = ResourceInfo("NodeMetrics", "nodes", namespaced=False,
                         columns=(TableColumn("Ignored", lambda o: "x"),))

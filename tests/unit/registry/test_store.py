@@ -294,3 +294,77 @@ def test_list_over_http_limit_with_selector_and_expired_continue():
         r = client.get(NS, params={"labelSelector": "keep=yes", "limit": "2", "continue": token})
     assert r.status_code == 410
     assert (r.json()["reason"], r.json()["message"]) == ("Expired", CONTINUE_EXPIRED)
+
+
+async def test_generate_name_gives_way_to_a_name_and_is_bounded(store):
+    both = await store.create(CTX, {**flunder("given"), "metadata": {
+        "name": "given", "generateName": "gen-"}})
+    assert both["metadata"]["name"] == "given"
+    long_base = "x" * 70
+    long = await store.create(CTX, {**flunder(""), "metadata": {"generateName": long_base}})
+    name = long["metadata"]["name"]
+    assert name.startswith("x" * 58) and len(name) == 63
+    assert long["metadata"]["generateName"] == long_base
+
+
+async def test_dry_run_create_with_generate_name_names_it_and_stores_nothing(backend, store):
+    before = await backend.current_revision()
+    created = await store.create(DRY, {**flunder(""), "metadata": {"generateName": "dry-"}})
+    assert created["metadata"]["name"].startswith("dry-")
+    assert await backend.current_revision() == before
+    with pytest.raises(errors.NotFound):
+        await store.get(CTX, created["metadata"]["name"])
+
+
+async def test_put_with_a_uid_is_a_precondition(store):
+    created = await store.create(CTX, flunder("a"))
+    meta = created["metadata"]
+    stale = flunder("a", {"v": "1"}, resourceVersion=meta["resourceVersion"], uid="other")
+    with pytest.raises(errors.Conflict) as info:
+        await put(store, CTX, "a", stale)
+    assert info.value.message == (
+        'Operation cannot be fulfilled on flunders.wardle.example.com "a": Precondition '
+        f"failed: UID in precondition: other, UID in object meta: {meta['uid']}")
+    right = flunder("a", {"v": "1"}, resourceVersion=meta["resourceVersion"], uid=meta["uid"])
+    updated, _ = await put(store, CTX, "a", right)
+    assert updated["metadata"]["labels"] == {"v": "1"}
+
+
+async def test_unconditional_put_keeps_system_fields(store):
+    created = await store.create(CTX, flunder("a"))
+    store.strategy.allow_unconditional_update = True
+    try:
+        updated, _ = await put(store, CTX, "a", flunder("a", {"v": "1"}))
+    finally:
+        del store.strategy.allow_unconditional_update
+    for field in ("uid", "creationTimestamp", "generation"):
+        assert updated["metadata"][field] == created["metadata"][field]
+    assert int(updated["metadata"]["resourceVersion"]) > int(
+        created["metadata"]["resourceVersion"])
+
+
+async def test_delete_collection_honours_selectors_and_dry_run(store):
+    for name, team in (("a", "x"), ("b", "y"), ("c", "x")):
+        await store.create(CTX, flunder(name, {"team": team}))
+    x_only = ListOptions(label_selector=LabelSelector.parse("team=x"))
+    dry = await store.delete_collection(DRY, DeleteOptions(dry_run=True), x_only)
+    assert sorted(o["metadata"]["name"] for o in dry.items) == ["a", "c"]
+    assert len((await store.list(CTX, ListOptions())).items) == 3
+    done = await store.delete_collection(CTX, DeleteOptions(), x_only)
+    assert sorted(o["metadata"]["name"] for o in done.items) == ["a", "c"]
+    assert [o["metadata"]["name"] for o in (await store.list(CTX, ListOptions())).items] == ["b"]
+
+
+async def test_concurrent_patches_of_different_fields_all_land(store):
+    await store.create(CTX, flunder("a"))
+
+    def label(key):
+        def compute(cur):
+            labels = {**cur["metadata"].get("labels", {}), key: "1"}
+            return {**cur, "metadata": {**cur["metadata"], "labels": labels}}
+        return ObjectUpdate(compute)
+
+    results = await asyncio.gather(*(store.update(CTX, "a", label(f"k{i}")) for i in range(8)))
+    assert all(not created for _, created in results)
+    labels = (await store.get(CTX, "a"))["metadata"]["labels"]
+    assert labels == {f"k{i}": "1" for i in range(8)}

@@ -3,6 +3,7 @@ and OpenAPI all follow from the declaration."""
 
 import asyncio
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -308,3 +309,27 @@ def test_openapi_documents_status_and_scale(client):
     v2 = client.get("/openapi/v2").json()
     assert "io.k8s.api.autoscaling.v1.Scale" in v2["definitions"]
     assert any(p.endswith("/widgets/{name}/scale") for p in v2["paths"])
+
+
+def test_a_body_without_content_type_is_json_as_client_go_scale_sends_it(client):
+    client.post(NS, json=widget("a"))
+    current = client.get(f"{NS}/a/scale").json()
+    body = orjson.dumps({**current, "spec": {"replicas": 4}})
+    r = client.put(f"{NS}/a/scale", content=body)  # no Content-Type header at all
+    assert r.status_code == 200, r.text
+    assert client.get(f"{NS}/a").json()["spec"]["replicas"] == 4
+    no_type = client.patch(f"{NS}/a/scale", content=b'{"spec":{"replicas":1}}')
+    assert no_type.status_code == 415  # a patch's type is its Content-Type
+
+
+async def test_a_uid_sent_to_status_or_scale_is_a_precondition(store, status, scale):
+    created = await store.create(CTX, widget("a"))
+    wrong = with_rv(widget("a", status={"replicas": 1}, uid="other"), created)
+    with pytest.raises(errors.Conflict, match="Precondition failed: UID in precondition: other"):
+        await put(status, CTX, "a", wrong)
+    with pytest.raises(errors.Conflict, match="Precondition failed: UID in precondition: other"):
+        await put(scale, CTX, "a", {"metadata": {"name": "a", "uid": "other"},
+                                    "spec": {"replicas": 2}})
+    right = {"metadata": {"name": "a", "uid": created["metadata"]["uid"]},
+             "spec": {"replicas": 2}}
+    assert (await put(scale, CTX, "a", right))[0]["spec"]["replicas"] == 2

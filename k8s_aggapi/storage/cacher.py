@@ -1,0 +1,333 @@
+"""The watch cache in front of any backend, as upstream's cacher: one backend watch per
+resource shared by all its watchers, lists served from memory.
+
+`Cacher(backend)` is itself a `Storage`. Writes and gets go to the backend. The first list
+or watch of a resource (`/<group>/<resource>/`) loads it into memory with one list and
+follows it with one backend watch; from then on:
+
+- a list with resourceVersion "0" (`list_cached`) is answered from memory at once;
+- a list at the latest revision (`at_revision=0`: resourceVersion "") is answered from
+  memory once the cache has caught up with the backend's current revision, as upstream's
+  consistent reads from cache do: the cache asks the backend for a progress notification
+  (`ProgressRequester`) and waits for it, bounded by `fresh_timeout`, after which it reads
+  the backend instead. Lists at a past revision (continue tokens, Exact) go to the backend.
+- a watch from a revision the cache still holds is served from memory: its history, then
+  live events, through a bounded queue per watcher (a watcher that falls `queue_length`
+  events behind is ended, as upstream's cacher ends it; it resumes from its last revision).
+  A watch from before the cache's window goes to the backend, which may answer Expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+from k8s_aggapi.limits import DEFAULT_LIMITS
+from k8s_aggapi.storage.interface import (
+    Event,
+    Expired,
+    ListResult,
+    Object,
+    ProgressRequester,
+    Storage,
+)
+
+log = logging.getLogger("k8s_aggapi.storage.cacher")
+
+HISTORY = 10_000  # events each resource's cache keeps for watches that resume
+FRESH_TIMEOUT = 3.0  # seconds a list waits for the cache to catch up before it reads the backend
+RELIST_DELAY = 1.0  # after the backend watch failed
+
+
+def resource_prefix(prefix: str) -> str:
+    """The resource a key prefix belongs to: `/<group>/<resource>/` of `/<g>/<r>/<ns>/`."""
+    parts = prefix.split("/")
+    return "/".join(parts[:3]) + "/" if len(parts) >= 4 else prefix
+
+
+def _prefix_end(prefix: str) -> str:
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
+
+
+class _Watcher:
+    __slots__ = ("ended", "prefix", "queue")
+
+    def __init__(self, prefix: str, size: int) -> None:
+        self.prefix = prefix
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(size)
+        self.ended = False
+
+
+class _ResourceCache:
+    """One resource's objects, recent events and watchers, fed by one backend watch."""
+
+    def __init__(self, cacher: Cacher, prefix: str) -> None:
+        self.cacher, self.prefix = cacher, prefix
+        self.objects: dict[str, Object] = {}
+        self.keys: list[str] = []
+        self.revision = 0  # every event up to here is applied
+        self.oldest = 0  # watches after this revision are served from `history`
+        self.history: deque[Event] = deque(maxlen=cacher.history)
+        self.watchers: set[_Watcher] = set()
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._load()
+        self._task = asyncio.create_task(self._follow(), name=f"watch cache {self.prefix}")
+
+    async def _load(self) -> None:
+        listed = await self.cacher.backend.list(self.prefix)
+        if len(listed.keys) == len(listed.items):
+            self.objects = dict(zip(listed.keys, listed.items, strict=True))
+        else:  # a backend that does not tell keys: the generic store's layout
+            self.objects = {}
+            for obj in listed.items:
+                meta = obj.get("metadata") or {}
+                self.objects[self._key_of(meta.get("name", ""), meta.get("namespace"))] = obj
+        self.keys = sorted(self.objects)
+        self.revision = self.oldest = listed.revision
+        self.history.clear()
+
+    def _key_of(self, name: str, namespace: str | None) -> str:
+        return f"{self.prefix}{namespace}/{name}" if namespace else f"{self.prefix}{name}"
+
+    async def _follow(self) -> None:
+        backend = self.cacher.backend
+        while True:
+            try:
+                async for event in backend.watch(self.prefix, after_revision=self.revision):
+                    self._apply(event)
+                # the backend ended the watch (it fell behind): go on from where it was
+            except Expired:
+                log.info("watch cache %s: revision %d expired; relisting", self.prefix,
+                         self.revision)
+                self._end_watchers()
+                await self._reload()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("watch cache %s: backend watch failed (%s); retrying",
+                            self.prefix, exc)
+                await asyncio.sleep(RELIST_DELAY)
+
+    async def _reload(self) -> None:
+        while True:
+            try:
+                await self._load()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("watch cache %s: relist failed (%s)", self.prefix, exc)
+                await asyncio.sleep(RELIST_DELAY)
+
+    def _apply(self, event: Event) -> None:
+        if event.revision < self.revision or (
+                event.type == "BOOKMARK" and event.revision == self.revision):
+            self._wake()
+            return
+        if event.type != "BOOKMARK":
+            key = event.key
+            if event.type == "DELETED":
+                if self.objects.pop(key, None) is not None:
+                    self.keys.pop(bisect.bisect_left(self.keys, key))
+            else:
+                if key not in self.objects:
+                    bisect.insort(self.keys, key)
+                self.objects[key] = event.object
+            if len(self.history) == self.history.maxlen:
+                self.oldest = self.history[0].revision
+            self.history.append(event)
+        self.revision = event.revision
+        unresponsive = []
+        for watcher in self.watchers:
+            if event.type == "BOOKMARK" or event.key.startswith(watcher.prefix):
+                try:
+                    watcher.queue.put_nowait(event)
+                except asyncio.QueueFull:
+                    unresponsive.append(watcher)
+        for watcher in unresponsive:
+            log.info("Forcing watcher close due to unresponsiveness: key: %r. "
+                     "len(queue) = %d, cap(queue) = %d", watcher.prefix,
+                     watcher.queue.qsize(), watcher.queue.maxsize)
+            watcher.ended = True
+            self.watchers.discard(watcher)
+        self._wake()
+
+    def _wake(self) -> None:
+        if not self._waiters:
+            return
+        keep = []
+        for revision, future in self._waiters:
+            if revision <= self.revision:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                keep.append((revision, future))
+        self._waiters = keep
+
+    def _end_watchers(self) -> None:
+        for watcher in self.watchers:
+            watcher.ended = True
+            with contextlib.suppress(asyncio.QueueFull):
+                # wake a waiting getter; what is queued is still delivered
+                watcher.queue.put_nowait(Event("BOOKMARK", "", {}, self.revision))
+        self.watchers.clear()
+
+    async def wait_fresh(self, revision: int, seconds: float) -> bool:
+        """Whether the cache reached `revision` within `seconds`."""
+        if self.revision >= revision:
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((revision, future))
+        backend = self.cacher.backend
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + seconds, 0.05
+        while True:
+            if isinstance(backend, ProgressRequester):
+                # again and again: a request before the backend watch is open goes unheard
+                await backend.request_progress()
+            left = deadline - loop.time()
+            if left <= 0:
+                future.cancel()
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(future), min(pause, left))
+                return True
+            pause = min(pause * 2, 1.0)
+
+    def list(self, prefix: str, start: str, limit: int) -> ListResult:
+        lo = bisect.bisect_left(self.keys, max(prefix, start))
+        hi = bisect.bisect_left(self.keys, _prefix_end(prefix))
+        keys = self.keys[lo:hi]
+        if limit and len(keys) > limit:
+            return ListResult([self.objects[k] for k in keys[:limit]], self.revision,
+                              len(keys) - limit, keys[limit])
+        return ListResult([self.objects[k] for k in keys], self.revision)
+
+    async def watch(self, prefix: str, after_revision: int) -> AsyncIterator[Event]:
+        watcher = _Watcher(prefix, self.cacher.queue_length)
+        # replay and subscribe with no await in between: no event falls in a gap
+        backlog = [e for e in self.history if e.revision > after_revision]
+        self.watchers.add(watcher)
+        try:
+            for event in backlog:
+                if event.key.startswith(prefix):
+                    yield event
+            last = max([after_revision, *(e.revision for e in backlog)])
+            while not (watcher.ended and watcher.queue.empty()):
+                event = await watcher.queue.get()
+                if event.revision > last:  # never a bookmark behind what was sent
+                    last = event.revision
+                    yield event
+        finally:
+            self.watchers.discard(watcher)
+
+    async def stop(self) -> None:
+        self._end_watchers()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class Cacher:
+    """Implements `storage.Storage` (and `ProgressRequester`, `CachedLister`) over `backend`."""
+
+    def __init__(
+        self, backend: Storage, *, history: int = HISTORY,
+        queue_length: int = DEFAULT_LIMITS.watch_queue_length,
+        fresh_timeout: float = FRESH_TIMEOUT,
+        resource_of: Callable[[str], str] = resource_prefix,
+    ) -> None:
+        self.backend = backend
+        self.history, self.queue_length = history, queue_length
+        self.fresh_timeout = fresh_timeout
+        self._resource_of = resource_of
+        self._caches: dict[str, asyncio.Future[_ResourceCache]] = {}
+
+    async def _cache(self, prefix: str) -> _ResourceCache:
+        resource = self._resource_of(prefix)
+        pending = self._caches.get(resource)
+        if pending is None:
+            pending = self._caches[resource] = asyncio.get_running_loop().create_future()
+            cache = _ResourceCache(self, resource)
+            try:
+                await cache.start()
+            except BaseException as exc:
+                del self._caches[resource]
+                pending.set_exception(exc)
+                pending.exception()  # retrieved: the caller gets it raised below
+                raise
+            pending.set_result(cache)
+        return await asyncio.shield(pending)
+
+    async def get(self, key: str, *, at_revision: int = 0) -> Object | None:
+        return await self.backend.get(key, at_revision=at_revision)
+
+    async def list(
+        self, prefix: str, *, start: str = "", limit: int = 0, at_revision: int = 0
+    ) -> ListResult:
+        if at_revision:
+            return await self.backend.list(prefix, start=start, limit=limit,
+                                           at_revision=at_revision)
+        cache = await self._cache(prefix)
+        current = await self.backend.current_revision()
+        if not await cache.wait_fresh(current, self.fresh_timeout):
+            log.info("watch cache %s: at %d, not %d within %.1fs; reading the backend",
+                     cache.prefix, cache.revision, current, self.fresh_timeout)
+            return await self.backend.list(prefix, start=start, limit=limit)
+        return cache.list(prefix, start, limit)
+
+    async def list_cached(self, prefix: str, *, start: str = "", limit: int = 0) -> ListResult:
+        """resourceVersion "0": whatever the cache holds, no wait (upstream's cacher)."""
+        return (await self._cache(prefix)).list(prefix, start, limit)
+
+    async def create(self, key: str, obj: Object) -> Object:
+        return await self.backend.create(key, obj)
+
+    async def update(self, key: str, obj: Object, *, expected_revision: int | None) -> Object:
+        return await self.backend.update(key, obj, expected_revision=expected_revision)
+
+    async def delete(self, key: str, *, expected_revision: int | None = None) -> Object:
+        return await self.backend.delete(key, expected_revision=expected_revision)
+
+    async def current_revision(self) -> int:
+        return await self.backend.current_revision()
+
+    async def request_progress(self) -> None:
+        if isinstance(self.backend, ProgressRequester):
+            await self.backend.request_progress()
+
+    async def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[Event]:
+        cache = await self._cache(prefix)
+        if after_revision < cache.oldest:
+            # before the cache's window: the backend may still have it (or says Expired)
+            async for event in self.backend.watch(prefix, after_revision=after_revision):
+                yield event
+            return
+        async for event in cache.watch(prefix, after_revision):
+            yield event
+
+    async def stop(self) -> None:
+        """End every cache's backend watch and its watchers."""
+        caches = [f.result() for f in self._caches.values() if f.done() and not f.exception()]
+        self._caches.clear()
+        for cache in caches:
+            await cache.stop()
+
+    def stats(self) -> dict[str, int]:
+        """Per resource: watchers served from memory (a test and the docs read it)."""
+        return {r: len(f.result().watchers) for r, f in self._caches.items()
+                if f.done() and not f.exception()}
+
+    async def start(self) -> None:
+        """Nothing to do: each resource's cache starts on its first list or watch."""
+
+    def __repr__(self) -> str:
+        return f"Cacher({self.backend!r})"

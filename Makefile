@@ -8,7 +8,7 @@ SAMPLE_MANIFESTS := examples.sample_apiserver.app:server --namespace wardle --im
 # the metrics server's deployments: upstream's components.yaml and its high-availability variant
 METRICS_MANIFESTS := examples.metrics_server.app:server --namespace kube-system --image k8s-aggapi-metrics-server:dev --insecure-skip-tls-verify
 
-.PHONY: venv run test lint unit integration attack e2e binaries cluster bench bench-wire bench-storage bench-metrics manifests wheel clean
+.PHONY: venv run test lint unit integration attack e2e binaries cluster cluster-metrics bench bench-wire bench-storage bench-metrics manifests wheel clean
 
 venv: $(STAMP)
 
@@ -59,6 +59,12 @@ cluster: binaries
 	exec $(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster --stop-with-parent \
 	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver --storage=etcd --etcd-servers={etcd} --etcd-prefix=/wardle" \
 	  --server "metrics.k8s.io/v1beta1=$(METRICS_SERVER_CMD)" --demo-workload
+
+# The HPA loop on custom metrics (docs/custom-metrics.md): control plane, the sample, Debian's
+# Prometheus (installed when missing) with monitoring/rules.yaml, the Prometheus adapter
+# registered as custom.metrics.k8s.io v1beta2/v1beta1 and external.metrics.k8s.io, an HPA.
+cluster-metrics: binaries
+	exec $(BIN)/python -m examples.prometheus_adapter.cluster --state-dir .aggapi/cluster-metrics
 
 # The sample's checked-in deployment (a unit test fails when it is stale).
 manifests: venv

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -34,7 +35,7 @@ from k8s_aggapi.storage.interface import Storage
 
 __all__ = [
     "APIGroup", "APIVersion", "ColumnDefinition", "Resource", "ResourceInfo", "Scale",
-    "Subresource", "TableColumn",
+    "Subresource", "TableColumn", "VersionEndpoint",
 ]
 
 
@@ -124,11 +125,22 @@ class Resource:
         return sub
 
 
+class VersionEndpoint(Protocol):
+    """A group-version that is no set of CRUD resources (custom metrics, say): an ASGI app for
+    every path under `/apis/<group>/<version>/`, which lists its own resources for discovery
+    (legacy `APIResource` dicts; the list may change while the server runs)."""
+
+    async def api_resources(self) -> list[dict[str, Any]]: ...
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None: ...
+
+
 @dataclass
 class APIVersion:
     group: str
     name: str
     resources: dict[str, Resource] = field(default_factory=dict)
+    endpoint: VersionEndpoint | None = None
 
     @property
     def group_version(self) -> str:
@@ -170,6 +182,8 @@ class APIVersion:
         return self._add(Resource(info, rest, self.group, self.name, storage_version))
 
     def _add(self, resource: Resource) -> Resource:
+        if self.endpoint is not None:
+            raise ValueError(f"{self.group_version} is served by its own endpoint")
         if resource.info.plural in self.resources:
             raise ValueError(f"{resource.info.plural} is already served in {self.group_version}")
         self.resources[resource.info.plural] = resource
@@ -182,6 +196,14 @@ class APIGroup:
 
     name: str
     versions: list[APIVersion] = field(default_factory=list)
+
+    def serve_version(self, name: str, endpoint: VersionEndpoint) -> APIVersion:
+        """Let `endpoint` serve every path of version `name` (appended: lower preference)."""
+        version = self.version(name)
+        if version.resources or version.endpoint is not None:
+            raise ValueError(f"{version.group_version} is already served")
+        version.endpoint = endpoint
+        return version
 
     def version(self, name: str) -> APIVersion:
         """The version called `name`, created on first use (appended: lower preference)."""

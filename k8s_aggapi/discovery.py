@@ -2,7 +2,9 @@
 
 Sits among the routes behind authn/authz. Groups never change once the server starts, so
 every document (and the v2 ETag) is computed once in `discovery_routes`; handlers only pick
-bytes. Shapes follow k8s.io/apiserver pkg/endpoints/discovery (legacy and `aggregated/`).
+bytes. A version served by its own `VersionEndpoint` (custom metrics) lists resources that
+change: its documents, and the v2 one, are built per request. Shapes follow k8s.io/apiserver
+pkg/endpoints/discovery (legacy and `aggregated/`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from k8s_aggapi.api import APIGroup, APIVersion, Resource, Subresource
+from k8s_aggapi.api import APIGroup, APIVersion, Resource, Subresource, VersionEndpoint
 from k8s_aggapi.endpoints.negotiation import MediaRange, parse_accept
 from k8s_aggapi.errors import NotAcceptable, PathNotFound
 
@@ -146,7 +148,36 @@ def _resource_discovery(version: APIVersion) -> list[dict[str, Any]]:
     return entries
 
 
-def _aggregated(groups: Sequence[APIGroup]) -> dict[str, Any]:
+def _listed_discovery(version: APIVersion, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """v2 entries from legacy `APIResource` dicts, as the aggregator converts a legacy-only
+    server's list: `<parent>/<sub>` becomes a subresource, its parent made when missing."""
+    top: dict[str, dict[str, Any]] = {}
+    for r in sorted(listed, key=lambda r: str(r["name"])):
+        parent, _, sub = str(r["name"]).partition("/")
+        scope = "Namespaced" if r.get("namespaced") else "Cluster"
+        kind = {"group": version.group, "version": version.name, "kind": r.get("kind", "")}
+        entry = top.setdefault(parent, {"resource": parent, "responseKind": {} if sub else kind,
+                                        "scope": scope, "singularResource": "", "verbs": []})
+        if sub:
+            entry.setdefault("subresources", []).append(
+                {"subresource": sub, "responseKind": kind, "verbs": list(r.get("verbs", []))})
+        else:
+            entry.update(responseKind=kind, singularResource=r.get("singularName", ""),
+                         verbs=list(r.get("verbs", [])))
+    return list(top.values())
+
+
+def _aggregated(
+    groups: Sequence[APIGroup], listed: dict[tuple[str, str], list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """The v2 document; `listed` holds the resources of the versions with their own endpoint."""
+    listed = listed or {}
+
+    def resources(v: APIVersion) -> list[dict[str, Any]]:
+        if v.endpoint is None:
+            return _resource_discovery(v)
+        return _listed_discovery(v, listed.get((v.group, v.name), []))
+
     return {
         "kind": V2_KIND,
         "apiVersion": f"{V2_GROUP}/{V2_VERSION}",
@@ -155,11 +186,7 @@ def _aggregated(groups: Sequence[APIGroup]) -> dict[str, Any]:
             {
                 "metadata": {"name": g.name, "creationTimestamp": None},
                 "versions": [
-                    {
-                        "version": v.name,
-                        "resources": _resource_discovery(v),
-                        "freshness": "Current",
-                    }
+                    {"version": v.name, "resources": resources(v), "freshness": "Current"}
                     for v in g.versions
                 ],
             }
@@ -181,19 +208,31 @@ class _Discovery:
         self.groups = {
             g.name: _json({"kind": "APIGroup", "apiVersion": "v1", **_api_group(g)}) for g in served
         }
+        self.served = served
+        self.endpoints: dict[tuple[str, str], VersionEndpoint] = {
+            (g.name, v.name): v.endpoint for g in served for v in g.versions
+            if v.endpoint is not None
+        }
         self.versions = {
             (g.name, v.name): _json(_resource_list(v)) for g in served for v in g.versions
+            if v.endpoint is None
         }
-        self.v2 = _json(_aggregated(served))
-        self.v2_etag = f'"{hashlib.sha512(self.v2).hexdigest().upper()}"'
+        self.v2, self.v2_etag = self._v2({})
+
+    def _v2(self, listed: dict[tuple[str, str], list[dict[str, Any]]]) -> tuple[bytes, str]:
+        body = _json(_aggregated(self.served, listed))
+        return body, f'"{hashlib.sha512(body).hexdigest().upper()}"'
 
     async def apis(self, request: Request) -> Response:
         if not _negotiate(request.headers.get("accept", ""), allow_v2=True):
             return Response(self.group_list, media_type=JSON)
-        headers = {"ETag": self.v2_etag, "Vary": "Accept", "Cache-Control": "public"}
-        if _etag_matches(request.headers.get("if-none-match"), self.v2_etag):
+        body, etag = self.v2, self.v2_etag
+        if self.endpoints:
+            body, etag = self._v2({k: await e.api_resources() for k, e in self.endpoints.items()})
+        headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "public"}
+        if _etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
-        return Response(self.v2, headers=headers, media_type=V2_MEDIA_TYPE)
+        return Response(body, headers=headers, media_type=V2_MEDIA_TYPE)
 
     async def group(self, request: Request) -> Response:
         body = self.groups.get(request.path_params["group"])
@@ -205,6 +244,10 @@ class _Discovery:
     async def version(self, request: Request) -> Response:
         key = (request.path_params["group"], request.path_params["version"])
         body = self.versions.get(key)
+        if (endpoint := self.endpoints.get(key)) is not None:
+            body = _json({"kind": "APIResourceList", "apiVersion": "v1",
+                          "groupVersion": "/".join(key),
+                          "resources": await endpoint.api_resources()})
         if body is None:
             raise PathNotFound()
         _negotiate(request.headers.get("accept", ""), allow_v2=False)

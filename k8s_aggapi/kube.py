@@ -114,6 +114,23 @@ class KubeClient:
         parsed: JSON = json.loads(data)
         return parsed
 
+    async def get(self, path: str, *, query: list[tuple[str, str]] | None = None,
+                  accept: str = "application/json", request_timeout: float = 10.0) -> JSON:
+        """GET any path as JSON (servers built on k8s_aggapi read the cluster through it)."""
+        aiohttp: Any = importlib.import_module("aiohttp")
+        try:
+            params = await self._api.param_serialize(
+                method="GET", resource_path=path, query_params=query or None,
+                header_params={"Accept": accept}, auth_settings=["BearerToken"])
+            response = await self._api.call_api(*params, _request_timeout=request_timeout)
+            data: bytes = await response.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise KubeError(0, f"GET {path}: {exc!r}") from exc
+        if response.status >= 300:
+            raise _status_error(response.status, data)
+        parsed: JSON = json.loads(data)
+        return parsed
+
     async def create_token_review(self, review: JSON, *, request_timeout: float = 10.0) -> JSON:
         return await self._json("POST", TOKEN_REVIEWS, body=review,
                                 request_timeout=request_timeout)

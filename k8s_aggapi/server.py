@@ -69,6 +69,29 @@ class ServerApp(Router):
         await super().app(scope, receive, send)
 
 
+class _VersionEndpoints:
+    """Resource requests when some group-versions serve their own paths
+    (`APIGroup.serve_version`, custom metrics say): theirs to them, the rest to `resources`."""
+
+    def __init__(self, groups: Sequence[APIGroup],
+                 resources: Callable[..., Awaitable[None]]) -> None:
+        self.resources = resources
+        self.endpoints = {(g.name, v.name): v.endpoint for g in groups for v in g.versions
+                          if v.endpoint is not None}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        info = scope[REQUEST_INFO]
+        endpoint = self.endpoints.get((info.api_group, info.api_version))
+        await (self.resources if endpoint is None else endpoint)(scope, receive, send)
+
+
+def _resources(config: CompletedConfig) -> Callable[..., Awaitable[None]]:
+    resources = ResourceEndpoint(config.groups, config.limits)
+    if any(v.endpoint is not None for g in config.groups for v in g.versions):
+        return _VersionEndpoints(config.groups, resources)
+    return resources  # no dispatch on the hot path of servers without such versions
+
+
 def routes(config: CompletedConfig) -> list[BaseRoute]:
     """Every path but resource requests, in order (those go to `ResourceEndpoint` first)."""
     return [
@@ -95,7 +118,7 @@ def build_app(config: CompletedConfig, running: RunningServer | None = None) -> 
             await server.stop()
 
     return ServerApp(
-        ResourceEndpoint(config.groups, config.limits),
+        _resources(config),
         routes(config),
         middleware=handler_chain(
             authenticator=config.authenticator,

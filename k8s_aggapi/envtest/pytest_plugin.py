@@ -53,6 +53,21 @@ def envtest_binaries(request: pytest.FixtureRequest) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def prometheus_binary(request: pytest.FixtureRequest) -> Path:
+    """Debian's `prometheus` (with `promtool`), installed with apt-get on first use."""
+    from k8s_aggapi.envtest.prometheus import PrometheusUnavailable, ensure_prometheus
+
+    try:
+        with _unsuspended_output(request):
+            ensure_prometheus("promtool")
+            return ensure_prometheus()
+    except PrometheusUnavailable as e:
+        if e2e_required():
+            pytest.fail(f"{e} ({REQUIRED_ENV}=1 or CI is set, so this is an error)")
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="session")
 def control_plane(envtest_binaries: dict[str, Path]) -> Iterator[ControlPlane]:
     """A control plane shared by the session (etcd, apiserver, KCM, scheduler, kwok node)."""
     from k8s_aggapi.envtest.controlplane import ControlPlane

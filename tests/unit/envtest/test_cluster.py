@@ -20,7 +20,11 @@ CHILD = """
 import signal, sys, time
 from pathlib import Path
 from k8s_aggapi.envtest.cluster import stop_when_parent_exits
-signal.signal(signal.SIGTERM, lambda *a: (Path(sys.argv[1]).write_text("SIGTERM"), sys.exit(0)))
+def got(*_):  # written whole, then renamed: the test never reads a half-written marker
+    Path(sys.argv[1] + ".tmp").write_text("SIGTERM")
+    Path(sys.argv[1] + ".tmp").rename(sys.argv[1])
+    sys.exit(0)
+signal.signal(signal.SIGTERM, got)
 stop_when_parent_exits()
 Path(sys.argv[1] + ".armed").touch()
 time.sleep(60)

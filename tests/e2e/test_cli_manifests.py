@@ -184,3 +184,23 @@ def test_local_variant_is_available_with_the_cert_of_aggapi_certs(
                         input=FLUNDER)
     assert "flunder.wardle.example.com/by-editor created" in out
 
+
+
+@pytest.mark.parametrize("variant", ["default", "high-availability"])
+def test_checked_in_metrics_server_deploy_passes_a_server_side_dry_run(
+        variant: str, kubectl: object) -> None:
+    """The metrics server's deploy/ (what `aggapi manifests` writes, as upstream's
+    components.yaml and its HA variant) is accepted object by object by kube-apiserver."""
+    deploy = ROOT / "examples" / "metrics_server" / "deploy" / variant
+    lines = dry_run_lines(kubectl, "-k", str(deploy))
+    kustomization = yaml.safe_load((deploy / "kustomization.yaml").read_text())
+    expected = sum(1 for f in kustomization["resources"]
+                   for d in yaml.safe_load_all((deploy / f).read_text()) if d)
+    assert len(lines) == expected, lines
+    assert all(line.endswith("(server dry run)") for line in lines), lines
+    assert any(line.startswith("deployment.apps/metrics-server ") for line in lines), lines
+    assert any(line.startswith("apiservice.apiregistration.k8s.io/v1beta1.metrics.k8s.io ")
+               for line in lines), lines
+    if variant == "high-availability":
+        assert any(line.startswith("poddisruptionbudget.policy/metrics-server ")
+                   for line in lines), lines

@@ -154,15 +154,20 @@ def test_local_variant_is_available_with_the_cert_of_aggapi_certs(
                     "--ca-bundle", str(certs / "ca.crt"), "--local-port", str(port))
     objects = [d for d in yaml.safe_load_all(stream) if d]
     routing = [o for o in objects if o["kind"] in ("Service", "APIService")]
-    assert [o["kind"] for o in routing] == ["Service", "APIService"]
+    # one Service, one APIService per served version (v1beta1 preferred, v1alpha1 as upstream)
+    assert [o["kind"] for o in routing] == ["Service", "APIService", "APIService"]
     assert routing[0]["spec"] == {"type": "ExternalName", "externalName": "localhost"}
-    checked_in = yaml.safe_load((DEPLOY / "apiservice.yaml").read_text())
-    spec = dict(routing[1]["spec"])
-    assert spec.pop("caBundle")
-    assert spec.pop("service") == {"name": "wardle-server", "namespace": "wardle", "port": port}
-    expected = dict(checked_in["spec"])
-    del expected["insecureSkipTLSVerify"], expected["service"]
-    assert spec == expected  # the same registration as deploy/, routed to localhost
+    checked_in = {d["metadata"]["name"]: d for d in
+                  yaml.safe_load_all((DEPLOY / "apiservice.yaml").read_text()) if d}
+    assert sorted(checked_in) == sorted(o["metadata"]["name"] for o in routing[1:])
+    for apiservice in routing[1:]:
+        spec = dict(apiservice["spec"])
+        assert spec.pop("caBundle")
+        assert spec.pop("service") == {"name": "wardle-server", "namespace": "wardle",
+                                       "port": port}
+        expected = dict(checked_in[apiservice["metadata"]["name"]]["spec"])
+        del expected["insecureSkipTLSVerify"], expected["service"]
+        assert spec == expected  # the same registration as deploy/, routed to localhost
     for obj in routing:
         control_plane.apply(obj)
     wait_apiservice_available(control_plane.api_client(), APISERVICE, timeout=90)

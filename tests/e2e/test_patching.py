@@ -31,7 +31,7 @@ def flunder(name: str, reference: str, app: str = "first") -> str:
 
 
 def get(kubectl: Any, namespace: str, name: str) -> dict[str, Any]:
-    out = kubectl("get", "flunders.wardle.example.com", name, "-n", namespace, "-o", "json", "--show-managed-fields")
+    out = kubectl("get", "flunders.v1alpha1.wardle.example.com", name, "-n", namespace, "-o", "json", "--show-managed-fields")
     return dict(json.loads(out.stdout))
 
 
@@ -91,18 +91,18 @@ def test_client_side_apply_then_server_side_apply(wardle: Any, kubectl: Any,
 
 def test_patch_types_and_replace(wardle: Any, kubectl: Any, namespace: str) -> None:
     kubectl("create", "-n", namespace, "-f", "-", input=flunder("p", "r"))
-    kubectl("patch", "flunders.wardle.example.com", "p", "-n", namespace, "-p",
+    kubectl("patch", "flunders.v1alpha1.wardle.example.com", "p", "-n", namespace, "-p",
             '{"metadata":{"finalizers":["example.com/a"]},"spec":{"reference":"s"}}')
-    kubectl("patch", "flunders.wardle.example.com", "p", "-n", namespace, "--type=strategic", "-p",
+    kubectl("patch", "flunders.v1alpha1.wardle.example.com", "p", "-n", namespace, "--type=strategic", "-p",
             '{"metadata":{"finalizers":["example.com/b"]}}')
     obj = get(kubectl, namespace, "p")
     assert obj["metadata"]["finalizers"] == ["example.com/a", "example.com/b"]
-    kubectl("patch", "flunders.wardle.example.com", "p", "-n", namespace, "--type=strategic", "-p",
+    kubectl("patch", "flunders.v1alpha1.wardle.example.com", "p", "-n", namespace, "--type=strategic", "-p",
             '{"metadata":{"$deleteFromPrimitiveList/finalizers":["example.com/a"]}}')
     assert get(kubectl, namespace, "p")["metadata"]["finalizers"] == ["example.com/b"]
-    kubectl("patch", "flunders.wardle.example.com", "p", "-n", namespace, "--type=merge", "-p",
+    kubectl("patch", "flunders.v1alpha1.wardle.example.com", "p", "-n", namespace, "--type=merge", "-p",
             '{"metadata":{"finalizers":null}}')
-    kubectl("patch", "flunders.wardle.example.com", "p", "-n", namespace, "--type=json", "-p",
+    kubectl("patch", "flunders.v1alpha1.wardle.example.com", "p", "-n", namespace, "--type=json", "-p",
             '[{"op":"replace","path":"/spec/reference","value":"j"}]')
     obj = get(kubectl, namespace, "p")
     assert "finalizers" not in obj["metadata"] and obj["spec"]["reference"] == "j"

@@ -14,6 +14,8 @@ from tests.integration.test_sample_dev import DevServer, dev_server, kubectl
 
 pytestmark = pytest.mark.integration
 
+# the plural in v1alpha1: the sample also serves Flunder, preferred, in v1beta1 (other fields)
+FLUNDERS = "flunders.v1alpha1.wardle.example.com"
 UNKNOWN = "apiVersion: nope.example.com/v1\nkind: Nope\nmetadata: {name: nope}\n"
 FLUNDER = """\
 apiVersion: wardle.example.com/v1alpha1
@@ -39,7 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 
 
 def get(kubectl_bin: Path, server: DevServer, name: str) -> dict:
-    return dict(json.loads(kubectl(kubectl_bin, server, "get", "flunder", name, "-o", "json",
+    return dict(json.loads(kubectl(kubectl_bin, server, "get", FLUNDERS, name, "-o", "json",
                                    "--show-managed-fields").stdout))
 
 
@@ -98,16 +100,16 @@ def test_client_side_apply_then_server_side_apply(kubectl_bin: Path, server: Dev
 
 def test_patch_types(kubectl_bin: Path, server: DevServer) -> None:
     kubectl(kubectl_bin, server, "create", "-f", "-", stdin=FLUNDER.format(name="p", reference="r"))
-    kubectl(kubectl_bin, server, "patch", "flunder", "p", "-p",
+    kubectl(kubectl_bin, server, "patch", FLUNDERS, "p", "-p",
             '{"metadata":{"finalizers":["example.com/a"]},"spec":{"reference":"s"}}')
-    kubectl(kubectl_bin, server, "patch", "flunder", "p", "--type=strategic", "-p",
+    kubectl(kubectl_bin, server, "patch", FLUNDERS, "p", "--type=strategic", "-p",
             '{"metadata":{"finalizers":["example.com/b"]}}')
     obj = get(kubectl_bin, server, "p")
     assert obj["metadata"]["finalizers"] == ["example.com/a", "example.com/b"]
     assert obj["spec"]["reference"] == "s"
-    kubectl(kubectl_bin, server, "patch", "flunder", "p", "--type=merge", "-p",
+    kubectl(kubectl_bin, server, "patch", FLUNDERS, "p", "--type=merge", "-p",
             '{"metadata":{"finalizers":null}}')
-    kubectl(kubectl_bin, server, "patch", "flunder", "p", "--type=json", "-p",
+    kubectl(kubectl_bin, server, "patch", FLUNDERS, "p", "--type=json", "-p",
             '[{"op":"replace","path":"/spec/reference","value":"j"}]')
     obj = get(kubectl_bin, server, "p")
     assert "finalizers" not in obj["metadata"] and obj["spec"]["reference"] == "j"

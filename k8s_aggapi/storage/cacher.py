@@ -35,6 +35,7 @@ from k8s_aggapi.storage.interface import (
     ProgressRequester,
     Storage,
 )
+from k8s_aggapi.storage.subscriber import Subscriber
 
 log = logging.getLogger("k8s_aggapi.storage.cacher")
 
@@ -53,15 +54,6 @@ def _prefix_end(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
 
 
-class _Watcher:
-    __slots__ = ("ended", "prefix", "queue")
-
-    def __init__(self, prefix: str, size: int) -> None:
-        self.prefix = prefix
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(size)
-        self.ended = False
-
-
 class _ResourceCache:
     """One resource's objects, recent events and watchers, fed by one backend watch."""
 
@@ -72,7 +64,7 @@ class _ResourceCache:
         self.revision = 0  # every event up to here is applied
         self.oldest = 0  # watches after this revision are served from `history`
         self.history: deque[Event] = deque(maxlen=cacher.history)
-        self.watchers: set[_Watcher] = set()
+        self.watchers: set[Subscriber] = set()
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -211,7 +203,7 @@ class _ResourceCache:
         return ListResult([self.objects[k] for k in keys], self.revision)
 
     async def watch(self, prefix: str, after_revision: int) -> AsyncIterator[Event]:
-        watcher = _Watcher(prefix, self.cacher.queue_length)
+        watcher = Subscriber(prefix, self.cacher.queue_length)
         # replay and subscribe with no await in between: no event falls in a gap
         backlog = [e for e in self.history if e.revision > after_revision]
         self.watchers.add(watcher)

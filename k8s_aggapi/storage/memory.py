@@ -28,6 +28,7 @@ from k8s_aggapi.storage.interface import (
     ListResult,
     Object,
 )
+from k8s_aggapi.storage.subscriber import Subscriber
 
 log = logging.getLogger("k8s_aggapi.storage")
 
@@ -49,17 +50,6 @@ def _stamp(obj: Object, revision: int) -> Object:
     return {**obj, "metadata": meta}
 
 
-class _Watcher:
-    """One subscriber: its key prefix, its bounded queue, and whether it was ended."""
-
-    __slots__ = ("ended", "prefix", "queue")
-
-    def __init__(self, prefix: str, size: int) -> None:
-        self.prefix = prefix
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(size)
-        self.ended = False
-
-
 class MemoryStorage:
     """Implements `storage.Storage`; share one instance between resources if you like."""
 
@@ -78,7 +68,7 @@ class MemoryStorage:
         self._all_keys: list[str] = []  # keys with a kept version, sorted
         self._compacted = 0  # reads below this revision are Expired
         self._writes_since_sweep = 0
-        self._watchers: set[_Watcher] = set()
+        self._watchers: set[Subscriber] = set()
         self._queue_length = watch_queue_length
 
     async def current_revision(self) -> int:
@@ -216,7 +206,7 @@ class MemoryStorage:
             # the oldest event is dropped: the state before it can no longer be read
             self._compacted = self._history[0].revision
         self._history.append(event)
-        unresponsive: list[_Watcher] = []
+        unresponsive: list[Subscriber] = []
         for watcher in self._watchers:
             if event.key.startswith(watcher.prefix):
                 try:
@@ -239,7 +229,7 @@ class MemoryStorage:
                 watcher.queue.put_nowait(Event("BOOKMARK", "", {}, self._revision))
 
     async def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[Event]:
-        watcher = _Watcher(prefix, self._queue_length)
+        watcher = Subscriber(prefix, self._queue_length)
         # Replay and subscribe with no await in between, so no event falls in a gap.
         oldest = self._history[0].revision if self._history else self._revision + 1
         if after_revision < self._revision and after_revision + 1 < oldest:

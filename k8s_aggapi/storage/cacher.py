@@ -35,7 +35,7 @@ from k8s_aggapi.storage.interface import (
     ProgressRequester,
     Storage,
 )
-from k8s_aggapi.storage.subscriber import Subscriber
+from k8s_aggapi.storage.subscriber import Subscriber, deliver
 
 log = logging.getLogger("k8s_aggapi.storage.cacher")
 
@@ -136,19 +136,7 @@ class _ResourceCache:
                 self.oldest = self.history[0].revision
             self.history.append(event)
         self.revision = event.revision
-        unresponsive = []
-        for watcher in self.watchers:
-            if event.type == "BOOKMARK" or event.key.startswith(watcher.prefix):
-                try:
-                    watcher.queue.put_nowait(event)
-                except asyncio.QueueFull:
-                    unresponsive.append(watcher)
-        for watcher in unresponsive:
-            log.info("Forcing watcher close due to unresponsiveness: key: %r. "
-                     "len(queue) = %d, cap(queue) = %d", watcher.prefix,
-                     watcher.queue.qsize(), watcher.queue.maxsize)
-            watcher.ended = True
-            self.watchers.discard(watcher)
+        deliver(self.watchers, event)
         self._wake()
 
     def _wake(self) -> None:

@@ -28,7 +28,7 @@ from k8s_aggapi.storage.interface import (
     ListResult,
     Object,
 )
-from k8s_aggapi.storage.subscriber import Subscriber
+from k8s_aggapi.storage.subscriber import Subscriber, deliver
 
 log = logging.getLogger("k8s_aggapi.storage")
 
@@ -206,21 +206,7 @@ class MemoryStorage:
             # the oldest event is dropped: the state before it can no longer be read
             self._compacted = self._history[0].revision
         self._history.append(event)
-        unresponsive: list[Subscriber] = []
-        for watcher in self._watchers:
-            if event.key.startswith(watcher.prefix):
-                try:
-                    watcher.queue.put_nowait(event)
-                except asyncio.QueueFull:
-                    unresponsive.append(watcher)
-        for watcher in unresponsive:
-            # What is queued is still delivered, then the stream ends: the client resumes
-            # from the last resourceVersion it saw, so nothing is lost.
-            log.info("Forcing watcher close due to unresponsiveness: key: %r. "
-                     "len(queue) = %d, cap(queue) = %d", watcher.prefix,
-                     watcher.queue.qsize(), watcher.queue.maxsize)
-            watcher.ended = True
-            self._watchers.discard(watcher)
+        deliver(self._watchers, event)
 
     async def request_progress(self) -> None:
         """A BOOKMARK at the current revision to every watcher (all before it was queued)."""

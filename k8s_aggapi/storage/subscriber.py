@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from k8s_aggapi.storage.interface import Event
+
+log = logging.getLogger("k8s_aggapi.storage")
 
 
 class Subscriber:
@@ -16,3 +19,22 @@ class Subscriber:
         self.prefix = prefix
         self.queue: asyncio.Queue[Event] = asyncio.Queue(size)
         self.ended = False
+
+
+def deliver(subscribers: set[Subscriber], event: Event) -> None:
+    """Queue `event` for each subscriber whose prefix holds its key (a BOOKMARK for all). One
+    whose queue is full is ended and removed: what is queued is still delivered, then its
+    stream ends, and the client resumes from the last resourceVersion it saw (nothing lost)."""
+    unresponsive = []
+    for subscriber in subscribers:
+        if event.type == "BOOKMARK" or event.key.startswith(subscriber.prefix):
+            try:
+                subscriber.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                unresponsive.append(subscriber)
+    for subscriber in unresponsive:
+        log.info("Forcing watcher close due to unresponsiveness: key: %r. "
+                 "len(queue) = %d, cap(queue) = %d", subscriber.prefix,
+                 subscriber.queue.qsize(), subscriber.queue.maxsize)
+        subscriber.ended = True
+        subscribers.discard(subscriber)

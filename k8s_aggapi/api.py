@@ -50,17 +50,12 @@ def _capabilities(rest: REST, table: TableConvertor, what: str) -> Capabilities:
     return capabilities
 
 
-@dataclass
-class Subresource:
-    """`<plural>/<name>`: what serves it and the kind it answers with."""
+class _Served:
+    """What a resource and a subresource both answer: their apiVersion and their verbs."""
 
-    name: str
-    rest: REST
-    capabilities: Capabilities
     group: str
     version: str
-    kind: str
-    model: type[BaseModel] | None = None
+    capabilities: Capabilities
 
     @property
     def api_version(self) -> str:
@@ -72,7 +67,20 @@ class Subresource:
 
 
 @dataclass
-class Resource:
+class Subresource(_Served):
+    """`<plural>/<name>`: what serves it and the kind it answers with."""
+
+    name: str
+    rest: REST
+    capabilities: Capabilities
+    group: str
+    version: str
+    kind: str
+    model: type[BaseModel] | None = None
+
+
+@dataclass
+class Resource(_Served):
     """A resource served in one group version, with its subresources."""
 
     info: ResourceInfo
@@ -91,14 +99,6 @@ class Resource:
     @property
     def group_resource(self) -> GroupResource:
         return GroupResource(self.group, self.info.plural)
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def verbs(self) -> list[str]:
-        return self.capabilities.verbs
 
     @property
     def storage_version_hash(self) -> str:

@@ -76,6 +76,15 @@ def _validity(builder: x509.CertificateBuilder, days: int) -> x509.CertificateBu
     )
 
 
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    """A CA signs certificates and CRLs; a leaf signs and (RSA key exchange) enciphers keys."""
+    return x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=not ca,
+        data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+        encipher_only=False, decipher_only=False,
+    )
+
+
 def new_ca(common_name: str, *, days: int = 3650) -> KeyPair:
     """A self-signed certificate authority."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -88,11 +97,7 @@ def new_ca(common_name: str, *, days: int = 3650) -> KeyPair:
         .serial_number(x509.random_serial_number())
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
-            ),
+            _key_usage(ca=True),
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -126,11 +131,7 @@ def new_cert(
         .serial_number(x509.random_serial_number())
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=True,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
-            ),
+            _key_usage(ca=False),
             critical=True,
         )
         .add_extension(

@@ -13,7 +13,7 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import uvicorn
 
@@ -24,6 +24,20 @@ from k8s_aggapi.serving.protocols import protocol_class
 from k8s_aggapi.serving.tls import DynamicServingTLS
 
 Hook = Callable[["SecureServer"], Awaitable[None] | None]
+
+
+class ServerOptions(TypedDict, total=False):
+    """The keyword options of `serve()` and `build_server()` (defaults in `build_server`)."""
+
+    on_ready: Hook | None
+    on_shutdown: Hook | None
+    shutdown_delay: float
+    graceful_timeout: float
+    log_level: str | int | None
+    access_log: bool
+    http: str
+    ws: str
+    limits: ServerLimits
 
 
 class LimitedConfig(uvicorn.Config):
@@ -77,18 +91,7 @@ class SecureServer(uvicorn.Server):
 
 
 async def serve(
-    app: Any,
-    serving: SecureServingOptions | SecureServingInfo,
-    *,
-    on_ready: Hook | None = None,
-    on_shutdown: Hook | None = None,
-    shutdown_delay: float = 0.0,
-    graceful_timeout: float = 30.0,
-    log_level: str | int | None = "info",
-    access_log: bool = False,
-    http: str = "auto",
-    ws: str = "auto",
-    limits: ServerLimits = DEFAULT_LIMITS,
+    app: Any, serving: SecureServingOptions | SecureServingInfo, **options: Unpack[ServerOptions]
 ) -> None:
     """Serve `app` over TLS until SIGINT/SIGTERM (or `server.should_exit = True`).
 
@@ -97,19 +100,7 @@ async def serve(
     listener closes. The serving certificate is reloaded from disk while serving. `limits`
     bounds request heads (size, read time) and idle connections.
     """
-    server = build_server(
-        app,
-        await _complete(serving),
-        on_ready=on_ready,
-        on_shutdown=on_shutdown,
-        shutdown_delay=shutdown_delay,
-        graceful_timeout=graceful_timeout,
-        log_level=log_level,
-        access_log=access_log,
-        http=http,
-        ws=ws,
-        limits=limits,
-    )
+    server = build_server(app, await _complete(serving), **options)
     watcher = asyncio.create_task(server.tls.watch(server.serving.reload_interval))
     try:
         await server.serve()

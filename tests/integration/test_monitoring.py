@@ -85,7 +85,9 @@ def test_down_server_raises_an_alert(prometheus: Prometheus) -> None:
     alerts = prometheus.wait_for(
         'ALERTS{alertname="AggregatedAPIServerDown",job="gone-server"}', timeout=120)
     assert alerts[0]["metric"]["alertstate"] in ("pending", "firing")
-    assert prometheus.query('job:up:min{job="wardle-server"}')[0]["value"][1] == "1"
+    # the recording rule's group runs on its own interval: poll it too, not one instant query
+    up = prometheus.wait_for('job:up:min{job="wardle-server"}', timeout=120)
+    assert up[0]["value"][1] == "1"
 
 
 def test_every_dashboard_panel_returns_data(server: DevServer, prometheus: Prometheus) -> None:

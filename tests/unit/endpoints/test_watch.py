@@ -43,7 +43,13 @@ async def call(app, method, path, query=b"", body=b"", headers=()):
 
 
 async def events(chunks, n):
-    return [orjson.loads(await asyncio.wait_for(chunks.get(), 2)) for _ in range(n)]
+    """The next `n` events; one body may carry several (queued events are written at once)."""
+    got: list = []
+    while len(got) < n:
+        body = await asyncio.wait_for(chunks.get(), 2)
+        got += [orjson.loads(line) for line in body.splitlines()]
+    assert len(got) == n, got
+    return got
 
 
 async def test_watch_sees_initial_and_live_events():
@@ -134,7 +140,7 @@ async def test_periodic_bookmarks_carry_the_last_resource_version():
 
     async def send(message):
         if message.get("body"):
-            lines.append(orjson.loads(message["body"]))
+            lines.extend(orjson.loads(line) for line in message["body"].splitlines())
 
     async def receive():
         await asyncio.sleep(3600)
@@ -204,22 +210,54 @@ async def test_a_client_that_stops_reading_is_cut_off_after_the_queue_length():
     assert produced == 7  # one in send(), five queued, the seventh waited in vain
     unblock.set()
     await asyncio.wait_for(task, 5)  # what was queued is sent, then the stream ends
-    rvs = [int(orjson.loads(line)["object"]["metadata"]["resourceVersion"]) for line in lines]
+    rvs = [int(orjson.loads(line)["object"]["metadata"]["resourceVersion"])
+           for body in lines for line in body.splitlines()]
     assert rvs == [1, 2, 3, 4, 5, 6]
 
 
 async def test_an_error_of_the_source_still_surfaces_through_the_queue():
-    from k8s_aggapi.endpoints.watch import bounded
+    from k8s_aggapi.endpoints.watch import stream_watch
     from k8s_aggapi.errors import BadRequest
 
     async def source():
         raise BadRequest("bad resourceVersion")
         yield  # pragma: no cover
 
-    stream = bounded(source(), 5)
+    async def send(message):
+        pass
+
+    async def receive():
+        await asyncio.Event().wait()
+
     with pytest.raises(BadRequest, match="bad resourceVersion"):
-        await anext(stream)
-    await stream.aclose()
+        await stream_watch(source(), send, receive, transform=lambda o: o, bookmark=None,
+                           duration=60)
+
+
+async def test_one_event_is_encoded_once_for_all_its_watchers():
+    from k8s_aggapi.endpoints.watch import FRAMES, stream_watch
+    from k8s_aggapi.registry.rest import WatchEvent
+
+    shared = {"metadata": {"name": "shared", "resourceVersion": "9"}}
+    bodies: list[bytes] = []
+
+    async def source():
+        yield WatchEvent("ADDED", shared)
+
+    async def send(message):
+        if message.get("body"):
+            bodies.append(message["body"])
+
+    async def receive():
+        await asyncio.Event().wait()
+
+    misses = FRAMES.misses
+    for _ in range(5):
+        await stream_watch(source(), send, receive, transform=lambda o: o, bookmark=None,
+                           duration=60)
+    assert FRAMES.misses == misses + 1  # encoded for the first watcher, shared by the others
+    assert len(set(bodies)) == 1 and orjson.loads(bodies[0])["object"] == shared
+    assert all(body is bodies[0] for body in bodies)  # the very same bytes
 
 
 async def test_a_slow_but_steady_client_is_not_cut_off():
@@ -243,4 +281,4 @@ async def test_a_slow_but_steady_client_is_not_cut_off():
     await asyncio.wait_for(stream_watch(
         backlog(), send, receive, transform=lambda o: o, bookmark=None, duration=60,
         queue_length=2), 10)
-    assert len(lines) == 40
+    assert sum(len(body.splitlines()) for body in lines) == 40

@@ -8,6 +8,7 @@ create, update, patch, delete, deletecollection. Objects travel as dicts, writte
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -132,10 +133,16 @@ class ResourceEndpoint:
         if deprecation is not None:  # upstream's Warning on every answer, errors included
             text = deprecation.warning(resource.api_version, resource.info.kind)
             await _warned(resource, ctx, scope, receive, send, query, self.limits, sub, verb,
-                          info.name, (b"warning", f"299 - {errors.go_quote(text)}".encode()))
+                          info.name, (b"warning", _warning_value(text)))
             return
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits, sub)
         await VERBS[verb](handler, info.name)
+
+
+@functools.lru_cache(maxsize=64)
+def _warning_value(text: str) -> bytes:
+    """A Warning header's value: the same few texts on every request, quoted once."""
+    return f"299 - {errors.go_quote(text)}".encode()
 
 
 async def _warned(resource: Resource, ctx: rest.RequestContext, scope: dict[str, Any],

@@ -60,6 +60,7 @@ async def watch_store(
     else:
         after = int(rv)
     events = store.backend.watch(prefix, after_revision=after)
+    filtering = not (options.label_selector.empty() and options.field_selector.empty())
     try:
         async for event in events:
             if event.type == "BOOKMARK":  # the backend's progress: all up to it was sent
@@ -67,7 +68,7 @@ async def watch_store(
                     yield WatchEvent("BOOKMARK", bookmark_object(
                         store.info.kind, store.api_version, str(event.revision)))
                 continue
-            if store._matches(event.object, options):
+            if not filtering or store._matches(event.object, options):
                 yield WatchEvent(event.type, event.object)
     except st.Expired as exc:
         yield WatchEvent("ERROR", errors.Gone(str(exc)).to_status())

@@ -327,7 +327,6 @@ class Handler:
             events, self.send, self.receive, transform=transform,
             bookmark=bookmark if options.allow_watch_bookmarks else None,
             duration=float(options.timeout_seconds) if options.timeout_seconds else None,
-            queue_length=self.limits.watch_queue_length,
         )
 
     def _check_type(self, body: dict[str, Any]) -> None:

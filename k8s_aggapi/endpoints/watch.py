@@ -6,9 +6,11 @@ disconnect, when the event source ends, or when the client stops taking events w
 
 Fan-out cost: one event reaches every watcher of a resource as the same object, so its frame
 (`{"type":..,"object":..}\\n`) is encoded once and shared (`FRAMES`, keyed by the object's
-identity), as upstream's cacher serializes a `cachingObject` once per encoding. Each watcher
-has one reader task feeding a `Mailbox` and one writer (the request's task) that takes
-everything queued at once and writes it in one body message: no task or future per event.
+identity), as upstream's cacher serializes a `cachingObject` once per encoding. The request's
+task iterates the events itself (one wake-up per batch, no task or future per event) and
+writes the events queued behind one another in one body message (the storage's hint,
+`more_queued`). A slow client is the storage's to bound: its watch queue holds at most
+`--watch-queue-length` events, then the watcher is ended, as upstream's cacher ends it.
 """
 
 from __future__ import annotations
@@ -17,14 +19,13 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
 
-from k8s_aggapi.limits import DEFAULT_LIMITS
 from k8s_aggapi.registry.rest import Object, WatchEvent
+from k8s_aggapi.storage.subscriber import more_queued
 
 log = logging.getLogger("k8s_aggapi.endpoints")
 
@@ -32,11 +33,7 @@ Send = Callable[[dict[str, Any]], Any]
 Receive = Callable[[], Any]
 MIN_REQUEST_TIMEOUT = 1800.0
 BOOKMARK_INTERVAL = 60.0
-FULL_QUEUE_GRACE = 1.0
-"""How long a full queue may wait for the client before the watch ends; upstream's cacher
-waits a shared budget of about 100 ms (`pkg/storage/cacher/time_budget.go`)."""
 FRAMES_KEPT = 512
-_END = object()
 
 
 class Frames:
@@ -67,73 +64,57 @@ class Frames:
 FRAMES = Frames()
 
 
-class Mailbox:
-    """What waits for one watcher's writer: items in order, and at most one waiting future,
-    woken by a new item, by the timer, or by the client going away."""
+class _Out:
+    """The lines not yet written, and the resourceVersion of the last one that was."""
 
-    __slots__ = ("_waiter", "gone", "items")
+    __slots__ = ("_flushes", "_scheduled", "chunks", "rv", "send", "sent_rv")
 
-    def __init__(self) -> None:
-        self.items: deque[object] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self.gone = False
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.chunks: list[bytes] = []
+        self.rv = self.sent_rv = ""
+        self._scheduled = False
+        self._flushes: set[asyncio.Future[None]] = set()
 
-    def put(self, item: object) -> None:
-        self.items.append(item)
-        self.wake()
-
-    def wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def wait(self) -> None:
-        """Until something is queued or `wake()` is called."""
-        if self.items or self.gone:
+    async def flush(self) -> None:
+        chunks = self.chunks
+        if not chunks:
             return
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
+        self.chunks = []
+        self.sent_rv = self.rv
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        await self.send({"type": "http.response.body", "body": body, "more_body": True})
+
+    def flush_when_idle(self) -> None:
+        """More events were said to be queued, but the filters above the storage may drop
+        them all: once this task waits, whatever is left unwritten is written."""
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._idle)
+
+    def _idle(self) -> None:
+        self._scheduled = False
+        if self.chunks:
+            flush = asyncio.ensure_future(self.flush())
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushes.discard)
 
 
-async def _read(events: AsyncIterator[WatchEvent], box: Mailbox, room: Mailbox, length: int,
-                grace: float) -> None:
-    """Move `events` into `box` as they come. When `length` wait unsent and none is taken for
-    `grace` seconds, the source is dropped; what is queued is still sent, then the stream
-    ends and the client resumes from its last resourceVersion."""
-    loop = asyncio.get_running_loop()
-    try:
-        async for event in events:
-            if len(box.items) >= length:
-                handle = loop.call_later(grace, room.wake)
-                try:
-                    await room.wait()  # the writer took a batch, or the grace is over
-                finally:
-                    handle.cancel()
-                if len(box.items) >= length:
-                    log.info("Forcing watcher close due to unresponsiveness: "
-                             "len(queue) = %d, cap(queue) = %d", len(box.items), length)
-                    return
-            box.put(event)
-    except Exception as exc:  # the writer raises it, in its place in the stream
-        box.put(exc)
-    finally:
-        box.put(_END)
-        closer = getattr(events, "aclose", None)
-        if closer is not None:
-            with contextlib.suppress(Exception):
-                await closer()
-
-
-async def _wait_disconnect(receive: Receive, box: Mailbox) -> None:
+async def _wait_disconnect(receive: Receive) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            box.gone = True
-            box.wake()
             return
+
+
+async def _bookmarks(out: _Out, bookmark: Callable[[str], Object], interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        if out.sent_rv or out.rv:
+            await out.flush()
+            line = orjson.dumps({"type": "BOOKMARK", "object": bookmark(out.sent_rv)})
+            await out.send({"type": "http.response.body", "body": line + b"\n",
+                            "more_body": True})
 
 
 async def stream_watch(
@@ -145,12 +126,9 @@ async def stream_watch(
     bookmark: Callable[[str], Object] | None,
     duration: float | None,
     bookmark_interval: float = BOOKMARK_INTERVAL,
-    queue_length: int = DEFAULT_LIMITS.watch_queue_length,
-    grace: float = FULL_QUEUE_GRACE,
 ) -> None:
     """Write `events` to the client until timeout or disconnect; `transform` shapes objects
-    (Table, PartialObjectMetadata or identity); `bookmark(rv)` makes a bookmark object; at
-    most `queue_length` events wait for a slow client (see `_read`)."""
+    (Table, PartialObjectMetadata or identity); `bookmark(rv)` makes a bookmark object."""
     await send({
         "type": "http.response.start",
         "status": 200,
@@ -162,65 +140,58 @@ async def stream_watch(
     loop = asyncio.get_running_loop()
     if duration is None:
         duration = MIN_REQUEST_TIMEOUT * (1 + random.random())
-    deadline = loop.time() + duration
-    next_bookmark = loop.time() + bookmark_interval
-    last_rv = ""
-    box, room = Mailbox(), Mailbox()
-    reader = asyncio.ensure_future(_read(events, box, room, queue_length, grace))
-    disconnect = asyncio.ensure_future(_wait_disconnect(receive, box))
-    timer = loop.call_at(min(deadline, next_bookmark) if bookmark else deadline, box.wake)
+    task = asyncio.current_task()
+    assert task is not None
+    stopped = False
+
+    def stop(_: object = None) -> None:  # the timeout, or the client went away
+        nonlocal stopped
+        if not stopped:
+            stopped = True
+            task.cancel()
+
+    out = _Out(send)
+    helpers = [asyncio.ensure_future(_wait_disconnect(receive))]
+    helpers[0].add_done_callback(stop)
+    if bookmark is not None:
+        helpers.append(asyncio.ensure_future(_bookmarks(out, bookmark, bookmark_interval)))
+    timer = loop.call_later(duration, stop)
     frames = FRAMES
     try:
-        while True:
-            await box.wait()
-            if box.gone:
-                return
-            items = box.items
-            if items:
-                chunks = []
-                end: object = None
-                while items:
-                    item = items.popleft()
-                    if item is _END or isinstance(item, Exception):
-                        end = item
-                        break
-                    event: WatchEvent = item  # type: ignore[assignment]
-                    obj = event.object
-                    if event.type in ("ERROR", "BOOKMARK"):
-                        chunks.append(orjson.dumps({"type": event.type, "object": obj}) + b"\n")
-                        if event.type == "ERROR":
-                            end = _END
-                            break
-                        continue
-                    last_rv = str(obj.get("metadata", {}).get("resourceVersion", last_rv))
-                    shaped = transform(obj)
-                    chunks.append(frames.line(event.type, obj) if shaped is obj else
+        async for event in events:
+            obj = event.object
+            if event.type in ("ERROR", "BOOKMARK"):
+                out.chunks.append(orjson.dumps({"type": event.type, "object": obj}) + b"\n")
+                if event.type == "ERROR":
+                    break
+            else:
+                out.rv = str(obj.get("metadata", {}).get("resourceVersion", out.rv))
+                shaped = transform(obj)
+                out.chunks.append(frames.line(event.type, obj) if shaped is obj else
                                   orjson.dumps({"type": event.type, "object": shaped}) + b"\n")
-                room.wake()  # the reader may queue again
-                if chunks:
-                    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
-                if isinstance(end, Exception):
-                    raise end
-                if end is _END:
-                    return
-                continue
-            now = loop.time()
-            if now >= deadline:
-                return
-            if bookmark is not None and now >= next_bookmark:
-                if last_rv:
-                    line = orjson.dumps({"type": "BOOKMARK", "object": bookmark(last_rv)})
-                    await send({"type": "http.response.body", "body": line + b"\n",
-                                "more_body": True})
-                next_bookmark = loop.time() + bookmark_interval
-                timer.cancel()
-                timer = loop.call_at(min(deadline, next_bookmark), box.wake)
+            if more_queued():
+                out.flush_when_idle()
+            else:
+                await out.flush()
+        await out.flush()
+    except asyncio.CancelledError:
+        if not stopped:
+            raise
+        task.uncancel()  # our own stop: the stream ends normally
+    except Exception:
+        with contextlib.suppress(Exception):
+            await out.flush()  # what came before the error, then the error itself
+        raise
     finally:
+        stopped = True  # from here on, a late disconnect or timeout cancels nothing
         timer.cancel()
-        for task in (disconnect, reader):
-            task.cancel()
+        for helper in (*helpers, *out._flushes):
+            helper.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await helper
+        closer = getattr(events, "aclose", None)
+        if closer is not None:
+            with contextlib.suppress(Exception):
+                await closer()
         with contextlib.suppress(Exception):
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -39,7 +39,7 @@ from k8s_aggapi.storage.interface import (
     ProgressRequester,
     Storage,
 )
-from k8s_aggapi.storage.subscriber import Subscriber, deliver
+from k8s_aggapi.storage.subscriber import MORE, Subscriber, deliver
 
 log = logging.getLogger("k8s_aggapi.storage.cacher")
 
@@ -219,12 +219,15 @@ class _ResourceCache:
         try:
             for event in backlog:
                 if event.key.startswith(prefix):
+                    MORE.set(True)
                     yield event
             last = max([after_revision, *(e.revision for e in backlog)])
-            while not (watcher.ended and watcher.queue.empty()):
-                event = await watcher.queue.get()
+            queue = watcher.queue
+            while not (watcher.ended and queue.empty()):
+                event = await queue.get()
                 if event.revision > last:  # never a bookmark behind what was sent
                     last = event.revision
+                    MORE.set(not queue.empty())
                     yield event
         finally:
             self.watchers.discard(watcher)

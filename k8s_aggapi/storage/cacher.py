@@ -254,6 +254,7 @@ class Cacher:
         self.fresh_timeout = fresh_timeout
         self._resource_of = resource_of
         self._caches: dict[str, asyncio.Future[_ResourceCache]] = {}
+        self._reading = False  # a revision read is in flight
         self._next_read: asyncio.Future[int] | None = None  # callers of the next read
         self._reader: asyncio.Future[None] | None = None
 
@@ -274,23 +275,34 @@ class Cacher:
         return await asyncio.shield(pending)
 
     async def _current(self) -> int:
-        """The backend's current revision, read after this call began. Concurrent callers
-        share reads: one arriving while a read is in flight waits for the next one, which
-        starts when that read ends, so the revision is never older than the caller."""
+        """The backend's current revision, read after this call began. With no read in
+        flight the caller reads it; one arriving while a read is in flight waits for the
+        next read, which starts when that one ends and serves everyone who waited, so the
+        revision is never older than the caller and concurrent callers share reads."""
+        if not self._reading:
+            self._reading = True
+            try:
+                return await self.backend.current_revision()
+            finally:
+                self._reading = False
+                if self._next_read is not None and (self._reader is None or
+                                                    self._reader.done()):
+                    self._reader = asyncio.ensure_future(self._read_revisions())
         if self._next_read is None:
             self._next_read = asyncio.get_running_loop().create_future()
-            if self._reader is None or self._reader.done():
-                self._reader = asyncio.ensure_future(self._read_revisions())
         return await asyncio.shield(self._next_read)
 
     async def _read_revisions(self) -> None:
         while (future := self._next_read) is not None:
             self._next_read = None
+            self._reading = True
             try:
                 future.set_result(await self.backend.current_revision())
             except Exception as exc:
                 future.set_exception(exc)
                 future.exception()  # retrieved: each caller gets it raised
+            finally:
+                self._reading = False
 
     async def _fresh(self, prefix: str) -> _ResourceCache | None:
         """The resource's cache once it holds every write done before this call (a

@@ -92,7 +92,9 @@ class ConvertingStorage:
         events = self.backend.watch(prefix, after_revision=after_revision)
         try:
             async for event in events:
-                yield st.Event(event.type, event.key, self._out(event.object), event.revision)
+                out = self._out(event.object)  # the same object when nothing is converted
+                yield event if out is event.object else st.Event(
+                    event.type, event.key, out, event.revision)
         finally:
             if isinstance(events, AsyncGenerator):  # the backend's watch ends with ours
                 await events.aclose()

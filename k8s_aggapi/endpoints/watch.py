@@ -1,8 +1,8 @@
 """Serving a watch: newline-delimited JSON events over one long response.
 
 Ends on `timeoutSeconds` (default: a random time in [30, 60) minutes, as upstream), on client
-disconnect, when the event source ends, or when the client stops taking events with
-`queue_length` waiting (upstream's cacher ends such a watcher); sends BOOKMARK events when asked.
+disconnect, or when the event source ends (the storage ends a watcher whose client stopped
+taking events, as upstream's cacher does); sends BOOKMARK events when asked.
 
 Fan-out cost: one event reaches every watcher of a resource as the same object, so its frame
 (`{"type":..,"object":..}\\n`) is encoded once and shared (`FRAMES`, keyed by the object's
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -26,8 +25,6 @@ import orjson
 
 from k8s_aggapi.registry.rest import Object, WatchEvent
 from k8s_aggapi.storage.subscriber import more_queued
-
-log = logging.getLogger("k8s_aggapi.endpoints")
 
 Send = Callable[[dict[str, Any]], Any]
 Receive = Callable[[], Any]
@@ -97,7 +94,12 @@ class _Out:
         if self.chunks:
             flush = asyncio.ensure_future(self.flush())
             self._flushes.add(flush)
-            flush.add_done_callback(self._flushes.discard)
+            flush.add_done_callback(self._flushed)
+
+    def _flushed(self, flush: asyncio.Future[None]) -> None:
+        self._flushes.discard(flush)
+        if not flush.cancelled():
+            flush.exception()  # a client gone: the request's own send says so next
 
 
 async def _wait_disconnect(receive: Receive) -> None:

@@ -181,6 +181,22 @@ def test_make_cluster_runs_the_whole_loop_and_dies_with_its_parent(
         group = kubectl_json("get", "--raw", "/apis/custom.metrics.k8s.io")
         assert group["preferredVersion"]["version"] == "v1beta2"
 
+        # OpenAPI through the aggregator: kube-apiserver serves the adapter's documents
+        def openapi_v3() -> Any:
+            root = kubectl_json("get", "--raw", "/openapi/v3") or {"paths": {}}
+            entry = root["paths"].get("apis/custom.metrics.k8s.io/v1beta2", {})
+            url = entry.get("serverRelativeURL")
+            return kubectl_json("get", "--raw", url) if url else None
+
+        doc = wait_until("custom.metrics.k8s.io/v1beta2 in /openapi/v3", openapi_v3,
+                         timeout=120, interval=2)
+        operations = {item["get"]["operationId"] for item in doc["paths"].values()
+                      if "get" in item}
+        assert "listCustomMetricsV1beta2NamespacedMetricValue" in operations, operations
+        v2 = kubectl_json("get", "--raw", "/openapi/v2")
+        assert "/apis/external.metrics.k8s.io/v1beta1/namespaces/{namespace}/{resource}" in (
+            v2["paths"])
+
         # kubectl top: the metrics server on the kwok pods of namespace demo
         def top() -> list[list[str]]:
             res = kubectl("top", "pod", "-n", "demo", "--no-headers")

@@ -131,7 +131,8 @@ def run_cluster(state_dir: Path, servers: Sequence[str] = (), *, out: TextIO = s
             print(f"demo workload: kwok pods in namespace {DEMO_NAMESPACE} "
                   "(kubectl top pod -n demo)", file=out, flush=True)
         if prometheus:
-            loop = MetricsLoop(cp, run_dir / "prometheus", state_dir, rule_files).start()
+            loop = MetricsLoop(cp, run_dir / "prometheus", state_dir, rule_files)
+            loop.start()
             print(f"prometheus: {loop.url} (log {loop.prometheus.process.log_path})",
                   file=out, flush=True)
         for group_versions, command in specs:

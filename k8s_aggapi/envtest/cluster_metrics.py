@@ -113,8 +113,7 @@ class MetricsLoop:
     def start_demo(self) -> None:
         for path, default in ((self.load_file, DEFAULT_LOAD),
                               (self.queue_file, DEFAULT_QUEUE_DEPTH)):
-            if not path.exists():
-                path.write_text(f"{default:g}\n")
+            path.write_text(f"{default:g}\n")  # each run starts from the defaults
         for manifest in hpa_demo_manifests():
             self.cp.apply(manifest)
         self.load = PodLoad(self.cp.admin_kubeconfig, self.exporter, DEMO_NAMESPACE, FRONTEND)

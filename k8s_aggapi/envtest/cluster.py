@@ -107,6 +107,7 @@ def run_cluster(state_dir: Path, servers: Sequence[str] = (), *, out: TextIO = s
     (`k8s_aggapi.envtest.demo`) before the servers, so a metrics server has data at once;
     `prometheus` runs Prometheus with `rule_files` (and, with `demo_workload`, the HPA demo)."""
     specs = [parse_server_spec(s) for s in servers]
+    state_dir = state_dir.resolve()  # Prometheus reads files relative to its own config
     state_dir.mkdir(parents=True, exist_ok=True)
     ready, kubeconfig = state_dir / "ready", state_dir / "kubeconfig"
     ready.unlink(missing_ok=True)
@@ -184,7 +185,8 @@ def _summary(kubeconfig: Path, run_dir: Path, servers: Sequence[AggregatedServer
     summary: dict[str, object] = {
         "kubeconfig": str(kubeconfig.resolve()), "logs": str((run_dir / "logs").resolve()),
         "apiservices": [name for s in servers for name in s.apiservices],
-        "servers": {s.process.name: {"port": s.port, "log": str(s.log_path)} for s in servers},
+        "servers": {s.process.name: {"port": s.port, "log": str(s.log_path.resolve())}
+                    for s in servers},
     }
     if loop is not None:
         summary["prometheus"] = loop.url

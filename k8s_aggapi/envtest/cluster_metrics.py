@@ -54,10 +54,17 @@ def hpa_demo_manifests() -> list[dict[str, Any]]:
 def server_job(server: AggregatedServer, cp: ControlPlane) -> dict[str, Any]:
     """A scrape job for an aggregated server, named after its first API group."""
     return {"job_name": server.group_versions[0][0], "scheme": "https",
-            "tls_config": {"ca_file": str(cp.pki.crt("ca")), "cert_file": str(cp.pki.crt("admin")),
-                           "key_file": str(cp.pki.key("admin")),
+            "tls_config": {**_admin_tls(cp),
                            "server_name": f"{server.service}.{server.namespace}.svc"},
             "static_configs": [{"targets": [f"127.0.0.1:{server.port}"]}]}
+
+
+def _admin_tls(cp: ControlPlane) -> dict[str, str]:
+    """The cluster CA and the admin's client certificate, as absolute paths (Prometheus
+    resolves relative ones against its configuration file's directory)."""
+    pki = cp.pki
+    return {"ca_file": str(pki.crt("ca").resolve()), "cert_file": str(pki.crt("admin").resolve()),
+            "key_file": str(pki.key("admin").resolve())}
 
 
 def _read_number(path: Path, default: float) -> float:
@@ -87,9 +94,7 @@ class MetricsLoop:
         return self.prometheus.url
 
     def _config(self) -> dict[str, Any]:
-        ca = str(self.cp.pki.crt("ca"))
-        admin = {"ca_file": ca, "cert_file": str(self.cp.pki.crt("admin")),
-                 "key_file": str(self.cp.pki.key("admin"))}
+        admin = _admin_tls(self.cp)
         own = [{"job_name": "exporter", "static_configs": [{"targets": [self.exporter.target]}]},
                {"job_name": "prometheus",
                 "static_configs": [{"targets": [f"127.0.0.1:{self.prometheus.port}"]}]},

@@ -102,12 +102,12 @@ CHILDREN = {"etcd", "kube-apiserver", "kube-controller", "kube-scheduler", "kwok
 
 def make_cluster_argv(state: Path) -> list[str]:
     """`make cluster`'s command line, as make expands it, with this interpreter's bin/ and
-    `state` as the state directory."""
+    `state` as the state directory, relative to the repository as the Makefile's is."""
     out = subprocess.run(["make", "-s", "-n", "cluster", f"BIN={Path(sys.executable).parent}"],
                          cwd=REPO, capture_output=True, text=True, check=True, timeout=60).stdout
     [line] = [ln for ln in out.replace("\\\n", " ").splitlines() if ln.startswith("exec ")]
     argv = shlex.split(line)[1:]
-    argv[argv.index("--state-dir") + 1] = str(state)
+    argv[argv.index("--state-dir") + 1] = os.path.relpath(state, REPO)
     return argv
 
 
@@ -198,12 +198,13 @@ def test_make_cluster_runs_the_whole_loop_and_dies_with_its_parent(
             v2["paths"])
 
         # kubectl top: the metrics server on the kwok pods of namespace demo
-        def top() -> list[list[str]]:
+        def top() -> list[list[str]]:  # the HPA demo's pods come last: wait for them too
             res = kubectl("top", "pod", "-n", "demo", "--no-headers")
-            return top_rows(res.stdout) if res.returncode == 0 else []
+            rows = top_rows(res.stdout) if res.returncode == 0 else []
+            apps = {r[0].rsplit("-", 2)[0] for r in rows}
+            return rows if apps >= {"web", "worker", "frontend", "consumer"} else []
 
-        rows = wait_until("kubectl top pod -n demo", top, timeout=180, interval=3)
-        assert {r[0].rsplit("-", 2)[0] for r in rows} >= {"web", "frontend", "consumer"}, rows
+        wait_until("kubectl top pod -n demo", top, timeout=180, interval=3)
 
         # the HPAs read current values through the aggregator: a Pods and an External metric
         def current() -> dict[str, str]:
@@ -221,17 +222,24 @@ def test_make_cluster_runs_the_whole_loop_and_dies_with_its_parent(
         assert set(values) == {"frontend/Pods", "consumer/External"}, values
 
         # Prometheus scrapes kube-apiserver and every server of ours, and has their USE data
-        def up() -> dict[str, str]:
-            query = urllib.parse.urlencode({"query": "up"})
-            with urllib.request.urlopen(f"{ready['prometheus']}/api/v1/query?{query}",
+        def query(promql: str) -> dict[str, str]:
+            params = urllib.parse.urlencode({"query": promql})
+            with urllib.request.urlopen(f"{ready['prometheus']}/api/v1/query?{params}",
                                         timeout=10) as r:
                 result = json.loads(r.read())["data"]["result"]
-            jobs = {s["metric"]["job"]: s["value"][1] for s in result}
+            return {s["metric"]["job"]: s["value"][1] for s in result}
+
+        def up() -> dict[str, str]:
+            jobs = query("up")
             return jobs if set(jobs.values()) == {"1"} and len(jobs) >= 6 else {}
 
+        ours = {"wardle.example.com", "metrics.k8s.io", "custom.metrics.k8s.io"}
         jobs = wait_until("every scrape target up", up, timeout=120, interval=2)
-        assert set(jobs) >= {"kube-apiserver", "exporter", "wardle.example.com",
-                             "metrics.k8s.io", "custom.metrics.k8s.io"}, jobs
+        assert set(jobs) >= {"kube-apiserver", "exporter", *ours}, jobs
+        fds = wait_until("USE: each server's fd saturation recorded",
+                         lambda: (found := query("job:process_open_fds:ratio")).keys() >= ours
+                         and found, timeout=120, interval=2)
+        assert all(0 < float(fds[job]) < 1 for job in ours), fds
 
         # SIGKILL: nothing is left behind
         tree = descendants(proc.pid)

@@ -57,7 +57,7 @@ METRICS_SERVER_CMD := $(BIN)/python -m examples.metrics_server --metric-resoluti
 
 cluster: binaries
 	exec $(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster --stop-with-parent \
-	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver --storage=etcd --etcd-servers={etcd} --etcd-prefix=/wardle" \
+	  --server "wardle.example.com/v1alpha1,v1beta1=$(BIN)/python -m examples.sample_apiserver --storage=etcd --etcd-servers={etcd} --etcd-prefix=/wardle" \
 	  --server "metrics.k8s.io/v1beta1=$(METRICS_SERVER_CMD)" --demo-workload
 
 # The HPA loop on custom metrics (docs/custom-metrics.md): control plane, the sample, Debian's

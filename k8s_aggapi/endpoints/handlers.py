@@ -475,7 +475,9 @@ class Handler:
         options = await self._delete_options()
         obj, gone = await _served(self.rest.deleter).delete(self.ctx, name, options)
         if not gone:
-            await send_json(self.send, 200, self._shape(obj))
+            # 202 only for orphanDependents=false, as upstream (other clients expect 200)
+            code = 202 if options.orphan_dependents is False else 200
+            await send_json(self.send, code, self._shape(obj))
             return
         details = {"name": name, "kind": self.resource.info.plural,
                    "uid": obj.get("metadata", {}).get("uid", "")}

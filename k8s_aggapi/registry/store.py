@@ -43,6 +43,7 @@ from k8s_aggapi.registry.rest import (
     WatchEvent,
 )
 from k8s_aggapi.registry.strategy import Strategy
+from k8s_aggapi.registry.validation import FOREGROUND, ORPHAN
 from k8s_aggapi.registry.watch import watch_store
 from k8s_aggapi.storage import interface as st
 from k8s_aggapi.storage.update import DELETE, Delete, guaranteed_update
@@ -404,7 +405,10 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         self, ctx: RequestContext, name: str, options: DeleteOptions
     ) -> tuple[Object, bool]:
         """Preconditions are checked on what is current at each attempt; an object with
-        finalizers is marked for deletion (a guaranteed update), any other removed."""
+        finalizers is marked for deletion (a guaranteed update), any other removed. The
+        propagation policy adds the garbage collector's finalizer first
+        (`deletion_finalizers`), so an Orphan or Foreground delete only marks the object and
+        kube-controller-manager finishes it, as upstream's generic store does."""
         gone = False
 
         async def apply(current: Object) -> Object | Delete:
@@ -414,13 +418,21 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
                                       options.preconditions_resource_version)
             await self._admit(ctx, Operation.DELETE, None, current, name)
             await self._validate_admission(ctx, Operation.DELETE, None, current, name)
-            gone = not meta.get("finalizers")
+            finalizers = list(meta.get("finalizers") or [])
+            wanted = deletion_finalizers(finalizers, options)
+            changed = set(wanted) != set(finalizers)
+            gone = not (wanted if changed else finalizers)
             if gone:
                 return DELETE
-            if meta.get("deletionTimestamp"):
-                return current
-            return {**current, "metadata": {**meta, "deletionTimestamp": now_rfc3339(),
-                                            "deletionGracePeriodSeconds": 0}}
+            marked = {**meta, "deletionGracePeriodSeconds": 0}
+            if changed:
+                marked["finalizers"] = wanted
+            if not meta.get("deletionTimestamp"):
+                # upstream's markAsDeleting: the first mark bumps the generation
+                marked["deletionTimestamp"] = now_rfc3339()
+                if int(meta.get("generation") or 0) > 0:
+                    marked["generation"] = int(meta["generation"]) + 1
+            return {**current, "metadata": marked}
 
         try:
             stored, _ = await guaranteed_update(
@@ -458,6 +470,28 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
                 continue
             deleted.append(gone)
         return ObjectList(deleted, listed.resource_version)
+
+
+def deletion_finalizers(
+    finalizers: builtins.list[str], options: DeleteOptions
+) -> builtins.list[str]:
+    """The finalizers a delete leaves for the garbage collector (upstream's
+    deletionFinalizersForGarbageCollection, garbage collection enabled, the default policy
+    DeleteDependents): `orphan` for Orphan or orphanDependents=true, `foregroundDeletion`
+    for Foreground; Background, orphanDependents=false or a finalizer already there decide
+    otherwise, and no option keeps what the object has."""
+    orphan, foreground = ORPHAN in finalizers, FOREGROUND in finalizers
+    if options.orphan_dependents is not None:
+        orphan, foreground = options.orphan_dependents, False
+    elif options.propagation_policy:
+        orphan = options.propagation_policy == "Orphan"
+        foreground = options.propagation_policy == "Foreground"
+    else:
+        # the object's finalizers decide, the first one of the two found wins
+        first = next((f for f in finalizers if f in (ORPHAN, FOREGROUND)), "")
+        orphan, foreground = first == ORPHAN, first == FOREGROUND
+    kept = [f for f in finalizers if f not in (ORPHAN, FOREGROUND)]
+    return kept + [ORPHAN] * orphan + [FOREGROUND] * foreground
 
 
 def _managed_fields(meta: dict[str, Any]) -> dict[str, Any]:

@@ -210,6 +210,29 @@ def test_delete_and_finalizers(client):
     assert client.get(f"{NS}/f").status_code == 404
 
 
+def test_delete_with_a_propagation_policy_marks_and_orphan_false_is_202(client):
+    create(client, "o")
+    held = client.request("DELETE", f"{NS}/o", json={"propagationPolicy": "Orphan"})
+    assert held.status_code == 200 and held.json()["metadata"]["finalizers"] == ["orphan"]
+    create(client, "q")
+    held = client.delete(f"{NS}/q", params={"propagationPolicy": "Foreground"})
+    assert held.status_code == 200
+    assert held.json()["metadata"]["finalizers"] == ["foregroundDeletion"]
+    body = flunder("k")
+    body["metadata"]["finalizers"] = ["example.com/keep", "orphan"]
+    client.post(NS, json=body)
+    held = client.request("DELETE", f"{NS}/k", json={"orphanDependents": False})
+    # not deleted at once and orphanDependents=false: upstream's 202, the orphan finalizer gone
+    assert held.status_code == 202 and held.json()["metadata"]["finalizers"] == [
+        "example.com/keep"]
+    # orphanDependents=false drops foregroundDeletion too: nothing holds the object then
+    gone = client.request("DELETE", f"{NS}/q", json={"orphanDependents": False})
+    assert gone.status_code == 200 and gone.json()["status"] == "Success"
+    create(client, "b")
+    gone = client.delete(f"{NS}/b", params={"propagationPolicy": "Background"})
+    assert gone.status_code == 200 and gone.json()["status"] == "Success"
+
+
 def test_dry_run_persists_nothing(client):
     r = client.post(NS, params={"dryRun": "All"}, json=flunder("a"))
     assert r.status_code == 201

@@ -183,6 +183,70 @@ async def test_finalizers_mark_then_the_last_one_removed_deletes(store):
     assert current["metadata"]["finalizers"] == ["x/y"]
 
 
+@pytest.mark.parametrize(("options", "finalizers"), [
+    (DeleteOptions(propagation_policy="Orphan"), ["x/y", "orphan"]),
+    (DeleteOptions(orphan_dependents=True), ["x/y", "orphan"]),
+    (DeleteOptions(propagation_policy="Foreground"), ["x/y", "foregroundDeletion"]),
+    (DeleteOptions(propagation_policy="Background"), ["x/y"]),
+    (DeleteOptions(orphan_dependents=False), ["x/y"]),
+    (DeleteOptions(), ["x/y"]),
+])
+async def test_delete_leaves_the_garbage_collectors_finalizer_the_policy_asks(
+        store, options, finalizers):
+    await store.create(CTX, flunder("a", finalizers=["x/y"]))
+    marked, gone = await store.delete(CTX, "a", options)
+    meta = marked["metadata"]
+    assert not gone and meta["finalizers"] == finalizers
+    assert meta["deletionTimestamp"] and meta["deletionGracePeriodSeconds"] == 0
+    assert meta["generation"] == 2  # upstream's markAsDeleting bumps it on the first mark
+    assert (await store.get(CTX, "a"))["metadata"] == meta
+
+
+@pytest.mark.parametrize("options", [
+    DeleteOptions(propagation_policy="Orphan"), DeleteOptions(propagation_policy="Foreground"),
+])
+async def test_orphan_and_foreground_keep_an_object_without_finalizers_for_the_collector(
+        store, options):
+    await store.create(CTX, flunder("a"))
+    marked, gone = await store.delete(CTX, "a", options)
+    assert not gone and len(marked["metadata"]["finalizers"]) == 1
+    # the garbage collector removes its finalizer with a merge patch: then the object goes
+    await store.update(CTX, "a", ObjectUpdate(lambda cur: {
+        **cur, "metadata": {**cur["metadata"], "finalizers": []}}))
+    with pytest.raises(errors.NotFound):
+        await store.get(CTX, "a")
+
+
+async def test_background_deletes_at_once_dropping_a_gc_finalizer(store):
+    await store.create(CTX, flunder("a", finalizers=["orphan"]))
+    _, gone = await store.delete(CTX, "a", DeleteOptions(propagation_policy="Background"))
+    assert gone
+    await store.create(CTX, flunder("b"))
+    _, gone = await store.delete(CTX, "b", DeleteOptions(propagation_policy="Background"))
+    assert gone
+
+
+async def test_a_gc_finalizer_decides_when_no_policy_is_given_and_a_later_policy_changes_it(
+        store):
+    await store.create(CTX, flunder("a", finalizers=["foregroundDeletion"]))
+    marked, _ = await store.delete(CTX, "a", DeleteOptions())
+    assert marked["metadata"]["finalizers"] == ["foregroundDeletion"]
+    stamp = marked["metadata"]["deletionTimestamp"]
+    # the strategy is not graceful, so a second delete may still switch the policy (upstream)
+    again, _ = await store.delete(CTX, "a", DeleteOptions(propagation_policy="Orphan"))
+    assert again["metadata"]["finalizers"] == ["orphan"]
+    assert again["metadata"]["deletionTimestamp"] == stamp
+    assert again["metadata"]["generation"] == 2
+
+
+async def test_dry_run_delete_with_a_policy_stores_nothing(store):
+    created = await store.create(CTX, flunder("a"))
+    marked, gone = await store.delete(
+        DRY, "a", DeleteOptions(propagation_policy="Orphan", dry_run=True))
+    assert not gone and marked["metadata"]["finalizers"] == ["orphan"]
+    assert await store.get(CTX, "a") == created
+
+
 async def test_dry_run_stores_nothing_on_any_verb(backend, store):
     await store.create(CTX, flunder("a", finalizers=["x/y"]))
     await store.create(CTX, flunder("b"))

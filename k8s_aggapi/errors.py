@@ -172,8 +172,18 @@ OBJECT_MODIFIED = (
 
 
 class Gone(StatusError):
-    def __init__(self, message: str, reason: str = "Expired") -> None:
+    """410. `continue_token` goes into the Status's list metadata, as upstream's expired
+    continue does: a token to read the rest of the list at the latest revision."""
+
+    def __init__(self, message: str, reason: str = "Expired", continue_token: str = "") -> None:
         super().__init__(message, 410, reason)
+        self.continue_token = continue_token
+
+    def to_status(self) -> dict[str, Any]:
+        status = super().to_status()
+        if self.continue_token:
+            status["metadata"] = {"continue": self.continue_token}
+        return status
 
 
 class RequestEntityTooLarge(StatusError):

@@ -142,6 +142,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         start, at = "", await self._list_revision(options)
         if options.continue_token:
             start, at = continuetoken.decode(options.continue_token, prefix)
+            at = max(at, 0)  # a token after a 410 reads the latest revision
             if options.resource_version not in ("", "0"):
                 raise errors.BadRequest(
                     "specifying resource version is not allowed when using continue")
@@ -196,7 +197,11 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         try:
             return await self.backend.list(prefix, start=start, limit=limit, at_revision=at)
         except st.Expired:
-            raise errors.Gone(CONTINUE_EXPIRED if continuing else LIST_EXPIRED) from None
+            if not continuing:
+                raise errors.Gone(LIST_EXPIRED) from None
+            # upstream's handleCompactedErrorForPaging: resume at the latest revision (rv -1)
+            token = continuetoken.encode(start, continuetoken.LATEST, prefix)
+            raise errors.Gone(CONTINUE_EXPIRED, continue_token=token) from None
         except st.FutureRevision as exc:
             raise errors.too_large_resource_version(exc.requested, exc.current) from None
 

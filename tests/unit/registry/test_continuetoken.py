@@ -21,13 +21,17 @@ def test_round_trip_stays_under_the_prefix():
     assert continuetoken.decode(encoded, PREFIX) == (PREFIX + "b", 7)
 
 
+def test_a_negative_revision_is_the_latest_as_after_a_410():
+    encoded = continuetoken.encode(PREFIX + "b", continuetoken.LATEST, PREFIX)
+    assert continuetoken.decode(encoded, PREFIX) == (PREFIX + "b", -1)
+    assert continuetoken.decode(token({"v": "meta.k8s.io/v1", "rv": -7, "start": "b"}),
+                                PREFIX) == (PREFIX + "b", -7)
+
+
 @pytest.mark.parametrize(
     ("raw", "detail"),
     [
         ({"v": "meta.k8s.io/v1", "rv": 0, "start": "b"},
-         "incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
-        # upstream lets a negative rv through (its "inconsistent continue"); we hand none out
-        ({"v": "meta.k8s.io/v1", "rv": -1, "start": "b"},
          "incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
         ({"v": "meta.k8s.io/v1", "start": "b"},
          "incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),

@@ -322,6 +322,10 @@ async def test_expired_continue_token_is_410_with_upstream_message():
     with pytest.raises(errors.Gone) as info:
         await store.list(CTX, ListOptions(limit=1, continue_token=first.continue_token))
     assert info.value.message == CONTINUE_EXPIRED
+    # upstream's 410 carries a token for the rest of the list at the latest revision
+    rest = await store.list(CTX, ListOptions(limit=10, continue_token=info.value.continue_token))
+    assert [i["metadata"]["name"] for i in rest.items] == ["b", "c", "d", "e", "f", "g"]
+    assert rest.resource_version == str(await store.backend.current_revision())
     with pytest.raises(errors.Gone, match="The resourceVersion for the provided list is too old"):
         await store.list(CTX, ListOptions(
             resource_version=first.resource_version, resource_version_match="Exact"))
@@ -356,8 +360,11 @@ def test_list_over_http_limit_with_selector_and_expired_continue():
         for name in "fghij":
             assert client.post(NS, json=flunder(name)).status_code == 201
         r = client.get(NS, params={"labelSelector": "keep=yes", "limit": "2", "continue": token})
-    assert r.status_code == 410
-    assert (r.json()["reason"], r.json()["message"]) == ("Expired", CONTINUE_EXPIRED)
+        assert r.status_code == 410
+        assert (r.json()["reason"], r.json()["message"]) == ("Expired", CONTINUE_EXPIRED)
+        latest = r.json()["metadata"]["continue"]
+        r = client.get(NS, params={"labelSelector": "keep=yes", "limit": "2", "continue": latest})
+    assert [i["metadata"]["name"] for i in r.json()["items"]] == ["c", "d"]
 
 
 async def test_generate_name_gives_way_to_a_name_and_is_bounded(store):

@@ -49,6 +49,10 @@ from k8s_aggapi.storage import interface as st
 from k8s_aggapi.storage.update import DELETE, Delete, guaranteed_update
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# ObjectMeta fields a client may send empty, which Go's omitempty then leaves out of what is
+# stored (managedFields: [] is a request to reset them, handled by the field manager)
+_OMIT_EMPTY = frozenset({"generateName", "labels", "annotations", "ownerReferences",
+                         "finalizers"})
 _CREATE_RACES = 3  # PUT with create-on-update: create lost to another create, so update
 _MAX_CHUNKS = 10_000  # a filtered page reads chunks of `limit` keys; bounded all the same
 # k8s.io/apiserver pkg/storage/etcd3/store.go, word for word
@@ -224,6 +228,8 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
                 raise errors.Invalid(
                     self.info.kind, self.group, name, pydantic_causes(exc)
                 ) from exc
+        if isinstance(obj.get("metadata"), dict):
+            omit_empty(obj["metadata"])
         obj["apiVersion"] = self.api_version
         obj["kind"] = self.info.kind
         return obj
@@ -386,6 +392,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
                 new["status"] = old["status"]
         self._check_scope(ctx, new["metadata"])
         new_meta = new["metadata"]
+        given_uid = new_meta.get("uid")
         new_meta["resourceVersion"] = old_meta.get("resourceVersion")
         for field in ("uid", "creationTimestamp", "deletionTimestamp",
                       "deletionGracePeriodSeconds", "generation"):
@@ -397,7 +404,10 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             new_meta["generation"] = int(old_meta.get("generation", 1)) + 1
         self.strategy.prepare_for_update(ctx, new, old)
         self._track(ctx, old, new, "status" if status_only else "")
-        self._invalid(name, validate_object_meta_update(
+        # upstream's BeforeUpdate keeps the stored uid only when none is given
+        immutable = [validation.invalid("metadata.uid", given_uid, "field is immutable")] if (
+            given_uid and given_uid != old_meta.get("uid")) else []
+        self._invalid(name, immutable + validate_object_meta_update(
             new["metadata"], old_meta, self.info.namespaced
         ) + self.strategy.validate_update(ctx, new, old))
         return new
@@ -499,6 +509,13 @@ def deletion_finalizers(
     return kept + [ORPHAN] * orphan + [FOREGROUND] * foreground
 
 
+def omit_empty(meta: dict[str, Any]) -> None:
+    """Drop what Go's ObjectMeta leaves out when empty (omitempty): `finalizers: []`, `labels:
+    {}`, `generateName: ""` are stored, answered and tracked in managedFields as no field."""
+    for key in [k for k in _OMIT_EMPTY if k in meta and meta[k] in ("", {}, [])]:
+        del meta[key]
+
+
 def _managed_fields(meta: dict[str, Any]) -> dict[str, Any]:
     return {"managedFields": meta["managedFields"]} if "managedFields" in meta else {}
 
@@ -515,6 +532,7 @@ def track_managed_fields(ctx: RequestContext, old: Object | None, new: Object, a
     if ctx.field_manager == RECORDED:
         return
     meta = new["metadata"]
+    omit_empty(meta)
     given = meta.get("managedFields")
     stored = old["metadata"].get("managedFields") if old is not None else None
     if ctx.field_manager is None:

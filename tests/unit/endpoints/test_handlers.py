@@ -287,3 +287,32 @@ def test_metadata_that_is_no_object_is_refused_on_every_write(client):
     assert patch.json()["message"].endswith(
         "json: cannot unmarshal string into Go struct field Flunder.metadata of type v1.ObjectMeta")
     assert client.get(f"{NS}/m").json() == current
+
+
+def test_empty_metadata_fields_are_no_fields_as_gos_omitempty(client):
+    body = flunder("e")
+    body["metadata"].update(labels={}, annotations={}, finalizers=[], ownerReferences=[],
+                            generateName="")
+    meta = client.post(NS, json=body).json()["metadata"]
+    assert not {"labels", "annotations", "finalizers", "ownerReferences", "generateName"} & set(
+        meta)
+    assert "managedFields" not in meta  # no field set, so no manager owns one
+    merge = {"content-type": "application/merge-patch+json"}
+    client.patch(f"{NS}/e", json={"metadata": {"finalizers": ["example.com/x"]}}, headers=merge)
+    meta = client.patch(f"{NS}/e", json={"metadata": {"finalizers": []}}, headers=merge).json()[
+        "metadata"]
+    assert "finalizers" not in meta
+    assert "f:finalizers" not in str(meta.get("managedFields"))
+
+
+def test_a_patch_cannot_change_the_uid(client):
+    uid = create(client, "u")["metadata"]["uid"]
+    r = client.patch(f"{NS}/u", json={"metadata": {"uid": "other", "labels": {"x": "y"}}},
+                     headers={"content-type": "application/merge-patch+json"})
+    assert r.status_code == 422
+    assert r.json()["message"] == ('Flunder.wardle.example.com "u" is invalid: metadata.uid: '
+                                   'Invalid value: "other": field is immutable')
+    # the garbage collector's patch names the uid it expects: the right one applies
+    r = client.patch(f"{NS}/u", json={"metadata": {"uid": uid, "labels": {"x": "y"}}},
+                     headers={"content-type": "application/strategic-merge-patch+json"})
+    assert r.status_code == 200 and r.json()["metadata"]["labels"]["x"] == "y"

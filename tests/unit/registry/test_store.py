@@ -1,4 +1,5 @@
 import asyncio
+import dataclasses
 
 import orjson
 import pytest
@@ -15,6 +16,7 @@ from k8s_aggapi.registry.rest import DeleteOptions, ListOptions, ObjectUpdate, R
 from k8s_aggapi.registry.selectors import LabelSelector
 from k8s_aggapi.registry.store import CONTINUE_EXPIRED
 from k8s_aggapi.storage import MemoryStorage
+from k8s_aggapi.storage.cacher import Cacher
 
 NS = "/apis/wardle.example.com/v1alpha1/namespaces/ns/flunders"
 CTX = RequestContext("ns")
@@ -439,3 +441,48 @@ async def test_concurrent_patches_of_different_fields_all_land(store):
     assert all(not created for _, created in results)
     labels = (await store.get(CTX, "a"))["metadata"]["labels"]
     assert labels == {f"k{i}": "1" for i in range(8)}
+
+
+class PrevlessStorage(MemoryStorage):
+    """A backend whose events do not carry the replaced state (etcd's, as we read it)."""
+
+    def _publish(self, event):
+        super()._publish(dataclasses.replace(event, prev=None))
+
+
+@pytest.mark.parametrize("backend_of", [
+    MemoryStorage, lambda: Cacher(PrevlessStorage()), lambda: Cacher(MemoryStorage())])
+async def test_a_selector_watch_sees_objects_enter_and_leave_the_selection(backend_of):
+    """Upstream's cacher: a change that makes an object match is ADDED, one that makes it stop
+    matching is DELETED (the previous state at the event's revision), as informers need."""
+    backend = backend_of()
+    store = wardle_group(backend).versions[0].resources["flunders"].rest
+    a = await store.create(CTX, flunder("a", {"team": "y"}))
+    if isinstance(backend, Cacher):  # the watch is then served by the cache (it is warm)
+        await backend.list_cached(store.prefix)
+    selected = ListOptions(label_selector=LabelSelector.parse("team=x"),
+                           resource_version=a["metadata"]["resourceVersion"])
+    stream = store.watch(CTX, selected).__aiter__()
+
+    def relabel(team):
+        return store.update(CTX, "a", ObjectUpdate(lambda cur: {
+            **cur, "metadata": {**cur["metadata"], "labels": {"team": team}}}))
+
+    entered, _ = await relabel("x")
+    event = await asyncio.wait_for(stream.__anext__(), 10)
+    assert (event.type, event.object["metadata"]["labels"]) == ("ADDED", {"team": "x"})
+    await store.update(CTX, "a", ObjectUpdate(lambda cur: {**cur, "metadata": {
+        **cur["metadata"], "annotations": {"n": "1"}}}))
+    event = await asyncio.wait_for(stream.__anext__(), 10)
+    assert event.type == "MODIFIED"
+    left, _ = await relabel("z")
+    event = await asyncio.wait_for(stream.__anext__(), 10)
+    assert event.type == "DELETED"
+    assert event.object["metadata"]["labels"] == {"team": "x"}
+    assert event.object["metadata"]["resourceVersion"] == left["metadata"]["resourceVersion"]
+    await relabel("w")  # outside before and after: nothing
+    await relabel("x")
+    event = await asyncio.wait_for(stream.__anext__(), 10)
+    assert (event.type, event.object["metadata"]["labels"]) == ("ADDED", {"team": "x"})
+    await stream.aclose()
+    assert entered

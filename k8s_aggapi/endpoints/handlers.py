@@ -150,7 +150,8 @@ async def _warned(resource: Resource, ctx: rest.RequestContext, scope: dict[str,
         nonlocal started
         if message["type"] == "http.response.start":
             started = True
-            message = {**message, "headers": [*message.get("headers", ()), warning]}
+            # first, as upstream adds it before the handler's own (unknown field) warnings
+            message = {**message, "headers": [warning, *message.get("headers", ())]}
         await send(message)
 
     handler = Handler(resource, ctx, scope, receive, sending, query, limits, sub)

@@ -316,3 +316,47 @@ def test_a_patch_cannot_change_the_uid(client):
     r = client.patch(f"{NS}/u", json={"metadata": {"uid": uid, "labels": {"x": "y"}}},
                      headers={"content-type": "application/strategic-merge-patch+json"})
     assert r.status_code == 200 and r.json()["metadata"]["labels"]["x"] == "y"
+
+
+@pytest.mark.parametrize("path", [f"{W}/namespaces/qa/unknown", f"{W}/unknown",
+                                  f"{W}/namespaces/qa/fischers", f"{NS}/x/status"])
+def test_a_path_that_names_nothing_is_upstreams_404_with_empty_details(client, path):
+    """Byte for byte what sample-apiserver v0.34.4 answers (go-restful's 404)."""
+    r = client.get(path)
+    assert r.status_code == 404
+    assert r.content == (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+                         b'"message":"the server could not find the requested resource",'
+                         b'"reason":"NotFound","details":{},"code":404}')
+
+
+def test_a_patch_of_no_patch_type_is_gorestfuls_415(client):
+    create(client, "m")
+    r = client.patch(f"{NS}/m", json={"spec": {}}, headers={"content-type": "application/json"})
+    assert r.status_code == 415
+    assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Failure", "message": "415: Unsupported Media Type",
+                        "reason": "UnsupportedMediaType", "details": {}, "code": 415}
+
+
+@pytest.mark.parametrize(("agent", "manager"), [(None, "unknown"), ("/x", "unknown"),
+                                                ("a\tb/c", "ab"), ("kubectl/v1.34", "kubectl")])
+def test_the_default_field_manager_is_upstreams(app, agent, manager):
+    from starlette.testclient import TestClient
+
+    with TestClient(app) as c:
+        c.headers.pop("user-agent", None)
+        if agent is not None:
+            c.headers["user-agent"] = agent
+        body = flunder("fm")
+        r = c.post(NS, json=body)
+        assert [m["manager"] for m in r.json()["metadata"]["managedFields"]] == [manager]
+
+
+def test_the_deprecation_warning_comes_before_the_unknown_field_warnings(client):
+    body = flunder("w")
+    body["spec"] = {"bogus": 1}
+    r = client.post(NS, params={"fieldValidation": "Warn"}, json=body)
+    assert r.status_code == 201
+    assert r.headers.get_list("warning") == [
+        '299 - "wardle.example.com/v1alpha1 Flunder is deprecated in v1.3+, unavailable in '
+        'v1.10+"', '299 - "unknown field \\"spec.bogus\\""']

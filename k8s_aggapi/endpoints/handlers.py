@@ -346,7 +346,7 @@ class Handler:
     async def create(self, name: str) -> None:
         target = negotiate(self.accept, is_list=False)
         _, raw = await self._body()
-        body = parse_object(raw, self.limits.max_nesting_depth)
+        body = parse_object(raw, self.limits.max_nesting_depth, self.kind)
         self._check_type(body)
         self._with_dry_run()
         self._with_field_manager()
@@ -358,7 +358,7 @@ class Handler:
     async def update(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         _, raw = await self._body()
-        body = parse_object(raw, self.limits.max_nesting_depth)
+        body = parse_object(raw, self.limits.max_nesting_depth, self.kind)
         self._check_type(body)
         self._with_dry_run()
         self._with_field_manager()

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from k8s_aggapi.errors import BadRequest
+from k8s_aggapi.request.gojson import syntax_error
 
 VERSION = "meta.k8s.io/v1"
 LATEST = "-1"  # the revision of the token a 410 hands out: continue at the latest one
@@ -73,8 +74,14 @@ def decode(token: str, prefix: str) -> tuple[str, int]:
         raise _invalid(f": illegal base64 data at input byte {at}")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = orjson.loads(raw)
-    except (binascii.Error, orjson.JSONDecodeError) as exc:
+    except binascii.Error as exc:
+        raise _invalid(f": {str(exc).split(':')[0].lower()}") from None
+    problem = syntax_error(raw)  # Go's json.Unmarshal checks the syntax first, in its words
+    if problem:
+        raise _invalid(f": {problem}")
+    try:  # Go reads bytes that are no UTF-8 as U+FFFD
+        data = orjson.loads(raw.decode(errors="replace"))
+    except orjson.JSONDecodeError as exc:
         raise _invalid(f": {str(exc).split(':')[0].lower()}") from None
     if data is None:
         data = {}

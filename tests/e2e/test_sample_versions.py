@@ -247,24 +247,26 @@ def _names(kubectl: Any, namespace: str) -> set[str]:
 
 def test_cascade_orphan_keeps_the_dependents(wardle: AggregatedServer, kubectl: Any,
                                              namespace: str) -> None:
-    create(kubectl, namespace, ALPHA.format(name="owner", reference="x"))
-    owner = as_json(kubectl, "get", "flunders.v1alpha1.wardle.example.com", "owner",
-                    "-n", namespace)
+    flunder = ("flunders.v1alpha1.wardle.example.com",)
+    create(kubectl, namespace, "apiVersion: wardle.example.com/v1alpha1\nkind: Flunder\n"
+           "metadata:\n  name: owner\n  finalizers: [example.com/hold]\n")
+    owner = as_json(kubectl, "get", *flunder, "owner", "-n", namespace)
     create(kubectl, namespace, _owned_by("kept", owner))
-    kubectl("delete", "flunders.v1alpha1.wardle.example.com", "owner", "-n", namespace,
-            "--cascade=orphan", "--wait=false")
-    # the server holds the owner with the orphan finalizer for the garbage collector
-    held = as_json(kubectl, "get", "flunders.v1alpha1.wardle.example.com", "owner",
-                   "-n", namespace)["metadata"]
-    assert held["finalizers"] == ["orphan"] and held["deletionTimestamp"]
+    kubectl("delete", *flunder, "owner", "-n", namespace, "--cascade=orphan", "--wait=false")
 
-    def orphaned() -> bool:  # the collector drops the reference, then its finalizer
-        return _names(kubectl, namespace) == {"kept"}
+    def orphaned() -> bool:
+        # the server marked the owner with the orphan finalizer; the collector drops the
+        # dependent's reference, then that finalizer (our hold keeps the owner to look at)
+        meta = as_json(kubectl, "get", *flunder, "owner", "-n", namespace)["metadata"]
+        assert meta["deletionTimestamp"]
+        return bool(meta["finalizers"] == ["example.com/hold"])
 
     eventually(orphaned, 150, 2)
-    kept = as_json(kubectl, "get", "flunders.v1alpha1.wardle.example.com", "kept",
-                   "-n", namespace)["metadata"]
+    kept = as_json(kubectl, "get", *flunder, "kept", "-n", namespace)["metadata"]
     assert not kept.get("ownerReferences") and not kept.get("deletionTimestamp")
+    kubectl("patch", *flunder, "owner", "-n", namespace, "--type=merge",
+            "-p", '{"metadata":{"finalizers":null}}')
+    eventually(lambda: _names(kubectl, namespace) == {"kept"}, 60, 1)
 
 
 def test_cascade_foreground_removes_the_owner_after_its_dependents(

@@ -360,3 +360,27 @@ def test_the_deprecation_warning_comes_before_the_unknown_field_warnings(client)
     assert r.headers.get_list("warning") == [
         '299 - "wardle.example.com/v1alpha1 Flunder is deprecated in v1.3+, unavailable in '
         'v1.10+"', '299 - "unknown field \\"spec.bogus\\""']
+
+
+@pytest.mark.parametrize(("method", "body", "message"), [
+    ("POST", b"{bad", "the object provided is unrecognized (must be of type Flunder): couldn't "
+     "get version/kind; json parse error: invalid character 'b' looking for beginning of "
+     "object key string ({bad)"),
+    ("POST", b'{"apiVersion":"wardle.example.com/v1alpha1","kind":"Flunder","metadata":{},}',
+     "the object provided is unrecognized (must be of type Flunder): couldn't get "
+     "version/kind; json parse error: invalid character '}' looking for beginning of object "
+     'key string ({"apiVersion":"wardle.example. ...)'),
+    ("PUT", b"[1 2]", "the object provided is unrecognized (must be of type Flunder): couldn't "
+     "get version/kind; json parse error: invalid character '2' after array element "
+     "(5b3120325d)"),
+    ("PATCH", b'{"a":1,}', "error decoding patch: invalid character '}' looking for "
+     "beginning of object key string"),
+])
+def test_malformed_json_is_refused_in_upstreams_words(client, method, body, message):
+    """What sample-apiserver v0.34.4 answers for the same bytes."""
+    create(client, "j")
+    path = NS if method == "POST" else f"{NS}/j"
+    r = client.request(method, path, content=body,
+                       headers={"content-type": "application/merge-patch+json"
+                                if method == "PATCH" else "application/json"})
+    assert (r.status_code, r.json()["message"]) == (400, message)

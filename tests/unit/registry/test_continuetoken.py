@@ -57,7 +57,10 @@ def test_a_negative_revision_is_the_latest_as_after_a_410():
          "json: cannot unmarshal bool into Go struct field continueToken.v of type string"),
         ([1], "json: cannot unmarshal array into Go value of type storage.continueToken"),
         (b"null", "server does not recognize this encoded version "),
-        (b"{not json", "unexpected character, expected a string key"),
+        (b"{not json", "invalid character 'n' looking for beginning of object key string"),
+        # what sample-apiserver v0.34.4 answers for `continue=abc` (bytes 0x69 0xb7)
+        (b"i\xb7", "invalid character 'i' looking for beginning of value"),
+        (b'{"v":', "unexpected end of JSON input"),
     ],
 )
 def test_malformed_tokens_are_400_with_upstreams_words(raw, detail):

@@ -70,3 +70,20 @@ def test_stop_with_parent_turns_the_parents_sigkill_into_our_sigterm(tmp_path: P
     while any(alive(p) for p in child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(alive(p) for p in child)
+
+
+def test_make_cluster_registers_every_version_the_sample_serves() -> None:
+    """Each version the sample serves needs its APIService, or kube-apiserver never proxies
+    it (`kubectl get flunders.v1beta1.wardle.example.com` would be a 404)."""
+    import re
+
+    from examples.sample_apiserver.apis import wardle_group
+
+    makefile = (Path(__file__).parents[3] / "Makefile").read_text()
+    specs = [parse_server_spec(s) for s in re.findall(r'--server "([^"]+)"', makefile)]
+    wardle = [gvs for gvs, command in specs if "examples.sample_apiserver" in command]
+    assert len(wardle) == 1, specs
+    group, _, versions = wardle[0].partition("/")
+    served = wardle_group()
+    assert group == served.name
+    assert sorted(versions.split(",")) == sorted(v.name for v in served.versions)

@@ -45,9 +45,12 @@ attack: venv
 e2e: binaries
 	$(PYTEST) -q -m e2e tests/e2e
 
-# lint, then every test: unit, integration (real TLS, real kubectl) and e2e (real control plane).
+# lint, then every test: unit, integration (real TLS, real kubectl) and e2e (real control plane),
+# on TEST_WORKERS pytest-xdist workers (tests/conftest.py groups what shares a server);
+# TEST_WORKERS=0 runs them serially.
+TEST_WORKERS ?= 2
 test: lint binaries
-	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q tests
+	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q -n $(TEST_WORKERS) --dist loadgroup tests
 
 # The sample, and the metrics server as v1beta1.metrics.k8s.io with kwok pods reporting CPU and
 # memory (namespace demo): `kubectl top pod -n demo` shows data within a minute.

@@ -45,9 +45,12 @@ attack: venv
 e2e: binaries
 	$(PYTEST) -q -m e2e tests/e2e
 
-# lint, then every test: unit, integration (real TLS, real kubectl) and e2e (real control plane).
+# lint, then every test: unit, integration (real TLS, real kubectl) and e2e (real control plane),
+# on TEST_WORKERS pytest-xdist workers (tests/conftest.py groups what shares a server);
+# TEST_WORKERS=0 runs them serially.
+TEST_WORKERS ?= 2
 test: lint binaries
-	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q tests
+	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q -n $(TEST_WORKERS) --dist loadgroup tests
 
 # The whole loop, to watch with kubectl (docs/custom-metrics.md): the control plane; the sample
 # (wardle v1alpha1 and v1beta1, on the control plane's etcd); the metrics server as

@@ -240,6 +240,12 @@ def test_make_cluster_runs_the_whole_loop_and_dies_with_its_parent(
                          lambda: (found := query("job:process_open_fds:ratio")).keys() >= ours
                          and found, timeout=120, interval=2)
         assert all(0 < float(fds[job]) < 1 for job in ours), fds
+        dashboard = json.loads((REPO / "monitoring" / "grafana-dashboard.json").read_text())
+        for panel in dashboard["panels"]:  # every panel has data for the adapter
+            for target in panel["targets"]:
+                expr = target["expr"].replace("$job", "custom.metrics.k8s.io")
+                wait_until(f"{panel['title']}: {expr}", lambda e=expr: query(e), timeout=180,
+                           interval=3)
 
         # SIGKILL: nothing is left behind
         tree = descendants(proc.pid)

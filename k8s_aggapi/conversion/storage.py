@@ -92,9 +92,10 @@ class ConvertingStorage:
         events = self.backend.watch(prefix, after_revision=after_revision)
         try:
             async for event in events:
-                out = self._out(event.object)  # the same object when nothing is converted
-                yield event if out is event.object else st.Event(
-                    event.type, event.key, out, event.revision)
+                out = self._out(event.object)  # the same objects when nothing is converted
+                prev = None if event.prev is None else self._out(event.prev)
+                yield event if out is event.object and prev is event.prev else st.Event(
+                    event.type, event.key, out, event.revision, prev)
         finally:
             if isinstance(events, AsyncGenerator):  # the backend's watch ends with ours
                 await events.aclose()

@@ -28,6 +28,11 @@ class Headers(Mapping[str, tuple[str, ...]]):
         self._raw = raw
         self._decoded: dict[str, tuple[str, ...]] | None = None
 
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]:
+        """The (name, value) pairs as they came, undecoded."""
+        return self._raw
+
     def _map(self) -> dict[str, tuple[str, ...]]:
         if self._decoded is None:
             decoded: dict[str, tuple[str, ...]] = {}

@@ -15,6 +15,7 @@ from k8s_aggapi.authentication.cabundle import DynamicCABundle, peer_subject
 from k8s_aggapi.authentication.interface import (
     CheckingAuthenticator,
     Credentials,
+    Headers,
     Outcome,
     Rejected,
 )
@@ -48,6 +49,16 @@ class RequestHeaderConfig:
     def identity_headers(self) -> frozenset[str]:
         username_keys, group_keys, _, uid_keys = self.lookup
         return frozenset((*username_keys, *group_keys, *uid_keys))
+
+    @functools.cached_property
+    def raw_lookup(self) -> tuple[frozenset[bytes], tuple[bytes, ...]] | None:
+        """`identity_headers` and the extra prefixes as bytes, to find the identity headers
+        without decoding any; None when a name is not ASCII (then only decoded headers are
+        matched)."""
+        names, prefixes = self.identity_headers, self.lookup[2]
+        if not all(name.isascii() for name in (*names, *prefixes)):
+            return None
+        return frozenset(n.encode() for n in names), tuple(p.encode() for p in prefixes)
 
     def strip_headers(self) -> tuple[str, ...]:
         """Lower-case header names to remove after authentication; prefixes end with `*`."""
@@ -106,6 +117,7 @@ USERS_REMEMBERED_MAX = 1024
 IDENTITY_REMEMBERED_BYTES = 1024
 """Users are remembered only for identity headers this short, so the memory stays bounded."""
 Identity = tuple[tuple[str, tuple[str, ...]], ...]
+RawIdentity = tuple[tuple[bytes, bytes], ...]
 
 
 def identity_of(
@@ -120,6 +132,29 @@ def identity_of(
     return identity if size <= IDENTITY_REMEMBERED_BYTES else None
 
 
+def raw_identity(
+    raw: list[tuple[bytes, bytes]], config: RequestHeaderConfig
+) -> RawIdentity | None:
+    """`identity_of` from the undecoded headers: the identity headers' (lower-case name, raw
+    value) pairs in order, which decode to the same identity whenever they are equal. None
+    when a header name is not ASCII (where bytes and decoded text lower-case differently) or
+    the identity is too long to remember."""
+    lookup = config.raw_lookup
+    if lookup is None:
+        return None
+    names, prefixes = lookup
+    identity = []
+    size = 0
+    for name, value in raw:
+        if not name.isascii():
+            return None
+        lowered = name.lower()
+        if lowered in names or lowered.startswith(prefixes):
+            identity.append((lowered, value))
+            size += len(value)
+    return tuple(identity) if size <= IDENTITY_REMEMBERED_BYTES else None
+
+
 class RequestHeaderAuthenticator(CheckingAuthenticator):
     """Verify the proxy's certificate, then read the user from the headers.
 
@@ -132,7 +167,8 @@ class RequestHeaderAuthenticator(CheckingAuthenticator):
         self.config = config or RequestHeaderConfig()
         # one User per identity a proxy sends (as x509 has one per certificate), so what the
         # layers after authentication derive from a user is remembered for proxied users too
-        self._users: tuple[RequestHeaderConfig, dict[Identity, User | None]] = (self.config, {})
+        self._users: tuple[RequestHeaderConfig, dict[Identity | RawIdentity, User | None]] = (
+            self.config, {})
 
     def update_config(self, config: RequestHeaderConfig) -> None:
         self.config = config
@@ -152,7 +188,11 @@ class RequestHeaderAuthenticator(CheckingAuthenticator):
 
     def _user(self, headers: Mapping[str, tuple[str, ...]], config: RequestHeaderConfig
               ) -> User | None:
-        identity = identity_of(headers, config)
+        identity: Identity | RawIdentity | None = None
+        if isinstance(headers, Headers):  # as the middleware hands them: no decoding
+            identity = raw_identity(headers.raw, config)
+        if identity is None:
+            identity = identity_of(headers, config)
         if identity is None:
             return user_from_headers(headers, config)
         made_with, users = self._users

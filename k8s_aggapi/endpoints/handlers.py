@@ -78,17 +78,18 @@ class ResourceEndpoint:
         # each path's verbs, found once from the capabilities registered
         self.resources: dict[tuple[str, str, str], tuple[Resource, frozenset[str]]] = {}
         self.subresources: dict[tuple[str, str, str, str], tuple[Subresource, frozenset[str]]] = {}
-        # upstream's Warning header of each deprecated resource, made once
-        self.warnings: dict[tuple[str, str, str], tuple[bytes, bytes]] = {}
+        # a deprecated version's Warning header, made once (by id: the resources are kept above)
+        self.warnings: dict[int, tuple[bytes, bytes]] = {}
         for group in groups:
             for version in group.versions:
                 for plural, resource in version.resources.items():
                     key = (group.name, version.name, plural)
                     self.resources[key] = (resource, frozenset(resource.verbs))
-                    if (deprecation := resource.info.deprecation) is not None:
+                    deprecation = resource.info.deprecation
+                    if deprecation is not None:
                         text = deprecation.warning(resource.api_version, resource.info.kind)
-                        self.warnings[key] = (b"warning",
-                                              f"299 - {errors.go_quote(text)}".encode())
+                        self.warnings[id(resource)] = (
+                            b"warning", f"299 - {errors.go_quote(text)}".encode())
                     for name, sub in resource.subresources.items():
                         self.subresources[(*key, name)] = (sub, frozenset(sub.verbs))
 
@@ -134,7 +135,7 @@ class ResourceEndpoint:
                 GroupVersionResource(resource.group, resource.version, resource.info.plural),
                 info.subresource, user)
         ctx = rest.RequestContext(info.namespace, user, admission=bound)
-        warning = self.warnings.get((info.api_group, info.api_version, info.resource))
+        warning = self.warnings.get(id(resource))
         if warning is not None:  # upstream's Warning on every answer, errors included
             await _warned(resource, ctx, scope, receive, send, query, self.limits, sub, verb,
                           info.name, warning)

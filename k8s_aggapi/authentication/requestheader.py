@@ -146,10 +146,13 @@ def raw_identity(raw: list[tuple[bytes, bytes]], names: IdentityNames) -> RawIde
     """`identity_of` without decoding a value: the identity headers' (decoded name, raw value)
     pairs in order, equal exactly when the decoded identities are; None when too long to
     remember."""
-    identity = tuple((name, value) for raw_name, value in raw
-                     if (name := names[raw_name]) is not None)
-    size = sum(len(value) for _, value in identity)
-    return identity if size <= IDENTITY_REMEMBERED_BYTES else None
+    identity = []
+    size = 0
+    for raw_name, value in raw:
+        if (name := names[raw_name]) is not None:
+            identity.append((name, value))
+            size += len(value)
+    return tuple(identity) if size <= IDENTITY_REMEMBERED_BYTES else None
 
 
 class RequestHeaderAuthenticator(CheckingAuthenticator):

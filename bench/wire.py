@@ -18,6 +18,7 @@ fetched once, as at full speed, and not once per few hundred requests.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,14 +45,19 @@ OPS = {
     "get": ("GET", f"{WARDLE}/namespaces/bench/flunders/f0"),
     "list": ("GET", f"{WARDLE}/namespaces/bench-list/flunders"),
     "create": ("POST", f"{WARDLE}/namespaces/bench-create/flunders"),
+    "list10k": ("GET", f"{WARDLE}/namespaces/bench-list10k/flunders"),
+    "list10k-rv0": ("GET", f"{WARDLE}/namespaces/bench-list10k/flunders?resourceVersion=0"),
+    "watch": ("WATCH", f"{WARDLE}/namespaces/bench-watch/flunders"),  # see measure_watch
 }
+DEFAULT_OPS = ("get", "list", "create")
+NAMESPACES = ("bench", "bench-list", "bench-create", "bench-list10k", "bench-watch")
 FLUNDER = ('{"apiVersion":"wardle.example.com/v1alpha1","kind":"Flunder","metadata":'
            '{"name":"%s","labels":{"app":"bench"}},"spec":{"reference":"other"}}')
 RBAC = [
     {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
      "metadata": {"name": "bench-flunders"},
      "rules": [{"apiGroups": ["wardle.example.com"], "resources": ["flunders"],
-                "verbs": ["get", "list", "create"]}]},
+                "verbs": ["get", "list", "watch", "create"]}]},
     {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
      "metadata": {"name": "bench-flunders"},
      "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -156,6 +163,9 @@ class Bench:
     baseline: Path | None = None
     instructions: bool = False
     servers: dict[str, Server] = field(default_factory=dict)
+    ops: tuple[str, ...] = DEFAULT_OPS
+    watchers: int = 1000
+    watch_events: int = 100
 
     def client(self, auth: str) -> tuple[Path, Path]:
         name = "admin" if auth == "x509" else "front-proxy-client"
@@ -224,16 +234,65 @@ class Bench:
             self.seed(server, ctx)
 
     def seed(self, server: Server, ctx: ssl.SSLContext) -> None:
-        """f0 in bench, f0..f99 in bench-list (creates go to bench-create)."""
-        for namespace, count in (("bench", 1), ("bench-list", 100)):
-            for i in range(count):
-                body = (FLUNDER % f"f{i}").encode()
-                status, text = _request(ctx, server.port, "POST",
-                                        f"{WARDLE}/namespaces/{namespace}/flunders", body)
-                if status not in (201, 409):
-                    raise RuntimeError(f"seeding {namespace}/f{i}: {status} {text[:300]!r}")
+        """f0 in bench, f0..f99 in bench-list, and f0..f9999 in bench-list10k when a list10k
+        op runs (creates go to bench-create)."""
+        seeds = [("bench", 1), ("bench-list", 100)]
+        if any(op.startswith("list10k") for op in self.ops):
+            seeds.append(("bench-list10k", 10_000))
+
+        def one(namespace: str, i: int) -> None:
+            body = (FLUNDER % f"f{i}").encode()
+            status, text = _request(ctx, server.port, "POST",
+                                    f"{WARDLE}/namespaces/{namespace}/flunders", body)
+            if status not in (201, 409):
+                raise RuntimeError(f"seeding {namespace}/f{i}: {status} {text[:300]!r}")
+
+        with ThreadPoolExecutor(8) as pool:
+            for namespace, count in seeds:
+                list(pool.map(lambda i, ns=namespace: one(ns, i), range(count)))
+
+    def pids(self, server: Server) -> list[int]:
+        """The server's process and its descendants (the leash and the taskset'd server)."""
+        assert server.process.pid is not None
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError):
+                    stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                    parents[int(entry)] = int(stat[1])
+        tree = {server.process.pid}
+        for _ in range(8):
+            tree |= {pid for pid, ppid in parents.items() if ppid in tree}
+        return sorted(tree)
+
+    def measure_watch(self, row: Row, tag: str) -> dict[str, Any]:
+        """`watchers` watch streams from one list's resourceVersion, then `watch_events`
+        creates 20 ms apart; delivery = receive time - the create's send time; the server's
+        CPU from the first create to the last delivery, per delivered event."""
+        server = self.servers[row.server]
+        cert, key = self.client(row.auth)
+        argv = ["taskset", "-c", "1", str(self.loadgen), "-mode=watch",
+                f"-url=https://127.0.0.1:{server.port}{OPS['watch'][1]}",
+                f"-cert={cert}", f"-key={key}", f"-cacert={self.cp.pki.crt('ca')}",
+                f"-watchers={self.watchers}", f"-events={self.watch_events}",
+                "-body=" + FLUNDER % "{{n}}", f"-tag={tag}",
+                "-cpu-pids=" + ",".join(map(str, self.pids(server)))]
+        if row.auth == "proxy":
+            argv += [f"-H=X-Remote-User: {PROXY_USER}", "-H=X-Remote-Group: bench-group",
+                     "-H=X-Remote-Extra-Scopes: bench"]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "GOMAXPROCS": "1"}, check=True)
+        result: dict[str, Any] = json.loads(out.stdout)
+        result["cpu_s"] = result["server_cpu_s"]
+        result["cpu_per_10k"] = result["cpu_s"] / max(result["delivered"], 1) * 10_000
+        result["errors"] = {**result["errors"], **(
+            {"undelivered": result["expected"] - result["delivered"]}
+            if result["delivered"] < result["expected"] else {})}
+        return result
 
     def measure(self, row: Row, op: str, tag: str) -> dict[str, Any]:
+        if op == "watch":
+            return self.measure_watch(row, tag)
         server = self.servers[row.server]
         method, path = OPS[op]
         cert, key = self.client(row.auth)
@@ -348,7 +407,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rows", default=",".join(r.name for r in ROWS if r.server != "base"))
     p.add_argument("--baseline-tree", type=Path, default=None,
                    help="a source tree (e.g. `git archive main`) whose sample runs as base-*")
-    p.add_argument("--ops", default=",".join(OPS))
+    p.add_argument("--ops", default=",".join(DEFAULT_OPS), help=f"of {', '.join(OPS)}")
+    p.add_argument("--watchers", type=int, default=1000, help="watch: streams")
+    p.add_argument("--watch-events", type=int, default=100, help="watch: creates")
     p.add_argument("--instructions", action="store_true",
                    help="servers under valgrind's callgrind: instructions per request")
     p.add_argument("--out", type=Path, default=OUT / "wire.json")
@@ -367,12 +428,13 @@ def main(argv: list[str] | None = None) -> None:
     results: list[dict[str, Any]] = []
     load_before = os.getloadavg()
     with ControlPlane() as cp:
-        for namespace in ("bench", "bench-list", "bench-create"):
+        for namespace in NAMESPACES:
             cp.kubectl("create", "namespace", namespace)
         for manifest in RBAC:
             cp.apply(manifest)
         bench = Bench(cp, loadgen, args.seconds, args.connections, args.baseline_tree,
-                      args.instructions)
+                      args.instructions, ops=tuple(ops), watchers=args.watchers,
+                      watch_events=args.watch_events)
         cert, key = cp.pki.serving_cert_for("api", "bench")
         for kind in dict.fromkeys(r.server for r in rows):
             bench.start(kind, cert, key)
@@ -402,7 +464,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"data: {args.out} (table: {args.out.with_suffix('.md')})")
     if not args.instructions:  # requests/s and CPU under callgrind would plot nothing useful
         args.svg.parent.mkdir(parents=True, exist_ok=True)
-        args.svg.write_text(svg(table))
+        args.svg.write_text(svg([t for t in table if t["op"] != "watch"]))  # events/s apart
         print(f"plot: {args.svg}")
 
 

@@ -65,6 +65,12 @@ func main() {
 	warmup := flag.Duration("warmup", time.Second, "unmeasured warm-up before the measurement")
 	var extra headers
 	flag.Var(&extra, "H", "extra header 'Name: value' (repeatable)")
+	mode := flag.String("mode", "requests", "requests | watch (see watch.go)")
+	watchers := flag.Int("watchers", 1000, "watch: watch streams")
+	events := flag.Int("events", 100, "watch: creates, each one event for every watcher")
+	interval := flag.Duration("interval", 20*time.Millisecond, "watch: between creates")
+	pids := flag.String("cpu-pids", "", "watch: comma-separated server pids whose CPU is read")
+	tag := flag.String("tag", "w", "watch: the created objects' name prefix (unique per run)")
 	flag.Parse()
 
 	u, err := url.Parse(*target)
@@ -91,6 +97,21 @@ func main() {
 			fail("%v", err)
 		}
 		cfg.Certificates = []tls.Certificate{pair}
+	}
+	if *mode == "watch" {
+		var lines strings.Builder
+		for _, h := range extra {
+			lines.WriteString(h + "\r\n")
+		}
+		var pidList []int
+		for _, p := range strings.Split(*pids, ",") {
+			if n, err := strconv.Atoi(strings.TrimSpace(p)); err == nil {
+				pidList = append(pidList, n)
+			}
+		}
+		runWatch(watchConfig{url: u, tls: cfg, head: lines.String(), body: *body,
+			watchers: *watchers, events: *events, interval: *interval, pids: pidList, tag: *tag})
+		return
 	}
 	var head strings.Builder
 	fmt.Fprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: aggapi-loadgen\r\nAccept: application/json\r\n", *method, u.RequestURI(), u.Host)

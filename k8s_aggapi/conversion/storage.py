@@ -57,6 +57,27 @@ class ConvertingStorage:
         return st.ListResult([self._out(o) for o in page.items], page.revision, page.remaining,
                              page.next_key)
 
+    async def list_cached(self, prefix: str, *, start: str = "", limit: int = 0
+                          ) -> st.ListResult:
+        """resourceVersion "0": the watch cache's state when the backend has one."""
+        if not isinstance(self.backend, st.CachedLister):
+            return await self.list(prefix, start=start, limit=limit)
+        page = await self.backend.list_cached(prefix, start=start, limit=limit)
+        if set(map(_API_VERSION, page.items)) <= {self._api_version}:
+            return page
+        return st.ListResult([self._out(o) for o in page.items], page.revision, page.remaining,
+                             page.next_key)
+
+    async def get_cached(self, key: str, *, min_revision: int = 0) -> st.Object | None:
+        """resourceVersion "0" or "N": the watch cache's object when the backend has one."""
+        if isinstance(self.backend, st.CachedLister):
+            found = await self.backend.get_cached(key, min_revision=min_revision)
+        else:
+            if min_revision and min_revision > (current := await self.current_revision()):
+                raise st.FutureRevision(min_revision, current)
+            found = await self.backend.get(key)
+        return None if found is None else self._out(found)
+
     async def create(self, key: str, obj: st.Object) -> st.Object:
         return self._out(await self.backend.create(key, self._in(obj)))
 
@@ -71,9 +92,10 @@ class ConvertingStorage:
         events = self.backend.watch(prefix, after_revision=after_revision)
         try:
             async for event in events:
+                out = self._out(event.object)  # the same objects when nothing is converted
                 prev = None if event.prev is None else self._out(event.prev)
-                yield st.Event(event.type, event.key, self._out(event.object), event.revision,
-                               prev)
+                yield event if out is event.object and prev is event.prev else st.Event(
+                    event.type, event.key, out, event.revision, prev)
         finally:
             if isinstance(events, AsyncGenerator):  # the backend's watch ends with ours
                 await events.aclose()

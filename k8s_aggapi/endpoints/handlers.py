@@ -8,6 +8,7 @@ create, update, patch, delete, deletecollection. Objects travel as dicts, writte
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -327,7 +328,6 @@ class Handler:
             events, self.send, self.receive, transform=transform,
             bookmark=bookmark if options.allow_watch_bookmarks else None,
             duration=float(options.timeout_seconds) if options.timeout_seconds else None,
-            queue_length=self.limits.watch_queue_length,
         )
 
     def _check_type(self, body: dict[str, Any]) -> None:

@@ -1,30 +1,105 @@
 """Serving a watch: newline-delimited JSON events over one long response.
 
 Ends on `timeoutSeconds` (default: a random time in [30, 60) minutes, as upstream), on client
-disconnect, when the event source ends, or when the client stops taking events with
-`queue_length` waiting (upstream's cacher ends such a watcher); sends BOOKMARK events when asked.
+disconnect, or when the event source ends (the storage ends a watcher whose client stopped
+taking events, as upstream's cacher does); sends BOOKMARK events when asked.
+
+Fan-out cost: one event reaches every watcher of a resource as the same object, so its frame
+(`{"type":..,"object":..}\\n`) is encoded once and shared (`FRAMES`, keyed by the object's
+identity), as upstream's cacher serializes a `cachingObject` once per encoding. The request's
+task iterates the events itself (one wake-up per batch, no task or future per event) and
+writes the events queued behind one another in one body message (the storage's hint,
+`more_queued`). A slow client is the storage's to bound: its watch queue holds at most
+`--watch-queue-length` events, then the watcher is ended, as upstream's cacher ends it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
 
-from k8s_aggapi.limits import DEFAULT_LIMITS
 from k8s_aggapi.registry.rest import Object, WatchEvent
-
-log = logging.getLogger("k8s_aggapi.endpoints")
+from k8s_aggapi.storage.subscriber import more_queued
 
 Send = Callable[[dict[str, Any]], Any]
 Receive = Callable[[], Any]
 MIN_REQUEST_TIMEOUT = 1800.0
 BOOKMARK_INTERVAL = 60.0
+FRAMES_KEPT = 512
+
+
+class Frames:
+    """Encoded event lines by (event type, object identity), the last `size` of them. An entry
+    holds its object, so the identity cannot be reused while the entry lives; objects from
+    storage are never mutated (the storage contract), so the bytes stay right."""
+
+    def __init__(self, size: int = FRAMES_KEPT) -> None:
+        self.size = size
+        self._lines: dict[tuple[str, int], tuple[Object, bytes]] = {}
+        self.hits = self.misses = 0
+
+    def line(self, type_: str, obj: Object) -> bytes:
+        key = (type_, id(obj))
+        hit = self._lines.get(key)
+        if hit is not None and hit[0] is obj:
+            self.hits += 1
+            return hit[1]
+        self.misses += 1
+        line = orjson.dumps({"type": type_, "object": obj}) + b"\n"
+        lines = self._lines
+        if len(lines) >= self.size:
+            del lines[next(iter(lines))]  # the oldest: dicts keep insertion order
+        lines[key] = (obj, line)
+        return line
+
+
+FRAMES = Frames()
+
+
+class _Out:
+    """The lines not yet written, and the resourceVersion of the last one that was."""
+
+    __slots__ = ("_flushes", "_scheduled", "chunks", "rv", "send", "sent_rv")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.chunks: list[bytes] = []
+        self.rv = self.sent_rv = ""
+        self._scheduled = False
+        self._flushes: set[asyncio.Future[None]] = set()
+
+    async def flush(self) -> None:
+        chunks = self.chunks
+        if not chunks:
+            return
+        self.chunks = []
+        self.sent_rv = self.rv
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        await self.send({"type": "http.response.body", "body": body, "more_body": True})
+
+    def flush_when_idle(self) -> None:
+        """More events were said to be queued, but the filters above the storage may drop
+        them all: once this task waits, whatever is left unwritten is written."""
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._idle)
+
+    def _idle(self) -> None:
+        self._scheduled = False
+        if self.chunks:
+            flush = asyncio.ensure_future(self.flush())
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushed)
+
+    def _flushed(self, flush: asyncio.Future[None]) -> None:
+        self._flushes.discard(flush)
+        if not flush.cancelled():
+            flush.exception()  # a client gone: the request's own send says so next
 
 
 async def _wait_disconnect(receive: Receive) -> None:
@@ -34,53 +109,14 @@ async def _wait_disconnect(receive: Receive) -> None:
             return
 
 
-_END = object()
-FULL_QUEUE_GRACE = 1.0
-"""How long a full queue may wait for the client before the watch ends; upstream's cacher
-waits a shared budget of about 100 ms (`pkg/storage/cacher/time_budget.go`)."""
-
-
-async def bounded(
-    events: AsyncIterator[WatchEvent], length: int, grace: float = FULL_QUEUE_GRACE
-) -> AsyncIterator[WatchEvent]:
-    """`events`, read as they come while the client is slow to take them. When `length` wait
-    unsent and none is taken for `grace` seconds, the source is dropped, what is queued is
-    still sent, and the stream ends: the client resumes from its last resourceVersion."""
-    queue: asyncio.Queue[object] = asyncio.Queue()
-    room = asyncio.Event()
-
-    async def pump() -> None:
-        try:
-            async for event in events:
-                if queue.qsize() >= length:
-                    room.clear()
-                    try:
-                        await asyncio.wait_for(room.wait(), grace)
-                    except TimeoutError:
-                        log.info("Forcing watcher close due to unresponsiveness: "
-                                 "len(queue) = %d, cap(queue) = %d", queue.qsize(), length)
-                        return
-                queue.put_nowait(event)
-        except Exception as exc:  # the handler raises it, in its place in the stream
-            queue.put_nowait(exc)
-        finally:
-            queue.put_nowait(_END)
-            closer = getattr(events, "aclose", None)
-            if closer is not None:
-                with contextlib.suppress(Exception):
-                    await closer()
-
-    task = asyncio.ensure_future(pump())
-    try:
-        while (item := await queue.get()) is not _END:
-            room.set()
-            if isinstance(item, Exception):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+async def _bookmarks(out: _Out, bookmark: Callable[[str], Object], interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        if out.sent_rv or out.rv:
+            await out.flush()
+            line = orjson.dumps({"type": "BOOKMARK", "object": bookmark(out.sent_rv)})
+            await out.send({"type": "http.response.body", "body": line + b"\n",
+                            "more_body": True})
 
 
 async def stream_watch(
@@ -92,11 +128,9 @@ async def stream_watch(
     bookmark: Callable[[str], Object] | None,
     duration: float | None,
     bookmark_interval: float = BOOKMARK_INTERVAL,
-    queue_length: int = DEFAULT_LIMITS.watch_queue_length,
 ) -> None:
     """Write `events` to the client until timeout or disconnect; `transform` shapes objects
-    (Table, PartialObjectMetadata or identity); `bookmark(rv)` makes a bookmark object; at
-    most `queue_length` events wait for a slow client (see `bounded`)."""
+    (Table, PartialObjectMetadata or identity); `bookmark(rv)` makes a bookmark object."""
     await send({
         "type": "http.response.start",
         "status": 200,
@@ -108,54 +142,56 @@ async def stream_watch(
     loop = asyncio.get_running_loop()
     if duration is None:
         duration = MIN_REQUEST_TIMEOUT * (1 + random.random())
-    deadline = loop.time() + duration
-    next_bookmark = loop.time() + bookmark_interval
-    last_rv = ""
-    iterator = aiter(bounded(events, queue_length))
-    disconnect: asyncio.Future[Any] = asyncio.ensure_future(_wait_disconnect(receive))
-    pending: asyncio.Future[Any] | None = None
+    task = asyncio.current_task()
+    assert task is not None
+    stopped = False
+
+    def stop(_: object = None) -> None:  # the timeout, or the client went away
+        nonlocal stopped
+        if not stopped:
+            stopped = True
+            task.cancel()
+
+    out = _Out(send)
+    helpers = [asyncio.ensure_future(_wait_disconnect(receive))]
+    helpers[0].add_done_callback(stop)
+    if bookmark is not None:
+        helpers.append(asyncio.ensure_future(_bookmarks(out, bookmark, bookmark_interval)))
+    timer = loop.call_later(duration, stop)
+    frames = FRAMES
     try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(iterator))
-            now = loop.time()
-            wake = min(deadline, next_bookmark) if bookmark else deadline
-            done, _ = await asyncio.wait(
-                {pending, disconnect}, timeout=max(0.0, wake - now),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if disconnect in done:
-                return
-            if pending in done:
-                try:
-                    event = pending.result()
-                except StopAsyncIteration:
-                    return
-                pending = None
-                obj = event.object
-                if event.type not in ("ERROR", "BOOKMARK"):
-                    last_rv = str(obj.get("metadata", {}).get("resourceVersion", last_rv))
-                    obj = transform(obj)
-                line = orjson.dumps({"type": event.type, "object": obj}) + b"\n"
-                await send({"type": "http.response.body", "body": line, "more_body": True})
+        async for event in events:
+            obj = event.object
+            if event.type in ("ERROR", "BOOKMARK"):
+                out.chunks.append(orjson.dumps({"type": event.type, "object": obj}) + b"\n")
                 if event.type == "ERROR":
-                    return
-                continue
-            if loop.time() >= deadline:
-                return
-            if bookmark is not None and last_rv:
-                line = orjson.dumps({"type": "BOOKMARK", "object": bookmark(last_rv)}) + b"\n"
-                await send({"type": "http.response.body", "body": line, "more_body": True})
-            next_bookmark = loop.time() + bookmark_interval
+                    break
+            else:
+                out.rv = str(obj.get("metadata", {}).get("resourceVersion", out.rv))
+                shaped = transform(obj)
+                out.chunks.append(frames.line(event.type, obj) if shaped is obj else
+                                  orjson.dumps({"type": event.type, "object": shaped}) + b"\n")
+            if more_queued():
+                out.flush_when_idle()
+            else:
+                await out.flush()
+        await out.flush()
+    except asyncio.CancelledError:
+        if not stopped:
+            raise
+        task.uncancel()  # our own stop: the stream ends normally
+    except Exception:
+        with contextlib.suppress(Exception):
+            await out.flush()  # what came before the error, then the error itself
+        raise
     finally:
-        disconnect.cancel()
-        if pending is not None:
-            pending.cancel()
-        for task in (disconnect, pending):
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
-                    await task
-        closer = getattr(iterator, "aclose", None)
+        stopped = True  # from here on, a late disconnect or timeout cancels nothing
+        timer.cancel()
+        for helper in (*helpers, *out._flushes):
+            helper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await helper
+        closer = getattr(events, "aclose", None)
         if closer is not None:
             with contextlib.suppress(Exception):
                 await closer()

@@ -127,13 +127,22 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         self, ctx: RequestContext, name: str, options: GetOptions = GET_LATEST
     ) -> Object:
         """The latest object; a resourceVersion other than 0 asks for one at least that new
-        (upstream's get has no Exact), so a revision the storage has not reached is a 504."""
+        (upstream's get has no Exact), so a revision the storage has not reached is a 504.
+        With a watch cache, "0" and "N" are read from it (N once it is there)."""
         rv = options.resource_version
-        if rv and rv != "0":
-            current = await self.backend.current_revision()
-            if int(rv) > current:
-                raise errors.too_large_resource_version(int(rv), current)
-        obj = await self.backend.get(self.key(ctx, name))
+        if rv and isinstance(self.backend, st.CachedLister):
+            # "0" (any) or "N" (not older than N): the watch cache, as upstream's cacher
+            try:
+                obj = await self.backend.get_cached(self.key(ctx, name),
+                                                    min_revision=int(rv))
+            except st.FutureRevision as exc:
+                raise errors.too_large_resource_version(exc.requested, exc.current) from None
+        else:
+            if rv and rv != "0":
+                current = await self.backend.current_revision()
+                if int(rv) > current:
+                    raise errors.too_large_resource_version(int(rv), current)
+            obj = await self.backend.get(self.key(ctx, name))
         if obj is None:
             raise errors.NotFound(self.gr, name)
         return obj

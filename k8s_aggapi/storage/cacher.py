@@ -1,16 +1,19 @@
 """The watch cache in front of any backend, as upstream's cacher: one backend watch per
 resource shared by all its watchers, lists served from memory.
 
-`Cacher(backend)` is itself a `Storage`. Writes and gets go to the backend. The first list
+`Cacher(backend)` is itself a `Storage`. Writes go to the backend. The first list
 or watch of a resource (`/<group>/<resource>/`) loads it into memory with one list and
 follows it with one backend watch; from then on:
 
-- a list with resourceVersion "0" (`list_cached`) is answered from memory at once;
-- a list at the latest revision (`at_revision=0`: resourceVersion "") is answered from
+- a list or get with resourceVersion "0" (`list_cached`, `get_cached`) is answered from
+  memory at once; a get with "N" once the cache reached N;
+- a list or get at the latest revision (`at_revision=0`: resourceVersion "") is answered from
   memory once the cache has caught up with the backend's current revision, as upstream's
   consistent reads from cache do: the cache asks the backend for a progress notification
   (`ProgressRequester`) and waits for it, bounded by `fresh_timeout`, after which it reads
-  the backend instead. Lists at a past revision (continue tokens, Exact) go to the backend.
+  the backend instead. One read of the backend's current revision serves every caller
+  that arrived before it began. Reads at a past revision (continue tokens, Exact) go to
+  the backend.
 - a watch from a revision the cache still holds is served from memory: its history, then
   live events, through a bounded queue per watcher (a watcher that falls `queue_length`
   events behind is ended, as upstream's cacher ends it; it resumes from its last revision).
@@ -31,12 +34,13 @@ from k8s_aggapi.limits import DEFAULT_LIMITS
 from k8s_aggapi.storage.interface import (
     Event,
     Expired,
+    FutureRevision,
     ListResult,
     Object,
     ProgressRequester,
     Storage,
 )
-from k8s_aggapi.storage.subscriber import Subscriber, deliver
+from k8s_aggapi.storage.subscriber import MORE, Subscriber, deliver
 
 log = logging.getLogger("k8s_aggapi.storage.cacher")
 
@@ -67,6 +71,8 @@ class _ResourceCache:
         self.history: deque[Event] = deque(maxlen=cacher.history)
         self.watchers: set[Subscriber] = set()
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._asked, self._asked_at = False, 0.0  # a progress request is outstanding
+        self._progress_task: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -122,7 +128,7 @@ class _ResourceCache:
     def _apply(self, event: Event) -> None:
         if event.revision < self.revision or (
                 event.type == "BOOKMARK" and event.revision == self.revision):
-            self._wake()
+            self._wake(event.type == "BOOKMARK")
             return
         if event.type != "BOOKMARK":
             key = event.key
@@ -141,19 +147,24 @@ class _ResourceCache:
             self.history.append(event)
         self.revision = event.revision
         deliver(self.watchers, event)
-        self._wake()
+        self._wake(event.type == "BOOKMARK")
 
-    def _wake(self) -> None:
+    def _wake(self, progress: bool = False) -> None:
+        if progress:
+            self._asked = False
         if not self._waiters:
             return
         keep = []
         for revision, future in self._waiters:
+            if future.done():
+                continue
             if revision <= self.revision:
-                if not future.done():
-                    future.set_result(None)
+                future.set_result(None)
             else:
                 keep.append((revision, future))
         self._waiters = keep
+        if keep and progress:  # read after etcd answered: ask once more for all of them
+            self._progress_task = asyncio.ensure_future(self._ask_progress())
 
     def _end_watchers(self) -> None:
         for watcher in self.watchers:
@@ -164,18 +175,19 @@ class _ResourceCache:
         self.watchers.clear()
 
     async def wait_fresh(self, revision: int, seconds: float) -> bool:
-        """Whether the cache reached `revision` within `seconds`."""
+        """Whether the cache reached `revision` within `seconds`. Waiters share progress
+        requests: one is asked when none is outstanding, and again when a notification came
+        that left some waiting (their revision was read after etcd answered)."""
         if self.revision >= revision:
             return True
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((revision, future))
-        backend = self.cacher.backend
         loop = asyncio.get_running_loop()
         deadline, pause = loop.time() + seconds, 0.05
         while True:
-            if isinstance(backend, ProgressRequester):
-                # again and again: a request before the backend watch is open goes unheard
-                await backend.request_progress()
+            if not self._asked or loop.time() >= self._asked_at + pause:
+                # again after a pause: a request before the backend watch is open goes unheard
+                await self._ask_progress()
             left = deadline - loop.time()
             if left <= 0:
                 future.cancel()
@@ -184,6 +196,15 @@ class _ResourceCache:
                 await asyncio.wait_for(asyncio.shield(future), min(pause, left))
                 return True
             pause = min(pause * 2, 1.0)
+
+    async def _ask_progress(self) -> None:
+        backend = self.cacher.backend
+        if isinstance(backend, ProgressRequester):
+            self._asked, self._asked_at = True, asyncio.get_running_loop().time()
+            await backend.request_progress()
+
+    def get(self, key: str) -> Object | None:
+        return self.objects.get(key)
 
     def list(self, prefix: str, start: str, limit: int) -> ListResult:
         lo = bisect.bisect_left(self.keys, max(prefix, start))
@@ -202,12 +223,15 @@ class _ResourceCache:
         try:
             for event in backlog:
                 if event.key.startswith(prefix):
+                    MORE.set(True)
                     yield event
             last = max([after_revision, *(e.revision for e in backlog)])
-            while not (watcher.ended and watcher.queue.empty()):
-                event = await watcher.queue.get()
+            queue = watcher.queue
+            while not (watcher.ended and queue.empty()):
+                event = await queue.get()
                 if event.revision > last:  # never a bookmark behind what was sent
                     last = event.revision
+                    MORE.set(not queue.empty())
                     yield event
         finally:
             self.watchers.discard(watcher)
@@ -234,6 +258,9 @@ class Cacher:
         self.fresh_timeout = fresh_timeout
         self._resource_of = resource_of
         self._caches: dict[str, asyncio.Future[_ResourceCache]] = {}
+        self._reading = False  # a revision read is in flight
+        self._next_read: asyncio.Future[int] | None = None  # callers of the next read
+        self._reader: asyncio.Future[None] | None = None
 
     async def _cache(self, prefix: str) -> _ResourceCache:
         resource = self._resource_of(prefix)
@@ -251,8 +278,62 @@ class Cacher:
             pending.set_result(cache)
         return await asyncio.shield(pending)
 
+    async def _current(self) -> int:
+        """The backend's current revision, read after this call began. With no read in
+        flight the caller reads it; one arriving while a read is in flight waits for the
+        next read, which starts when that one ends and serves everyone who waited, so the
+        revision is never older than the caller and concurrent callers share reads."""
+        if not self._reading:
+            self._reading = True
+            try:
+                return await self.backend.current_revision()
+            finally:
+                self._reading = False
+                if self._next_read is not None and (self._reader is None or
+                                                    self._reader.done()):
+                    self._reader = asyncio.ensure_future(self._read_revisions())
+        if self._next_read is None:
+            self._next_read = asyncio.get_running_loop().create_future()
+        return await asyncio.shield(self._next_read)
+
+    async def _read_revisions(self) -> None:
+        while (future := self._next_read) is not None:
+            self._next_read = None
+            self._reading = True
+            try:
+                future.set_result(await self.backend.current_revision())
+            except Exception as exc:
+                future.set_exception(exc)
+                future.exception()  # retrieved: each caller gets it raised
+            finally:
+                self._reading = False
+
+    async def _fresh(self, prefix: str) -> _ResourceCache | None:
+        """The resource's cache once it holds every write done before this call (a
+        consistent read), or None when it did not catch up in time: read the backend."""
+        cache = await self._cache(prefix)
+        current = await self._current()
+        if await cache.wait_fresh(current, self.fresh_timeout):
+            return cache
+        log.info("watch cache %s: at %d, not %d within %.1fs; reading the backend",
+                 cache.prefix, cache.revision, current, self.fresh_timeout)
+        return None
+
     async def get(self, key: str, *, at_revision: int = 0) -> Object | None:
-        return await self.backend.get(key, at_revision=at_revision)
+        """At the latest revision: from the cache once it caught up with the backend's
+        current revision (as a consistent list); at a past revision: the backend."""
+        if at_revision:
+            return await self.backend.get(key, at_revision=at_revision)
+        cache = await self._fresh(key)
+        return cache.get(key) if cache is not None else await self.backend.get(key)
+
+    async def get_cached(self, key: str, *, min_revision: int = 0) -> Object | None:
+        """resourceVersion "0" (any) or "N" (not older than N): the cache as it is, once at
+        `min_revision`; `FutureRevision` when it does not get there in time (a 504)."""
+        cache = await self._cache(key)
+        if min_revision and not await cache.wait_fresh(min_revision, self.fresh_timeout):
+            raise FutureRevision(min_revision, cache.revision)
+        return cache.get(key)
 
     async def list(
         self, prefix: str, *, start: str = "", limit: int = 0, at_revision: int = 0
@@ -260,11 +341,8 @@ class Cacher:
         if at_revision:
             return await self.backend.list(prefix, start=start, limit=limit,
                                            at_revision=at_revision)
-        cache = await self._cache(prefix)
-        current = await self.backend.current_revision()
-        if not await cache.wait_fresh(current, self.fresh_timeout):
-            log.info("watch cache %s: at %d, not %d within %.1fs; reading the backend",
-                     cache.prefix, cache.revision, current, self.fresh_timeout)
+        cache = await self._fresh(prefix)
+        if cache is None:
             return await self.backend.list(prefix, start=start, limit=limit)
         return cache.list(prefix, start, limit)
 
@@ -282,7 +360,7 @@ class Cacher:
         return await self.backend.delete(key, expected_revision=expected_revision)
 
     async def current_revision(self) -> int:
-        return await self.backend.current_revision()
+        return await self._current()
 
     async def request_progress(self) -> None:
         if isinstance(self.backend, ProgressRequester):

@@ -119,3 +119,9 @@ class CachedLister(Protocol):
 
     async def list_cached(self, prefix: str, *, start: str = "", limit: int = 0) -> ListResult:
         ...
+
+    async def get_cached(self, key: str, *, min_revision: int = 0) -> Object | None:
+        """The object as the cache holds it, once the cache is at `min_revision` or newer
+        (resourceVersion "N", not older than N); `FutureRevision` when it does not get there
+        within the cache's wait."""
+        ...

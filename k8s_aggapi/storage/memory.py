@@ -28,7 +28,7 @@ from k8s_aggapi.storage.interface import (
     ListResult,
     Object,
 )
-from k8s_aggapi.storage.subscriber import Subscriber, deliver
+from k8s_aggapi.storage.subscriber import MORE, Subscriber, deliver
 
 log = logging.getLogger("k8s_aggapi.storage")
 
@@ -227,9 +227,13 @@ class MemoryStorage:
         try:
             for event in backlog:
                 if event.key.startswith(prefix):
+                    MORE.set(True)
                     yield event
             # A getter waits only on an empty queue, which cannot overflow: no lost wake-up.
-            while not (watcher.ended and watcher.queue.empty()):
-                yield await watcher.queue.get()
+            queue = watcher.queue
+            while not (watcher.ended and queue.empty()):
+                event = await queue.get()
+                MORE.set(not queue.empty())
+                yield event
         finally:
             self._watchers.discard(watcher)

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 
 from k8s_aggapi.storage.interface import Event
 
 log = logging.getLogger("k8s_aggapi.storage")
+
+MORE: contextvars.ContextVar[bool] = contextvars.ContextVar("k8s_aggapi_watch_more",
+                                                            default=False)
+"""Set by a watch as it yields an event: whether more are queued behind it, so the watch
+endpoint (iterating in the same task) writes them together; a hint, never needed for
+correctness (without it each event is written as it comes)."""
+
+
+def more_queued() -> bool:
+    return MORE.get()
 
 
 class Subscriber:

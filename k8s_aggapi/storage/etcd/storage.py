@@ -51,6 +51,13 @@ def encode(obj: Object) -> bytes:
     return orjson.dumps(obj)
 
 
+def stamped(obj: Object, revision: int) -> Object:
+    """`obj` as written at `revision`: what a read would decode, without decoding it."""
+    meta = obj.get("metadata")
+    return {**obj, "metadata": {**(meta if isinstance(meta, dict) else {}),
+                                "resourceVersion": str(revision)}}
+
+
 def decode(value: bytes, revision: int) -> Object:
     obj: Object = orjson.loads(value)
     meta = obj.get("metadata")
@@ -143,7 +150,7 @@ class EtcdStorage:
             [rpc.RequestOp(request_put=rpc.PutRequest(key=k, value=value))])
         if not response.succeeded:
             raise KeyExists(key)
-        return decode(value, response.header.revision)
+        return stamped(obj, response.header.revision)
 
     def _guard(self, k: bytes, expected_revision: int | None) -> Any:
         if expected_revision is None:  # the key must exist
@@ -166,7 +173,7 @@ class EtcdStorage:
             [rpc.RequestOp(request_range=rpc.RangeRequest(key=k, keys_only=True))])
         if not response.succeeded:
             raise self._refused(key, response)
-        return decode(value, response.header.revision)
+        return stamped(obj, response.header.revision)
 
     async def delete(self, key: str, *, expected_revision: int | None = None) -> Object:
         k = self._key(key)

@@ -43,7 +43,13 @@ async def call(app, method, path, query=b"", body=b"", headers=()):
 
 
 async def events(chunks, n):
-    return [orjson.loads(await asyncio.wait_for(chunks.get(), 2)) for _ in range(n)]
+    """The next `n` events; one body may carry several (queued events are written at once)."""
+    got: list = []
+    while len(got) < n:
+        body = await asyncio.wait_for(chunks.get(), 2)
+        got += [orjson.loads(line) for line in body.splitlines()]
+    assert len(got) == n, got
+    return got
 
 
 async def test_watch_sees_initial_and_live_events():
@@ -134,7 +140,7 @@ async def test_periodic_bookmarks_carry_the_last_resource_version():
 
     async def send(message):
         if message.get("body"):
-            lines.append(orjson.loads(message["body"]))
+            lines.extend(orjson.loads(line) for line in message["body"].splitlines())
 
     async def receive():
         await asyncio.sleep(3600)
@@ -167,59 +173,92 @@ async def test_send_initial_events_ends_with_an_annotated_bookmark():
 
 
 async def test_a_client_that_stops_reading_is_cut_off_after_the_queue_length():
-    from k8s_aggapi.endpoints.watch import stream_watch
-    from k8s_aggapi.registry.rest import WatchEvent
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Route
 
-    produced = 0
-    dropped = asyncio.Event()
+    from examples.sample_apiserver.apis import wardle_group
+    from k8s_aggapi.endpoints.handlers import ResourceEndpoint
+    from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
+    from k8s_aggapi.middleware.response import ResponseMiddleware
+    from k8s_aggapi.storage import MemoryStorage
 
-    async def source():
-        nonlocal produced
-        try:
-            while True:
-                produced += 1
-                yield WatchEvent("ADDED", {"metadata": {"resourceVersion": str(produced)}})
-                await asyncio.sleep(0)
-        finally:
-            dropped.set()
-
+    app = Starlette(
+        routes=[Route("/apis/{group}/{version}/{rest:path}",
+                      ResourceEndpoint([wardle_group(MemoryStorage(watch_queue_length=5))]))],
+        middleware=[Middleware(ResponseMiddleware), Middleware(RequestInfoMiddleware)])
     unblock = asyncio.Event()
-    lines: list[bytes] = []
+    bodies: list[bytes] = []
 
     async def send(message):
         if message.get("body"):
-            lines.append(message["body"])
-            if len(lines) == 1:  # the client stops reading after the first event
+            bodies.append(message["body"])
+            if len(bodies) == 1:  # the client stops reading after the first event
                 await unblock.wait()
 
     async def receive():
         await asyncio.Event().wait()
 
-    task = asyncio.ensure_future(stream_watch(
-        source(), send, receive, transform=lambda o: o, bookmark=None, duration=60,
-        queue_length=5))
-    await asyncio.sleep(0.2)
-    assert not dropped.is_set()  # a full queue waits a grace period for the client
-    await asyncio.wait_for(dropped.wait(), 5)  # the source is let go while send() is stuck
-    assert produced == 7  # one in send(), five queued, the seventh waited in vain
+    scope = {"type": "http", "method": "GET", "path": NS,
+             "query_string": b"watch=true&resourceVersion=0", "headers": []}
+    task = asyncio.ensure_future(app(scope, receive, send))
+    await asyncio.sleep(0.05)
+    for i in range(20):
+        _, _, _, t = await call(app, "POST", NS, body=orjson.dumps(flunder(f"f{i}")))
+        await t
+    await asyncio.sleep(0.05)
+    assert not task.done()  # stuck in send(); the storage ended the watcher meanwhile
     unblock.set()
     await asyncio.wait_for(task, 5)  # what was queued is sent, then the stream ends
-    rvs = [int(orjson.loads(line)["object"]["metadata"]["resourceVersion"]) for line in lines]
-    assert rvs == [1, 2, 3, 4, 5, 6]
+    names = [orjson.loads(line)["object"]["metadata"]["name"]
+             for body in bodies for line in body.splitlines()]
+    assert names == [f"f{i}" for i in range(len(names))]  # in order, no gap
+    assert 1 + 5 <= len(names) < 20  # one in send(), five queued: then the end
 
 
 async def test_an_error_of_the_source_still_surfaces_through_the_queue():
-    from k8s_aggapi.endpoints.watch import bounded
+    from k8s_aggapi.endpoints.watch import stream_watch
     from k8s_aggapi.errors import BadRequest
 
     async def source():
         raise BadRequest("bad resourceVersion")
         yield  # pragma: no cover
 
-    stream = bounded(source(), 5)
+    async def send(message):
+        pass
+
+    async def receive():
+        await asyncio.Event().wait()
+
     with pytest.raises(BadRequest, match="bad resourceVersion"):
-        await anext(stream)
-    await stream.aclose()
+        await stream_watch(source(), send, receive, transform=lambda o: o, bookmark=None,
+                           duration=60)
+
+
+async def test_one_event_is_encoded_once_for_all_its_watchers():
+    from k8s_aggapi.endpoints.watch import FRAMES, stream_watch
+    from k8s_aggapi.registry.rest import WatchEvent
+
+    shared = {"metadata": {"name": "shared", "resourceVersion": "9"}}
+    bodies: list[bytes] = []
+
+    async def source():
+        yield WatchEvent("ADDED", shared)
+
+    async def send(message):
+        if message.get("body"):
+            bodies.append(message["body"])
+
+    async def receive():
+        await asyncio.Event().wait()
+
+    misses = FRAMES.misses
+    for _ in range(5):
+        await stream_watch(source(), send, receive, transform=lambda o: o, bookmark=None,
+                           duration=60)
+    assert FRAMES.misses == misses + 1  # encoded for the first watcher, shared by the others
+    assert len(set(bodies)) == 1 and orjson.loads(bodies[0])["object"] == shared
+    assert all(body is bodies[0] for body in bodies)  # the very same bytes
 
 
 async def test_a_slow_but_steady_client_is_not_cut_off():
@@ -241,6 +280,5 @@ async def test_a_slow_but_steady_client_is_not_cut_off():
         await asyncio.Event().wait()
 
     await asyncio.wait_for(stream_watch(
-        backlog(), send, receive, transform=lambda o: o, bookmark=None, duration=60,
-        queue_length=2), 10)
-    assert len(lines) == 40
+        backlog(), send, receive, transform=lambda o: o, bookmark=None, duration=60), 10)
+    assert sum(len(body.splitlines()) for body in lines) == 40

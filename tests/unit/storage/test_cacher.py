@@ -140,3 +140,74 @@ async def test_resource_version_0_lists_the_cache_as_it_is():
     await cacher.list("/g/r/")
     assert backend.revisions == 1
     await cacher.stop()
+
+
+class CountingGets(MemoryStorage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets = 0
+        self.revisions = 0
+        self.reading = asyncio.Event()  # set while a revision read is in flight
+        self.hold = asyncio.Event()
+        self.hold.set()
+
+    async def get(self, key, *, at_revision=0):
+        self.gets += 1
+        return await super().get(key, at_revision=at_revision)
+
+    async def current_revision(self):
+        self.revisions += 1
+        self.reading.set()
+        await self.hold.wait()
+        self.reading.clear()
+        return await super().current_revision()
+
+
+async def test_consistent_gets_come_from_memory_and_see_every_write():
+    backend = CountingGets()
+    cacher = Cacher(backend)
+    for i in range(10):
+        created = await cacher.create(f"/g/r/n/o{i}", _obj(f"o{i}", spec={"i": i}))
+        got = await cacher.get(f"/g/r/n/o{i}")  # read-your-writes through the cache
+        assert got == created
+        updated = await cacher.update(f"/g/r/n/o{i}", {**created, "spec": {"i": -i}},
+                                      expected_revision=None)
+        assert (await cacher.get(f"/g/r/n/o{i}")) == updated
+    assert await cacher.get("/g/r/n/missing") is None
+    assert backend.gets == 0
+    assert (await cacher.get("/g/r/n/o0", at_revision=1))["spec"] == {"i": 0}  # the past
+    assert backend.gets == 1
+    await cacher.stop()
+
+
+async def test_concurrent_reads_share_revision_reads_never_an_older_one():
+    backend = CountingGets()
+    cacher = Cacher(backend)
+    await cacher.create("/g/r/n/a", _obj("a"))
+    await cacher.list("/g/r/")
+    backend.revisions = 0
+    backend.hold.clear()
+    first = asyncio.ensure_future(cacher.get("/g/r/n/a"))
+    await asyncio.wait_for(backend.reading.wait(), 5)  # a read is in flight
+    # a write the in-flight read may not see: reads that begin now wait for the next read
+    await backend.create("/g/r/n/b", _obj("b"))
+    later = [asyncio.ensure_future(cacher.get("/g/r/n/b")) for _ in range(20)]
+    await asyncio.sleep(0.01)
+    backend.hold.set()
+    assert (await asyncio.wait_for(first, 5))["metadata"]["name"] == "a"
+    assert all(o is not None for o in await asyncio.wait_for(asyncio.gather(*later), 5))
+    assert backend.revisions == 2  # one for the first, one shared by the twenty
+    await cacher.stop()
+
+
+async def test_resource_version_n_gets_wait_for_the_cache_or_say_too_large():
+    from k8s_aggapi.storage.interface import FutureRevision
+
+    cacher = Cacher(MemoryStorage(), fresh_timeout=0.2)
+    created = await cacher.create("/g/r/n/a", _obj("a"))
+    rv = int(created["metadata"]["resourceVersion"])
+    assert await cacher.get_cached("/g/r/n/a", min_revision=rv) == created
+    assert await cacher.get_cached("/g/r/n/a") == created
+    with pytest.raises(FutureRevision):
+        await cacher.get_cached("/g/r/n/a", min_revision=rv + 5)
+    await cacher.stop()

@@ -8,7 +8,6 @@ create, update, patch, delete, deletecollection. Objects travel as dicts, writte
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs

@@ -85,6 +85,28 @@ def _patch_invalid(patched: dict[str, Any], detail: str) -> StatusError:
         "causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]})
 
 
+def check_apply_fields(model: type[BaseModel] | None, config: dict[str, Any],
+                       api_version: str, kind: str) -> None:
+    """An apply configuration with a field the schema does not declare: upstream's typed
+    converter refuses it whatever fieldValidation says, with a 500 and no reason (what
+    `kubectl apply --server-side` shows as `Error from server: failed to create typed patch
+    object ...`)."""
+    if model is None:
+        return
+    try:
+        unknown = fv.decode(model, orjson.loads(orjson.dumps(config)))
+    except DecodeError:
+        return  # a value of the wrong type: the decoder words it, after the merge
+    if not unknown:
+        return
+    meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+    at = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
+    found = [f".{path}: field not declared in schema" for path in unknown]
+    detail = found[0] if len(found) == 1 else "errors:\n  " + "\n  ".join(found)
+    raise StatusError(f"failed to create typed patch object ({at}; {api_version}, Kind={kind}): "
+                      f"{detail}", 500, "")
+
+
 def decode_patched(model: type[BaseModel] | None, patched: dict[str, Any],
                    before: list[str], how: str) -> list[tuple[bytes, bytes]]:
     """Check a patched object (422 as upstream's jsonPatcher words it); the Warning headers."""

@@ -428,6 +428,7 @@ class Handler:
             config = {k: v for k, v in config.items() if k != "status"}
         how = self._field_validation()
         model, api_version = self.model, self.api_version
+        decoding.check_apply_fields(model, config, api_version, self.kind)
         model_schema = schema.of_model(model)
         warnings: list[tuple[bytes, bytes]] = []
 

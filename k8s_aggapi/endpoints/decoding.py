@@ -99,7 +99,8 @@ def check_apply_fields(model: type[BaseModel] | None, config: dict[str, Any],
         return  # a value of the wrong type: the decoder words it, after the merge
     if not unknown:
         return
-    meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+    given = config.get("metadata")
+    meta: dict[str, Any] = given if isinstance(given, dict) else {}
     at = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
     found = [f".{path}: field not declared in schema" for path in unknown]
     detail = found[0] if len(found) == 1 else "errors:\n  " + "\n  ".join(found)

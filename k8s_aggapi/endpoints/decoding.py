@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from k8s_aggapi.errors import BadRequest, StatusError, go_quote
 from k8s_aggapi.registry import fieldvalidation as fv
 from k8s_aggapi.registry.fieldvalidation import DecodeError
+from k8s_aggapi.request.gojson import go_value
 
 STRICT, WARN, IGNORE = "Strict", "Warn", "Ignore"
 
@@ -76,10 +77,12 @@ def patch_problems(media: str, patch: Any, raw: bytes, how: str) -> list[str]:
     return _problems([], fv.duplicate_fields(raw, patch))
 
 
-def _patch_invalid(patched: dict[str, Any], detail: str) -> StatusError:
+def _patch_invalid(patched: dict[str, Any], detail: str, patch: Any = None) -> StatusError:
     """Upstream's NewInvalid with no kind and no name, on field `patch`: the value is the
-    patched object as JSON."""
-    shown = go_quote(orjson.dumps(patched, option=orjson.OPT_SORT_KEYS).decode())
+    patched object as JSON, or for a strategic merge patch (`patch`) the patch as Go prints
+    its map (`map[spec:map[bogus:1]]`)."""
+    shown = go_quote(go_value(patch) if patch is not None else
+                     orjson.dumps(patched, option=orjson.OPT_SORT_KEYS).decode())
     message = f"Invalid value: {shown}: {detail}"
     return StatusError(f' "" is invalid: patch: {message}', 422, "Invalid", {
         "causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]})
@@ -109,17 +112,17 @@ def check_apply_fields(model: type[BaseModel] | None, config: dict[str, Any],
 
 
 def decode_patched(model: type[BaseModel] | None, patched: dict[str, Any],
-                   before: list[str], how: str) -> list[tuple[bytes, bytes]]:
+                   before: list[str], how: str, patch: Any = None) -> list[tuple[bytes, bytes]]:
     """Check a patched object (422 as upstream's jsonPatcher words it); the Warning headers."""
     unknown: list[str] = []
     try:
         if model is not None:
             unknown = fv.decode(model, patched)
     except DecodeError as exc:
-        raise _patch_invalid(patched, str(exc)) from None
+        raise _patch_invalid(patched, str(exc), patch) from None
     if how == IGNORE:
         return []
     problems = (before + _problems(unknown, []))[:fv.MAX_STRICT_ERRORS]
     if problems and how == STRICT:
-        raise _patch_invalid(patched, strict_error(problems))
+        raise _patch_invalid(patched, strict_error(problems), patch)
     return warning_headers(problems)

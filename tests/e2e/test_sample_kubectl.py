@@ -49,7 +49,8 @@ def test_dry_run_on_every_verb_stores_nothing(wardle: AggregatedServer, kubectl:
     replaced["spec"] = {"reference": "replaced"}
     kubectl("replace", *ns, "-f", "-", input=json.dumps(replaced))
     out = kubectl("delete", FLUNDERS, "d", *ns).stdout
-    assert out == 'flunder.wardle.example.com "d" deleted (server dry run)\n'
+    assert out == (f'flunder.wardle.example.com "d" deleted from {namespace} namespace '
+                   "(server dry run)\n")
     kubectl("delete", "--raw", PATH.format(ns=namespace) + "?labelSelector=grp%3Done&dryRun=All")
     assert names(kubectl, namespace) == {"d"}
     after = as_json(kubectl, "get", FLUNDERS, "d", "-n", namespace)

@@ -27,6 +27,7 @@ from k8s_aggapi.endpoints.negotiation import JSON, Target, body_media_type, nego
 from k8s_aggapi.endpoints.patch import (
     APPLY_PATCH,
     PATCH_TYPES,
+    STRATEGIC_MERGE_PATCH,
     UNDECODABLE_PATCH,
     apply_patch,
     check_result,
@@ -389,7 +390,9 @@ class Handler:
         def patched_from(current: rest.Object) -> rest.Object:
             patched = apply_patch(media, current, patch, self.limits, model_schema)
             # decoded as upstream decodes the patched object: the last attempt's warnings count
-            warnings[:] = decoding.decode_patched(self.model, patched, before, how)
+            warnings[:] = decoding.decode_patched(
+                self.model, patched, before, how,
+                patch if media == STRATEGIC_MERGE_PATCH else None)
             meta = patched.get("metadata")
             if not isinstance(meta, dict):
                 raise errors.BadRequest("the patched object has no metadata")
@@ -433,6 +436,7 @@ class Handler:
             config = {k: v for k, v in config.items() if k != "status"}
         how = self._field_validation()
         model, api_version = self.model, self.api_version
+        decoding.check_apply_fields(model, config, api_version, self.kind)
         model_schema = schema.of_model(model)
         warnings: list[tuple[bytes, bytes]] = []
 

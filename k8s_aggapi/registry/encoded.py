@@ -1,0 +1,175 @@
+"""The wire encodings of stored objects, kept beside them: a list is a join of their bytes.
+
+A stored object is never mutated (the storage contract), so its JSON, its
+PartialObjectMetadata and its default Table row depend on the object alone: each is encoded
+the first time a list needs it and found again by the object's identity. Entries are keyed
+by (namespace, name, apiVersion), one per object stored and version read, so the cache is
+bounded by the objects stored: an object replaced under its key replaces its entry (and the
+store forgets a key it updates or deletes); a list of everything prunes keys gone meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from k8s_aggapi.storage.interface import Object
+
+_Key = tuple[str, str, str]
+
+
+def partial_metadata(obj: Object) -> Object:
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+            "metadata": obj.get("metadata", {})}
+
+
+def joined(body: Object, parts: list[bytes]) -> bytes:
+    """`body` as JSON, its last member an empty list that gets `parts` (each an encoded
+    element) as elements: the list's items joined at C speed, not encoded again."""
+    head = orjson.dumps(body)
+    if not head.endswith(b"[]}"):
+        raise ValueError("the last member of the body is no empty list")
+    if not parts:
+        return head
+    if len(parts) == 1:
+        return b"".join((head[:-2], parts[0], b"]}"))
+    # one copy of the big part: the head rides on the first element, the tail on the last
+    return b",".join([head[:-2] + parts[0], *parts[1:-1], parts[-1] + b"]}"])
+
+
+def _key(obj: Object) -> _Key:
+    meta = obj.get("metadata") or {}
+    return (meta.get("namespace", ""), meta.get("name", ""), obj.get("apiVersion", ""))
+
+
+class Encodings:
+    """The encodings of one key space's stored objects (shared by the stores over it), one
+    table per view (JSON, PartialObjectMetadata, a convertor's Table rows). Found by
+    identity (`id`, at C speed), held by key: one object per (namespace, name, apiVersion),
+    so an id in a table is always the object's that was encoded."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, tuple[Object, _Key]] = {}
+        self._by_key: dict[_Key, Object] = {}
+        self._views: dict[object, dict[int, bytes]] = {}
+        self._counts: dict[str, int] = {}  # objects held per apiVersion
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def encoded(self, items: Sequence[Object], view: object,
+                encode: Callable[[Object], bytes]) -> list[bytes]:
+        """`encode(obj)` of each item, computed once per stored object and `view`; `encode`
+        must depend on the object alone."""
+        table = self._views.get(view)
+        if table is None:
+            table = self._views[view] = {}
+        out: list[bytes | None] = list(map(table.get, map(id, items)))
+        if None in out:
+            for i, part in enumerate(out):
+                if part is None:
+                    obj = items[i]
+                    self._hold(obj)
+                    out[i] = table[id(obj)] = encode(obj)
+        return out  # type: ignore[return-value]  # no None left
+
+    def _hold(self, obj: Object) -> None:
+        if id(obj) in self._held:
+            return
+        key = _key(obj)
+        replaced = self._by_key.get(key)
+        if replaced is None:
+            self._counts[key[2]] = self._counts.get(key[2], 0) + 1
+        else:
+            self._release(replaced)
+        self._by_key[key] = obj
+        self._held[id(obj)] = (obj, key)
+
+    def _release(self, obj: Object) -> None:
+        del self._held[id(obj)]
+        for table in self._views.values():
+            table.pop(id(obj), None)
+
+    def _drop(self, key: _Key) -> None:
+        obj = self._by_key.pop(key, None)
+        if obj is not None:
+            self._release(obj)
+            self._counts[key[2]] -= 1
+
+    def json(self, items: Sequence[Object]) -> list[bytes]:
+        """Each object as JSON."""
+        return self.encoded(items, "json", orjson.dumps)
+
+    def partial(self, items: Sequence[Object]) -> list[bytes]:
+        """Each object's PartialObjectMetadata as JSON."""
+        return self.encoded(items, "partial", _partial_json)
+
+    def rows(self, items: Sequence[Object], owner: object,
+             cells: Callable[[Object], list[Any]], include_object: str) -> list[bytes]:
+        """Each object's Table row as JSON, the object in it as `include_object` asks (None,
+        Metadata or Object); `cells` must depend on the object alone, and `owner` (a table
+        convertor) names it, so two convertors never share a row."""
+        return self.encoded(items, (owner, include_object), lambda obj: orjson.dumps(
+            table_row(cells(obj), obj, include_object)))
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop every version's entry of the object under (namespace, name): it is replaced
+        or deleted."""
+        for version in self._counts:
+            self._drop((namespace, name, version))
+
+    def retain(self, items: Sequence[Object], api_version: str) -> None:
+        """`items` are every object stored, in `api_version`, each held now: drop the
+        entries of that version whose object is no longer stored (deleted behind this
+        server's back, by another server on the same etcd)."""
+        if self._counts.get(api_version, 0) <= len(items):
+            return  # at most one held per listed object: none can be stale
+        listed = set(map(id, items))
+        for key in [k for i, (_, k) in self._held.items()
+                    if k[2] == api_version and i not in listed]:
+            self._drop(key)
+
+
+def table_row(cells: list[Any], obj: Object, include_object: str) -> Object:
+    """A Table row on the wire, its object as `includeObject` asks."""
+    if include_object == "Object":
+        return {"cells": cells, "object": obj}
+    if include_object == "None":
+        return {"cells": cells}
+    return {"cells": cells, "object": partial_metadata(obj)}
+
+
+def _partial_json(obj: Object) -> bytes:
+    return orjson.dumps(partial_metadata(obj))
+
+
+class ListEncoding:
+    """How a list's items are encoded: from `encodings`; `complete` when the list holds
+    every object stored in `api_version` (then entries of objects gone are dropped)."""
+
+    __slots__ = ("api_version", "complete", "encodings")
+
+    def __init__(self, encodings: Encodings, api_version: str, complete: bool) -> None:
+        self.encodings, self.api_version, self.complete = encodings, api_version, complete
+
+    def _after(self, items: Sequence[Object]) -> None:
+        if self.complete:
+            self.encodings.retain(items, self.api_version)
+
+    def json(self, items: Sequence[Object]) -> list[bytes]:
+        out = self.encodings.json(items)
+        self._after(items)
+        return out
+
+    def partial(self, items: Sequence[Object]) -> list[bytes]:
+        out = self.encodings.partial(items)
+        self._after(items)
+        return out
+
+    def rows(self, items: Sequence[Object], owner: object,
+             cells: Callable[[Object], list[Any]], include_object: str) -> list[bytes]:
+        out = self.encodings.rows(items, owner, cells, include_object)
+        self._after(items)
+        return out

@@ -79,11 +79,18 @@ class ResourceEndpoint:
         # each path's verbs, found once from the capabilities registered
         self.resources: dict[tuple[str, str, str], tuple[Resource, frozenset[str]]] = {}
         self.subresources: dict[tuple[str, str, str, str], tuple[Subresource, frozenset[str]]] = {}
+        # a deprecated version's Warning header, made once (by id: the resources are kept above)
+        self.warnings: dict[int, tuple[bytes, bytes]] = {}
         for group in groups:
             for version in group.versions:
                 for plural, resource in version.resources.items():
                     key = (group.name, version.name, plural)
                     self.resources[key] = (resource, frozenset(resource.verbs))
+                    deprecation = resource.info.deprecation
+                    if deprecation is not None:
+                        text = deprecation.warning(resource.api_version, resource.info.kind)
+                        self.warnings[id(resource)] = (
+                            b"warning", f"299 - {errors.go_quote(text)}".encode())
                     for name, sub in resource.subresources.items():
                         self.subresources[(*key, name)] = (sub, frozenset(sub.verbs))
 
@@ -129,11 +136,10 @@ class ResourceEndpoint:
                 GroupVersionResource(resource.group, resource.version, resource.info.plural),
                 info.subresource, user)
         ctx = rest.RequestContext(info.namespace, user, admission=bound)
-        deprecation = resource.info.deprecation
-        if deprecation is not None:  # upstream's Warning on every answer, errors included
-            text = deprecation.warning(resource.api_version, resource.info.kind)
+        warning = self.warnings.get(id(resource))
+        if warning is not None:  # upstream's Warning on every answer, errors included
             await _warned(resource, ctx, scope, receive, send, query, self.limits, sub, verb,
-                          info.name, (b"warning", f"299 - {errors.go_quote(text)}".encode()))
+                          info.name, warning)
             return
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits, sub)
         await VERBS[verb](handler, info.name)

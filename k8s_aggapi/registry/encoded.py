@@ -48,7 +48,8 @@ class Encodings:
     """The encodings of one key space's stored objects (shared by the stores over it), one
     table per view (JSON, PartialObjectMetadata, a convertor's Table rows). Found by
     identity (`id`, at C speed), held by key: one object per (namespace, name, apiVersion),
-    so an id in a table is always the object's that was encoded."""
+    so an id in a table is always the object's that was encoded. An equal object read again
+    (same key and resourceVersion, e.g. a page decoded from etcd) finds the held one's."""
 
     def __init__(self) -> None:
         self._held: dict[int, tuple[Object, _Key]] = {}
@@ -70,16 +71,26 @@ class Encodings:
         if None in out:
             for i, part in enumerate(out):
                 if part is None:
-                    obj = items[i]
-                    self._hold(obj)
-                    out[i] = table[id(obj)] = encode(obj)
+                    obj = self._holder(items[i])
+                    part = table.get(id(obj))
+                    out[i] = table[id(obj)] = encode(obj) if part is None else part
         return out  # type: ignore[return-value]  # no None left
 
-    def _hold(self, obj: Object) -> None:
+    def _holder(self, obj: Object) -> Object:
+        """The object held for `obj`'s key: `obj` itself, or one read before at the same
+        resourceVersion (the same stored state, e.g. decoded again from etcd)."""
         if id(obj) in self._held:
-            return
+            return obj
         key = _key(obj)
-        replaced = self._by_key.get(key)
+        held = self._by_key.get(key)
+        if held is not None:
+            rv = (obj.get("metadata") or {}).get("resourceVersion")
+            if rv and rv == held["metadata"].get("resourceVersion"):
+                return held
+        self._hold(obj, key, held)
+        return obj
+
+    def _hold(self, obj: Object, key: _Key, replaced: Object | None) -> None:
         if replaced is None:
             self._counts[key[2]] = self._counts.get(key[2], 0) + 1
         else:
@@ -126,9 +137,8 @@ class Encodings:
         server's back, by another server on the same etcd)."""
         if self._counts.get(api_version, 0) <= len(items):
             return  # at most one held per listed object: none can be stale
-        listed = set(map(id, items))
-        for key in [k for i, (_, k) in self._held.items()
-                    if k[2] == api_version and i not in listed]:
+        listed = {_key(o) for o in items}
+        for key in [k for k in self._by_key if k[2] == api_version and k not in listed]:
             self._drop(key)
 
 

@@ -45,6 +45,19 @@ def test_an_equal_copy_is_another_object():
     assert len(enc) == 1  # replaced, not added
 
 
+def test_the_same_revision_read_again_finds_the_held_encoding():
+    enc = Encodings()
+    stored = {**thing("a"), "metadata": {"name": "a", "namespace": "ns", "resourceVersion": "7"}}
+    first = enc.json([stored])[0]
+    decoded = orjson.loads(orjson.dumps(stored))  # as etcd gives it again
+    assert enc.json([decoded])[0] is first
+    assert enc.partial([decoded]) == [orjson.dumps(partial_metadata(stored))]
+    newer = {**decoded, "metadata": {**decoded["metadata"], "resourceVersion": "8"},
+             "spec": {"size": 5}}
+    assert enc.json([newer]) == [orjson.dumps(newer)]
+    assert len(enc) == 1
+
+
 def test_versions_are_kept_apart_and_forgotten_together():
     enc = Encodings()
     enc.json([thing("a"), thing("a", version="example.com/v2"), thing("b")])

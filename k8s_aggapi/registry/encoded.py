@@ -27,16 +27,17 @@ def partial_metadata(obj: Object) -> Object:
 
 def joined(body: Object, parts: list[bytes]) -> bytes:
     """`body` as JSON, its last member an empty list that gets `parts` (each an encoded
-    element) as elements: the list's items joined at C speed, not encoded again."""
+    element) as elements: the list's items joined at C speed, not encoded again. `parts`
+    is the caller's to give away: its ends are changed."""
     head = orjson.dumps(body)
     if not head.endswith(b"[]}"):
         raise ValueError("the last member of the body is no empty list")
     if not parts:
         return head
-    if len(parts) == 1:
-        return b"".join((head[:-2], parts[0], b"]}"))
     # one copy of the big part: the head rides on the first element, the tail on the last
-    return b",".join([head[:-2] + parts[0], *parts[1:-1], parts[-1] + b"]}"])
+    parts[0] = head[:-2] + parts[0]
+    parts[-1] += b"]}"
+    return b",".join(parts)
 
 
 def _key(obj: Object) -> _Key:

@@ -25,19 +25,17 @@ def partial_metadata(obj: Object) -> Object:
             "metadata": obj.get("metadata", {})}
 
 
-def joined(body: Object, parts: list[bytes]) -> bytes:
-    """`body` as JSON, its last member an empty list that gets `parts` (each an encoded
-    element) as elements: the list's items joined at C speed, not encoded again. `parts`
-    is the caller's to give away: its ends are changed."""
+Parts = tuple[bytes, bytes, bytes]
+
+
+def around(body: Object, items: bytes) -> Parts:
+    """`body` as JSON in three parts, its last member an empty list that gets `items` (the
+    encoded elements, comma-separated) as its elements. Written part by part, a list kept
+    joined is never copied into a new body."""
     head = orjson.dumps(body)
     if not head.endswith(b"[]}"):
         raise ValueError("the last member of the body is no empty list")
-    if not parts:
-        return head
-    # one copy of the big part: the head rides on the first element, the tail on the last
-    parts[0] = head[:-2] + parts[0]
-    parts[-1] += b"]}"
-    return b",".join(parts)
+    return head[:-2], items, b"]}"
 
 
 def _key(obj: Object) -> _Key:
@@ -57,6 +55,8 @@ class Encodings:
         self._by_key: dict[_Key, Object] = {}
         self._views: dict[object, dict[int, bytes]] = {}
         self._counts: dict[str, int] = {}  # objects held per apiVersion
+        # the last whole list of each (view, prefix), joined: its items (held) and bytes
+        self._joined: dict[tuple[object, tuple[str, str]], tuple[list[Object], bytes]] = {}
 
     def __len__(self) -> int:
         return len(self._held)
@@ -76,6 +76,20 @@ class Encodings:
                     part = table.get(id(obj))
                     out[i] = table[id(obj)] = encode(obj) if part is None else part
         return out  # type: ignore[return-value]  # no None left
+
+    def joined(self, items: list[Object], view: object, encode: Callable[[Object], bytes],
+               whole: tuple[str, str] | None = None) -> bytes:
+        """`encoded` items joined with commas. `whole` (apiVersion, prefix) names a list that
+        holds every object under the prefix: its join is kept and given again while the list
+        has the same objects (any write through the stores forgets every join)."""
+        if whole:
+            kept = self._joined.get((view, whole))
+            if kept is not None and kept[0] == items:  # by identity, at C speed
+                return kept[1]
+        out = b",".join(self.encoded(items, view, encode))
+        if whole:
+            self._joined[(view, whole)] = (list(items), out)
+        return out
 
     def _holder(self, obj: Object) -> Object:
         """The object held for `obj`'s key: `obj` itself, or one read before at the same
@@ -131,6 +145,7 @@ class Encodings:
         or deleted."""
         for version in self._counts:
             self._drop((namespace, name, version))
+        self._joined.clear()
 
     def retain(self, items: Sequence[Object], api_version: str) -> None:
         """`items` are every object stored, in `api_version`, each held now: drop the
@@ -141,6 +156,7 @@ class Encodings:
         listed = {_key(o) for o in items}
         for key in [k for k in self._by_key if k[2] == api_version and k not in listed]:
             self._drop(key)
+        self._joined.clear()
 
 
 def table_row(cells: list[Any], obj: Object, include_object: str) -> Object:
@@ -157,30 +173,35 @@ def _partial_json(obj: Object) -> bytes:
 
 
 class ListEncoding:
-    """How a list's items are encoded: from `encodings`; `complete` when the list holds
-    every object stored in `api_version` (then entries of objects gone are dropped)."""
+    """How a list's items are encoded: from `encodings`. `whole` is the list's prefix when
+    it holds every object under it (no selector, no page); `complete` when that is every
+    object stored in `api_version` (then entries of objects gone are dropped)."""
 
-    __slots__ = ("api_version", "complete", "encodings")
+    __slots__ = ("api_version", "complete", "encodings", "whole")
 
-    def __init__(self, encodings: Encodings, api_version: str, complete: bool) -> None:
-        self.encodings, self.api_version, self.complete = encodings, api_version, complete
+    def __init__(self, encodings: Encodings, api_version: str, *, whole: str = "",
+                 complete: bool = False) -> None:
+        self.encodings, self.api_version = encodings, api_version
+        self.whole, self.complete = whole, complete
 
-    def _after(self, items: Sequence[Object]) -> None:
+    def _joined(self, items: list[Object], view: object,
+                encode: Callable[[Object], bytes]) -> bytes:
+        out = self.encodings.joined(items, view, encode,
+                                    (self.api_version, self.whole) if self.whole else None)
         if self.complete:
             self.encodings.retain(items, self.api_version)
-
-    def json(self, items: Sequence[Object]) -> list[bytes]:
-        out = self.encodings.json(items)
-        self._after(items)
         return out
 
-    def partial(self, items: Sequence[Object]) -> list[bytes]:
-        out = self.encodings.partial(items)
-        self._after(items)
-        return out
+    def json(self, items: list[Object]) -> bytes:
+        """The items as JSON, comma-separated."""
+        return self._joined(items, "json", orjson.dumps)
 
-    def rows(self, items: Sequence[Object], owner: object,
-             cells: Callable[[Object], list[Any]], include_object: str) -> list[bytes]:
-        out = self.encodings.rows(items, owner, cells, include_object)
-        self._after(items)
-        return out
+    def partial(self, items: list[Object]) -> bytes:
+        """The items' PartialObjectMetadata as JSON, comma-separated."""
+        return self._joined(items, "partial", _partial_json)
+
+    def rows(self, items: list[Object], owner: object,
+             cells: Callable[[Object], list[Any]], include_object: str) -> bytes:
+        """The items' Table rows as JSON, comma-separated (see `Encodings.rows`)."""
+        return self._joined(items, (owner, include_object), lambda obj: orjson.dumps(
+            table_row(cells(obj), obj, include_object)))

@@ -150,8 +150,10 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         items: builtins.list[Object] = []
         filtering = not (options.label_selector.empty() and options.field_selector.empty())
         limit = options.limit
-        # every object stored, as it is now: the encodings of others can go
-        complete = not (filtering or limit or at or start) and prefix == self.prefix
+        # every object under the prefix as it is now (its join is kept); under the whole
+        # resource's, every object stored (the encodings of others can go)
+        latest = not (filtering or at or start)
+        complete = latest and not limit and prefix == self.prefix
         any_revision = options.resource_version == "0" and not options.continue_token
         for _ in range(_MAX_CHUNKS):
             if any_revision and isinstance(self.backend, st.CachedLister):
@@ -176,15 +178,15 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             last = items[-1]["metadata"]
             next_key = self.key(RequestContext(last.get("namespace", "")), last["name"]) + "\x00"
             return ObjectList(items, rv, continuetoken.encode(next_key, rv, prefix),
-                              encoding=self._encoding(False))
+                              encoding=self._encoding())
         if limit and page.remaining:
             token = continuetoken.encode(page.next_key, rv, prefix)
             remaining = None if filtering else page.remaining
-            return ObjectList(items, rv, token, remaining, self._encoding(False))
-        return ObjectList(items, rv, encoding=self._encoding(complete))
+            return ObjectList(items, rv, token, remaining, self._encoding())
+        return ObjectList(items, rv, encoding=self._encoding(prefix if latest else "", complete))
 
-    def _encoding(self, complete: bool) -> ListEncoding:
-        return ListEncoding(self.encodings, self.api_version, complete)
+    def _encoding(self, whole: str = "", complete: bool = False) -> ListEncoding:
+        return ListEncoding(self.encodings, self.api_version, whole=whole, complete=complete)
 
     async def _list_revision(self, options: ListOptions) -> int:
         """The revision a first page reads at (0: the latest), from resourceVersion(Match):

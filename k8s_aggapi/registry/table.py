@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from k8s_aggapi.registry.encoded import ListEncoding, joined, partial_metadata, table_row
+from k8s_aggapi.registry.encoded import ListEncoding, Parts, around, partial_metadata, table_row
 from k8s_aggapi.registry.info import TableColumn
 from k8s_aggapi.registry.rest import Object, Table, TableConvertor, TableOptions
 
@@ -72,13 +72,13 @@ def table_body(
 _WITH_HEADERS = TableOptions()
 
 
-def list_table(convertor: TableConvertor, objects: Sequence[Object], *, include_object: str,
-               list_meta: dict[str, Any], encoding: ListEncoding | None) -> Object | bytes:
+def list_table(convertor: TableConvertor, objects: list[Object], *, include_object: str,
+               list_meta: dict[str, Any], encoding: ListEncoding | None) -> Object | Parts:
     """A list's Table. The default convertor's rows depend on each object alone, so they
     come encoded from `encoding` when the store keeps one; any other convertor's Table is
     built as `table_body` builds it."""
     if encoding is not None and type(convertor) is DefaultTableConvertor:
-        return joined({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+        return around({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
                        "metadata": dict(list_meta),
                        "columnDefinitions": convertor.wire_definitions, "rows": []},
                       encoding.rows(objects, convertor, convertor.cells, include_object))

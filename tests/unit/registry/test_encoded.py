@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from examples.sample_apiserver.apis import wardle_group
-from k8s_aggapi.registry.encoded import Encodings, ListEncoding, joined, partial_metadata
+from k8s_aggapi.registry.encoded import Encodings, ListEncoding, around, partial_metadata
 from k8s_aggapi.registry.rest import TableOptions
 from k8s_aggapi.registry.table import DefaultTableConvertor, table_body
 from k8s_aggapi.storage import MemoryStorage
@@ -88,21 +88,38 @@ def test_a_complete_list_drops_objects_gone():
     enc = Encodings()
     kept, gone = thing("a"), thing("b")
     ListEncoding(enc, V, complete=True).json([kept, gone])
-    ListEncoding(enc, V, complete=False).json([kept])  # a page: nothing follows from it
+    ListEncoding(enc, V).json([kept])  # a page: nothing follows from it
     assert len(enc) == 2
     ListEncoding(enc, V, complete=True).json([kept])
     assert len(enc) == 1
     assert enc.json([kept]) == [orjson.dumps(kept)]
 
 
-def test_joined_is_the_body_as_encoded_whole():
+def test_a_whole_list_is_joined_once_while_it_holds_the_same_objects():
+    enc = Encodings()
+    items = [thing("a"), thing("b")]
+    whole = ListEncoding(enc, V, whole="/things/ns/")
+    first = whole.json(items)
+    assert first == orjson.dumps(items)[1:-1]
+    assert whole.json(list(items)) is first  # another list of the same objects
+    assert ListEncoding(enc, "example.com/v2", whole="/things/ns/").json(items) is not first
+    assert whole.partial(items) is not first  # a view of its own
+    changed = [items[0], thing("b", size=2)]
+    assert whole.json(changed) == orjson.dumps(changed)[1:-1]
+    again = whole.json(changed)
+    enc.forget("ns", "x")  # any write forgets every join
+    assert whole.json(changed) is not again
+    assert ListEncoding(enc, V).json(items) == orjson.dumps(items)[1:-1]
+
+
+def test_around_gives_the_body_in_parts():
     items = [thing("a"), thing("b"), thing("c")]
     for n in range(4):
         body = {"kind": "ThingList", "metadata": {"resourceVersion": "5"}, "items": items[:n]}
-        parts = [orjson.dumps(o) for o in items[:n]]
-        assert joined({**body, "items": []}, parts) == orjson.dumps(body)
+        joined = b",".join(orjson.dumps(o) for o in items[:n])
+        assert b"".join(around({**body, "items": []}, joined)) == orjson.dumps(body)
     with pytest.raises(ValueError, match="last member"):
-        joined({"items": [], "metadata": {}}, [])
+        around({"items": [], "metadata": {}}, b"")
 
 
 # through the sample: v1alpha1 (the storage version, read as kept) and v1beta1 (the hub)
@@ -189,8 +206,9 @@ def test_deleted_objects_leave_no_encoding(client, group):
     assert len(cache) == 10
     assert client.delete(B).status_code == 200  # deletecollection
     assert len(cache) == 0
-    assert client.get(A).json()["items"] == []
     assert all(not table for table in cache._views.values())
+    assert not cache._joined
+    assert client.get(A).json()["items"] == []
 
 
 async def test_deleted_behind_the_servers_back(client, group, backend):

@@ -45,26 +45,38 @@ attack: venv
 e2e: binaries
 	$(PYTEST) -q -m e2e tests/e2e
 
-# lint, then every test: unit, integration (real TLS, real kubectl) and e2e (real control plane).
+# lint, then every test: unit, integration (real TLS, real kubectl) and e2e (real control plane),
+# on TEST_WORKERS pytest-xdist workers (tests/conftest.py groups what shares a server);
+# TEST_WORKERS=0 runs them serially.
+TEST_WORKERS ?= 2
 test: lint binaries
-	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q tests
+	AGGAPI_E2E_REQUIRED=1 $(PYTEST) -q -n $(TEST_WORKERS) --dist loadgroup tests
 
-# The sample, and the metrics server as v1beta1.metrics.k8s.io with kwok pods reporting CPU and
-# memory (namespace demo): `kubectl top pod -n demo` shows data within a minute.
+# The whole loop, to watch with kubectl (docs/custom-metrics.md): the control plane; the sample
+# (wardle v1alpha1 and v1beta1, on the control plane's etcd); the metrics server as
+# v1beta1.metrics.k8s.io with kwok pods reporting CPU and memory (namespace demo: `kubectl top
+# pod -n demo`); Debian's Prometheus (installed when missing) scraping kube-apiserver and every
+# server with monitoring/rules.yaml; the Prometheus adapter as v1beta2/v1beta1.custom.metrics.k8s.io
+# and v1beta1.external.metrics.k8s.io; two HPAs in demo, on a Pods and an External metric.
+# Prints the kubeconfig, Prometheus's URL and a `ready: {json}` line (also .aggapi/cluster/ready).
 METRICS_SERVER_CMD := $(BIN)/python -m examples.metrics_server --metric-resolution=15s \
   --kubelet-use-node-status-port --kubelet-preferred-address-types=InternalIP,Hostname \
   --kubelet-certificate-authority={kubelet_ca}
+ADAPTER_CMD := $(BIN)/python -m examples.prometheus_adapter \
+  --config=examples/prometheus_adapter/config.yaml --prometheus-url={prometheus} \
+  --metrics-relist-interval=10s
+SAMPLE_CMD := $(BIN)/python -m examples.sample_apiserver --storage=etcd --etcd-servers={etcd} \
+  --etcd-prefix=/wardle
 
 cluster: binaries
 	exec $(BIN)/python -m k8s_aggapi.envtest cluster --state-dir .aggapi/cluster --stop-with-parent \
-	  --server "wardle.example.com/v1alpha1=$(BIN)/python -m examples.sample_apiserver --storage=etcd --etcd-servers={etcd} --etcd-prefix=/wardle" \
-	  --server "metrics.k8s.io/v1beta1=$(METRICS_SERVER_CMD)" --demo-workload
+	  --server "wardle.example.com/v1alpha1,v1beta1=$(SAMPLE_CMD)" \
+	  --server "metrics.k8s.io/v1beta1=$(METRICS_SERVER_CMD)" --demo-workload \
+	  --server "custom.metrics.k8s.io/v1beta2,v1beta1,external.metrics.k8s.io/v1beta1=$(ADAPTER_CMD)" \
+	  --prometheus --prometheus-rules monitoring/rules.yaml
 
-# The HPA loop on custom metrics (docs/custom-metrics.md): control plane, the sample, Debian's
-# Prometheus (installed when missing) with monitoring/rules.yaml, the Prometheus adapter
-# registered as custom.metrics.k8s.io v1beta2/v1beta1 and external.metrics.k8s.io, an HPA.
-cluster-metrics: binaries
-	exec $(BIN)/python -m examples.prometheus_adapter.cluster --state-dir .aggapi/cluster-metrics
+# the same (it once ran the custom-metrics loop alone)
+cluster-metrics: cluster
 
 # The sample's checked-in deployment (a unit test fails when it is stale).
 manifests: venv

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -34,8 +34,8 @@ from k8s_aggapi.registry.table import DefaultTableConvertor
 from k8s_aggapi.storage.interface import Storage
 
 __all__ = [
-    "APIGroup", "APIVersion", "ColumnDefinition", "Resource", "ResourceInfo", "Scale",
-    "Subresource", "TableColumn", "VersionEndpoint",
+    "APIGroup", "APIVersion", "ColumnDefinition", "DocumentedEndpoint", "EndpointOperation",
+    "Resource", "ResourceInfo", "Scale", "Subresource", "TableColumn", "VersionEndpoint",
 ]
 
 
@@ -133,6 +133,32 @@ class VersionEndpoint(Protocol):
     async def api_resources(self) -> list[dict[str, Any]]: ...
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class EndpointOperation:
+    """One GET a `VersionEndpoint` serves, for OpenAPI: its path under `/apis/<g>/<v>/`
+    (`{param}` templates), the installer's operation name (`listMetricValue`; the group and
+    version are added as GetOperationIDAndTags adds them), its path and extra query parameters
+    as (name, description), whether the list options apply, and the definition it answers."""
+
+    path: str
+    operation: str
+    description: str
+    response: str
+    path_params: tuple[tuple[str, str], ...] = ()
+    query_params: tuple[tuple[str, str], ...] = ()
+    list_options: bool = True
+
+
+@runtime_checkable
+class DocumentedEndpoint(Protocol):
+    """A `VersionEndpoint` that documents its paths: operations, and the Swagger 2.0
+    definitions (by name, refs `#/definitions/<name>`) their answers use."""
+
+    def openapi_operations(self) -> list[EndpointOperation]: ...
+
+    def openapi_definitions(self) -> dict[str, dict[str, Any]]: ...
 
 
 @dataclass

@@ -125,10 +125,11 @@ class NotFound(StatusError):
 
 
 class PathNotFound(StatusError):
-    """A 404 for a path that names nothing we serve."""
+    """A 404 for a path that names nothing we serve, with `"details": {}` as upstream's
+    (go-restful's 404 becomes NewGenericServerResponse, whose details are empty, not absent)."""
 
     def __init__(self, message: str = "the server could not find the requested resource") -> None:
-        super().__init__(message, 404, "NotFound")
+        super().__init__(message, 404, "NotFound", always_details=True)
 
 
 class MethodNotAllowed(StatusError):
@@ -172,8 +173,18 @@ OBJECT_MODIFIED = (
 
 
 class Gone(StatusError):
-    def __init__(self, message: str, reason: str = "Expired") -> None:
+    """410. `continue_token` goes into the Status's list metadata, as upstream's expired
+    continue does: a token to read the rest of the list at the latest revision."""
+
+    def __init__(self, message: str, reason: str = "Expired", continue_token: str = "") -> None:
         super().__init__(message, 410, reason)
+        self.continue_token = continue_token
+
+    def to_status(self) -> dict[str, Any]:
+        status = super().to_status()
+        if self.continue_token:
+            status["metadata"] = {"continue": self.continue_token}
+        return status
 
 
 class RequestEntityTooLarge(StatusError):
@@ -195,6 +206,14 @@ class UnsupportedMediaType(StatusError):
             415,
             "UnsupportedMediaType",
         )
+
+
+class UnsupportedPatchType(StatusError):
+    """A PATCH whose Content-Type is no patch type: go-restful's 415, as upstream answers it."""
+
+    def __init__(self) -> None:
+        super().__init__("415: Unsupported Media Type", 415, "UnsupportedMediaType",
+                         always_details=True)
 
 
 class Invalid(StatusError):

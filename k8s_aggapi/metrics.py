@@ -1,7 +1,9 @@
 """The server's Prometheus registry, upstream's request metrics in it, and the `/metrics` route.
 
 One `CollectorRegistry` per server (never the global one); `ResponseMiddleware` fills it
-(through middleware/metrics.py).
+(through middleware/metrics.py). The process's own USE signals (CPU seconds, resident memory,
+open and maximum fds, GC collections, the Python version) are in it too, under the names
+prometheus_client's process, platform and GC collectors give them (as Go's process collector).
 Names, labels and buckets follow k8s.io/apiserver pkg/endpoints/metrics.
 """
 
@@ -10,7 +12,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
@@ -76,8 +86,15 @@ class InflightRequests(Collector):
 class ServerMetrics:
     """The request metrics of one server, with child lookups cached for the hot path."""
 
-    def __init__(self, registry: CollectorRegistry | None = None, *, max_series: int = 5000):
+    def __init__(self, registry: CollectorRegistry | None = None, *, max_series: int = 5000,
+                 process: bool = True):
+        """`process=False` leaves out the process, platform and GC collectors (a registry that
+        already has them, or one that should hold only the request metrics)."""
         self.registry = registry if registry is not None else CollectorRegistry()
+        if process:
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+            GCCollector(registry=self.registry)
         self.max_series = max_series
         self.requests = Counter(
             "apiserver_request_total",

@@ -73,7 +73,9 @@ class ConvertingStorage:
         events = self.backend.watch(prefix, after_revision=after_revision)
         try:
             async for event in events:
-                yield st.Event(event.type, event.key, self._out(event.object), event.revision)
+                prev = None if event.prev is None else self._out(event.prev)
+                yield st.Event(event.type, event.key, self._out(event.object), event.revision,
+                               prev)
         finally:
             if isinstance(events, AsyncGenerator):  # the backend's watch ends with ours
                 await events.aclose()

@@ -16,7 +16,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from k8s_aggapi import errors
-from k8s_aggapi.custommetrics import wire
+from k8s_aggapi.api import EndpointOperation
+from k8s_aggapi.custommetrics import openapi, wire
 from k8s_aggapi.custommetrics.provider import (
     CustomMetricInfo,
     ExternalMetricInfo,
@@ -68,6 +69,12 @@ class CustomMetricsEndpoint:
             raise ValueError(f"custom.metrics.k8s.io has no version {version}")
         self.version, self.metrics = version, metrics
 
+    def openapi_operations(self) -> list[EndpointOperation]:
+        return openapi.custom_operations(self.version)
+
+    def openapi_definitions(self) -> dict[str, dict[str, Any]]:
+        return openapi.custom_definitions(self.version)
+
     async def api_resources(self) -> list[dict[str, Any]]:
         listed = await self.metrics.list_all_metrics() or [CUSTOM_PLACEHOLDER]
         return [{"name": f"{m.group_resource}/{m.metric}", "singularName": "",
@@ -103,6 +110,12 @@ class ExternalMetricsEndpoint:
 
     def __init__(self, metrics: ExternalMetricsRouter) -> None:
         self.metrics = metrics
+
+    def openapi_operations(self) -> list[EndpointOperation]:
+        return openapi.external_operations()
+
+    def openapi_definitions(self) -> dict[str, dict[str, Any]]:
+        return openapi.external_definitions()
 
     async def api_resources(self) -> list[dict[str, Any]]:
         listed = await self.metrics.list_all_metrics() or [EXTERNAL_PLACEHOLDER]

@@ -158,7 +158,8 @@ async def _warned(resource: Resource, ctx: rest.RequestContext, scope: dict[str,
         nonlocal started
         if message["type"] == "http.response.start":
             started = True
-            message = {**message, "headers": [*message.get("headers", ()), warning]}
+            # first, as upstream adds it before the handler's own (unknown field) warnings
+            message = {**message, "headers": [warning, *message.get("headers", ())]}
         await send(message)
 
     handler = Handler(resource, ctx, scope, receive, sending, query, limits, sub)
@@ -365,7 +366,7 @@ class Handler:
     async def create(self, name: str) -> None:
         target = negotiate(self.accept, is_list=False)
         _, raw = await self._body()
-        body = parse_object(raw, self.limits.max_nesting_depth)
+        body = parse_object(raw, self.limits.max_nesting_depth, self.kind)
         self._check_type(body)
         self._with_dry_run()
         self._with_field_manager()
@@ -377,7 +378,7 @@ class Handler:
     async def update(self, name: str) -> None:
         negotiate(self.accept, is_list=False)
         _, raw = await self._body()
-        body = parse_object(raw, self.limits.max_nesting_depth)
+        body = parse_object(raw, self.limits.max_nesting_depth, self.kind)
         self._check_type(body)
         self._with_dry_run()
         self._with_field_manager()
@@ -495,7 +496,9 @@ class Handler:
         options = await self._delete_options()
         obj, gone = await _served(self.rest.deleter).delete(self.ctx, name, options)
         if not gone:
-            await send_json(self.send, 200, self._shape(obj))
+            # 202 only for orphanDependents=false, as upstream (other clients expect 200)
+            code = 202 if options.orphan_dependents is False else 200
+            await send_json(self.send, code, self._shape(obj))
             return
         details = {"name": name, "kind": self.resource.info.plural,
                    "uid": obj.get("metadata", {}).get("uid", "")}

@@ -10,7 +10,7 @@ import enum
 import functools
 from dataclasses import dataclass
 
-from k8s_aggapi.errors import NotAcceptable, UnsupportedMediaType
+from k8s_aggapi.errors import NotAcceptable, UnsupportedMediaType, UnsupportedPatchType
 
 JSON = "application/json"
 META_GROUP = "meta.k8s.io"
@@ -96,5 +96,7 @@ def body_media_type(content_type: str | None, allowed: tuple[str, ...] = (JSON,)
     if not mime and default is not None:
         return default
     if mime not in allowed:
+        if default is None:  # a patch: go-restful refuses the route's Content-Type itself
+            raise UnsupportedPatchType()
         raise UnsupportedMediaType(allowed)
     return mime

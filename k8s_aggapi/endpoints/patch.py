@@ -10,6 +10,7 @@ itself is `k8s_aggapi.patching.apply`.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -26,16 +27,23 @@ JSON_PATCH = "application/json-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
+log = logging.getLogger("k8s_aggapi.patch")
 UNDECODABLE_PATCH = "error decoding patch"  # how upstream begins a patch body it cannot read
 
 
+class Unprocessable(StatusError):
+    """What upstream answers when a JSON patch does not apply (NewGenericServerResponse 422):
+    the detail is not in the answer (`"details": {}`); it is logged, and kept as `detail`."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("the server rejected our request due to an error in our request", 422,
+                         "Invalid", always_details=True)
+        self.detail = detail
+
+
 def unprocessable(detail: str) -> StatusError:
-    """What upstream answers when a JSON patch does not apply (NewGenericServerResponse 422);
-    the detail, which upstream drops, is kept as a cause."""
-    return StatusError(
-        "the server rejected our request due to an error in our request", 422, "Invalid",
-        {"causes": [{"reason": "UnexpectedServerResponse", "message": detail}]},
-    )
+    log.info("JSON patch not applied: %s", detail)
+    return Unprocessable(detail)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

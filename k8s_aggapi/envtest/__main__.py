@@ -26,10 +26,19 @@ def _parser() -> argparse.ArgumentParser:
         "--server", action="append", default=[], metavar="GROUP/VERSION[,VERSION...]=COMMAND",
         help="an aggregated server to start and register (repeatable); {kubelet_ca} in "
              "COMMAND is replaced by the kubelets' CA file, {etcd} by the control plane's "
-             "etcd URL")
+             "etcd URL, {prometheus} by Prometheus's URL; GROUP/VERSION,VERSION,GROUP/VERSION "
+             "for a server of several groups")
     cluster.add_argument(
         "--demo-workload", action="store_true",
         help="run kwok pods that report CPU and memory (namespace demo), for kubectl top")
+    cluster.add_argument(
+        "--prometheus", action="store_true",
+        help="run Prometheus (Debian's, installed when missing) scraping kube-apiserver and "
+             "every server; with --demo-workload also the HPA demo on custom and external "
+             "metrics")
+    cluster.add_argument(
+        "--prometheus-rules", action="append", default=[], type=Path, metavar="FILE",
+        help="a rule file for that Prometheus (repeatable), e.g. monitoring/rules.yaml")
     cluster.add_argument(
         "--stop-with-parent", action="store_true",
         help="stop (as on SIGTERM) when the parent process exits, e.g. a killed `make`")
@@ -48,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from k8s_aggapi.envtest.cluster import run_cluster
 
             return run_cluster(args.state_dir, args.server, stop_with_parent=args.stop_with_parent,
-                               demo_workload=args.demo_workload)
+                               demo_workload=args.demo_workload, prometheus=args.prometheus,
+                               rule_files=args.prometheus_rules)
     except BinariesUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

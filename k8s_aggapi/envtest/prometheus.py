@@ -5,11 +5,13 @@ leashed on a free loopback port with a scrape configuration the test writes.
         prom.wait_for_series('http_requests_total')
 
 `ensure_prometheus()` finds `prometheus` (and `promtool`) on PATH, or, as root, runs
-`apt-get install -y prometheus` once (`apt-get update` first when the package is unknown).
+`apt-get install -y prometheus` once (`apt-get update` first when the package is unknown),
+under a file lock: parallel test sessions (pytest-xdist workers) install it once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -24,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from k8s_aggapi.envtest.binaries import cache_root
 from k8s_aggapi.envtest.lifetime import run as run_leashed
 from k8s_aggapi.envtest.processes import ManagedProcess, free_port, wait_for
 
@@ -54,10 +57,15 @@ def ensure_prometheus(tool: str = "prometheus") -> Path:
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         raise PrometheusUnavailable(
             f"{tool} is not installed; install Debian's package: apt-get install -y {PACKAGE}")
-    result = _apt("install", "-y", "--no-install-recommends", PACKAGE)
-    if result.returncode != 0:
-        _apt("update")
+    cache_root().mkdir(parents=True, exist_ok=True)
+    with open(cache_root() / f".{PACKAGE}-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another session may be installing it right now
+        if (path := _find(tool)) is not None:
+            return path
         result = _apt("install", "-y", "--no-install-recommends", PACKAGE)
+        if result.returncode != 0:
+            _apt("update")
+            result = _apt("install", "-y", "--no-install-recommends", PACKAGE)
     if result.returncode != 0 or (path := _find(tool)) is None:
         raise PrometheusUnavailable(
             f"apt-get install -y {PACKAGE} failed ({result.returncode}):\n{result.stderr[-2000:]}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from k8s_aggapi.api import APIGroup, APIVersion, Resource, Subresource
+from k8s_aggapi.api import APIGroup, APIVersion, DocumentedEndpoint, Resource, Subresource
 from k8s_aggapi.openapi import meta, schemas
 from k8s_aggapi.openapi.meta import Schema
 from k8s_aggapi.openapi.paths import (
@@ -19,6 +19,7 @@ from k8s_aggapi.openapi.paths import (
     Param,
     PathItem,
     discovery_path,
+    endpoint_paths,
     resource_paths,
     subresource_paths,
 )
@@ -74,6 +75,10 @@ class _GroupVersionSpec:
             self.definitions.setdefault(name, body)
         path, item = discovery_path(version.group, version.name)
         self.paths: dict[str, PathItem] = {path: item}
+        if isinstance(version.endpoint, DocumentedEndpoint):
+            self.definitions.update(version.endpoint.openapi_definitions())
+            self.paths.update(endpoint_paths(version.group, version.name,
+                                             version.endpoint.openapi_operations()))
         for r in resources:
             ref, list_ref = prefix + r.info.kind, prefix + r.info.list_kind
             paths = [resource_paths(r, ref, list_ref)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from k8s_aggapi.api import Resource, Subresource
+from k8s_aggapi.api import EndpointOperation, Resource, Subresource
 from k8s_aggapi.openapi.meta import (
     API_RESOURCE_LIST,
     DELETE_OPTIONS,
@@ -346,3 +346,27 @@ def discovery_path(group: str, version: str) -> tuple[str, PathItem]:
         responses=_ok(API_RESOURCE_LIST),
     )
     return f"/apis/{group}/{version}/", PathItem([op])
+
+
+def endpoint_paths(group: str, version: str,
+                   operations: list[EndpointOperation]) -> dict[str, PathItem]:
+    """The GETs of a documented `VersionEndpoint` (custom metrics), ids and tags as
+    GetOperationIDAndTags makes them from the installer's operation names."""
+    group_id, tag = _group_parts(group)
+    version_id = operation_id_part(version, True)
+    paths: dict[str, PathItem] = {}
+    for op in operations:
+        verb = next(v for v in ("list", "read", "get", "watch") if op.operation.startswith(v))
+        rest = op.operation.removeprefix(verb)
+        params = [Param(name, "path", "string", doc, required=True)
+                  for name, doc in op.path_params]
+        query = _query("list", exclude=("pretty",)) if op.list_options else ()
+        extra = tuple(Param(name, "query", "string", doc) for name, doc in op.query_params
+                      if name not in {q.name for q in query})
+        params += [*query, *extra, Param("pretty", "query", "string", PRETTY_DOC)]
+        paths.setdefault(f"/apis/{group}/{version}/{op.path}", PathItem()).operations.append(
+            Operation(method="get", description=op.description, params=tuple(params),
+                      operation_id=f"{verb}{group_id}{version_id}{operation_id_part(rest, True)}",
+                      tag=f"{tag}_{operation_id_part(version, False)}",
+                      responses=_ok(op.response), produces=(JSON,)))
+    return paths

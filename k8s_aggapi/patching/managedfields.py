@@ -175,5 +175,8 @@ def track_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str,
 
 
 def manager_from_user_agent(user_agent: str | None) -> str:
-    """Upstream's default manager: the User-Agent up to its first `/`, at most 128 chars."""
-    return (user_agent or "").split("/", 1)[0][:MAX_MANAGER_LENGTH]
+    """Upstream's default manager: the printable characters of the User-Agent up to its first
+    `/`, at most 128; `unknown` when that leaves nothing (as upstream's field manager names
+    it)."""
+    kept = "".join(c for c in (user_agent or "").split("/", 1)[0] if c.isprintable())
+    return kept[:MAX_MANAGER_LENGTH] or "unknown"

@@ -14,8 +14,10 @@ from typing import Any
 import orjson
 
 from k8s_aggapi.errors import BadRequest
+from k8s_aggapi.request.gojson import syntax_error
 
 VERSION = "meta.k8s.io/v1"
+LATEST = "-1"  # the revision of the token a 410 hands out: continue at the latest one
 _ALPHABET = re.compile(r"[^A-Za-z0-9_-]")
 _INT64 = (-(2**63), 2**63 - 1)
 _JSON_TYPES = {str: "string", bool: "bool", list: "array", dict: "object", int: "number",
@@ -64,15 +66,22 @@ def _clean(path: str) -> str:
 
 
 def decode(token: str, prefix: str) -> tuple[str, int]:
-    """(start key, resource version) of a token; 400 when it is not one of ours."""
+    """(start key, resource version) of a token; 400 when it is not one of ours. A negative
+    resource version means the latest revision (an inconsistent continue, after a 410)."""
     bad = _ALPHABET.search(token)
     if bad is not None or len(token) % 4 == 1:
         at = bad.start() if bad is not None else len(token) - 1
         raise _invalid(f": illegal base64 data at input byte {at}")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = orjson.loads(raw)
-    except (binascii.Error, orjson.JSONDecodeError) as exc:
+    except binascii.Error as exc:
+        raise _invalid(f": {str(exc).split(':')[0].lower()}") from None
+    problem = syntax_error(raw)  # Go's json.Unmarshal checks the syntax first, in its words
+    if problem:
+        raise _invalid(f": {problem}")
+    try:  # Go reads bytes that are no UTF-8 as U+FFFD
+        data = orjson.loads(raw.decode(errors="replace"))
+    except orjson.JSONDecodeError as exc:
         raise _invalid(f": {str(exc).split(':')[0].lower()}") from None
     if data is None:
         data = {}
@@ -83,9 +92,8 @@ def decode(token: str, prefix: str) -> tuple[str, int]:
     version, rv, start = _field(data, "v", str), _field(data, "rv", int), _field(data, "start", str)
     if version != VERSION:
         raise _invalid(f": server does not recognize this encoded version {version}")
-    # upstream refuses only 0 and lets a negative rv ask for the latest revision ("inconsistent
-    # continue" after a 410); we never hand such a token out, so one is forged: refused too
-    if rv <= 0:
+    # upstream refuses only 0: a negative rv (the token of a 410) asks for the latest revision
+    if rv == 0:
         raise _invalid(f": incorrect encoded start resourceVersion (version {VERSION})")
     if not start:
         raise _invalid(f": encoded start key empty (version {VERSION})")

@@ -44,11 +44,16 @@ from k8s_aggapi.registry.rest import (
     WatchEvent,
 )
 from k8s_aggapi.registry.strategy import Strategy
+from k8s_aggapi.registry.validation import FOREGROUND, ORPHAN
 from k8s_aggapi.registry.watch import watch_store
 from k8s_aggapi.storage import interface as st
 from k8s_aggapi.storage.update import DELETE, Delete, guaranteed_update
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# ObjectMeta fields a client may send empty, which Go's omitempty then leaves out of what is
+# stored (managedFields: [] is a request to reset them, handled by the field manager)
+_OMIT_EMPTY = frozenset({"generateName", "labels", "annotations", "ownerReferences",
+                         "finalizers"})
 _CREATE_RACES = 3  # PUT with create-on-update: create lost to another create, so update
 _MAX_CHUNKS = 10_000  # a filtered page reads chunks of `limit` keys; bounded all the same
 # k8s.io/apiserver pkg/storage/etcd3/store.go, word for word
@@ -144,6 +149,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         start, at = "", await self._list_revision(options)
         if options.continue_token:
             start, at = continuetoken.decode(options.continue_token, prefix)
+            at = max(at, 0)  # a token after a 410 reads the latest revision
             if options.resource_version not in ("", "0"):
                 raise errors.BadRequest(
                     "specifying resource version is not allowed when using continue")
@@ -209,7 +215,11 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         try:
             return await self.backend.list(prefix, start=start, limit=limit, at_revision=at)
         except st.Expired:
-            raise errors.Gone(CONTINUE_EXPIRED if continuing else LIST_EXPIRED) from None
+            if not continuing:
+                raise errors.Gone(LIST_EXPIRED) from None
+            # upstream's handleCompactedErrorForPaging: resume at the latest revision (rv -1)
+            token = continuetoken.encode(start, continuetoken.LATEST, prefix)
+            raise errors.Gone(CONTINUE_EXPIRED, continue_token=token) from None
         except st.FutureRevision as exc:
             raise errors.too_large_resource_version(exc.requested, exc.current) from None
 
@@ -232,6 +242,8 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
                 raise errors.Invalid(
                     self.info.kind, self.group, name, pydantic_causes(exc)
                 ) from exc
+        if isinstance(obj.get("metadata"), dict):
+            omit_empty(obj["metadata"])
         obj["apiVersion"] = self.api_version
         obj["kind"] = self.info.kind
         return obj
@@ -396,6 +408,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
                 new["status"] = old["status"]
         self._check_scope(ctx, new["metadata"])
         new_meta = new["metadata"]
+        given_uid = new_meta.get("uid")
         new_meta["resourceVersion"] = old_meta.get("resourceVersion")
         for field in ("uid", "creationTimestamp", "deletionTimestamp",
                       "deletionGracePeriodSeconds", "generation"):
@@ -407,7 +420,10 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             new_meta["generation"] = int(old_meta.get("generation", 1)) + 1
         self.strategy.prepare_for_update(ctx, new, old)
         self._track(ctx, old, new, "status" if status_only else "")
-        self._invalid(name, validate_object_meta_update(
+        # upstream's BeforeUpdate keeps the stored uid only when none is given
+        immutable = [validation.invalid("metadata.uid", given_uid, "field is immutable")] if (
+            given_uid and given_uid != old_meta.get("uid")) else []
+        self._invalid(name, immutable + validate_object_meta_update(
             new["metadata"], old_meta, self.info.namespaced
         ) + self.strategy.validate_update(ctx, new, old))
         return new
@@ -420,7 +436,10 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         self, ctx: RequestContext, name: str, options: DeleteOptions
     ) -> tuple[Object, bool]:
         """Preconditions are checked on what is current at each attempt; an object with
-        finalizers is marked for deletion (a guaranteed update), any other removed."""
+        finalizers is marked for deletion (a guaranteed update), any other removed. The
+        propagation policy adds the garbage collector's finalizer first
+        (`deletion_finalizers`), so an Orphan or Foreground delete only marks the object and
+        kube-controller-manager finishes it, as upstream's generic store does."""
         gone = False
 
         async def apply(current: Object) -> Object | Delete:
@@ -430,13 +449,21 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
                                       options.preconditions_resource_version)
             await self._admit(ctx, Operation.DELETE, None, current, name)
             await self._validate_admission(ctx, Operation.DELETE, None, current, name)
-            gone = not meta.get("finalizers")
+            finalizers = list(meta.get("finalizers") or [])
+            wanted = deletion_finalizers(finalizers, options)
+            changed = set(wanted) != set(finalizers)
+            gone = not (wanted if changed else finalizers)
             if gone:
                 return DELETE
-            if meta.get("deletionTimestamp"):
-                return current
-            return {**current, "metadata": {**meta, "deletionTimestamp": now_rfc3339(),
-                                            "deletionGracePeriodSeconds": 0}}
+            marked = {**meta, "deletionGracePeriodSeconds": 0}
+            if changed:
+                marked["finalizers"] = wanted
+            if not meta.get("deletionTimestamp"):
+                # upstream's markAsDeleting: the first mark bumps the generation
+                marked["deletionTimestamp"] = now_rfc3339()
+                if int(meta.get("generation") or 0) > 0:
+                    marked["generation"] = int(meta["generation"]) + 1
+            return {**current, "metadata": marked}
 
         try:
             stored, _ = await guaranteed_update(
@@ -478,6 +505,35 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         return ObjectList(deleted, listed.resource_version)
 
 
+def deletion_finalizers(
+    finalizers: builtins.list[str], options: DeleteOptions
+) -> builtins.list[str]:
+    """The finalizers a delete leaves for the garbage collector (upstream's
+    deletionFinalizersForGarbageCollection, garbage collection enabled, the default policy
+    DeleteDependents): `orphan` for Orphan or orphanDependents=true, `foregroundDeletion`
+    for Foreground; Background, orphanDependents=false or a finalizer already there decide
+    otherwise, and no option keeps what the object has."""
+    orphan, foreground = ORPHAN in finalizers, FOREGROUND in finalizers
+    if options.orphan_dependents is not None:
+        orphan, foreground = options.orphan_dependents, False
+    elif options.propagation_policy:
+        orphan = options.propagation_policy == "Orphan"
+        foreground = options.propagation_policy == "Foreground"
+    else:
+        # the object's finalizers decide, the first one of the two found wins
+        first = next((f for f in finalizers if f in (ORPHAN, FOREGROUND)), "")
+        orphan, foreground = first == ORPHAN, first == FOREGROUND
+    kept = [f for f in finalizers if f not in (ORPHAN, FOREGROUND)]
+    return kept + [ORPHAN] * orphan + [FOREGROUND] * foreground
+
+
+def omit_empty(meta: dict[str, Any]) -> None:
+    """Drop what Go's ObjectMeta leaves out when empty (omitempty): `finalizers: []`, `labels:
+    {}`, `generateName: ""` are stored, answered and tracked in managedFields as no field."""
+    for key in [k for k in _OMIT_EMPTY if k in meta and meta[k] in ("", {}, [])]:
+        del meta[key]
+
+
 def _managed_fields(meta: dict[str, Any]) -> dict[str, Any]:
     return {"managedFields": meta["managedFields"]} if "managedFields" in meta else {}
 
@@ -494,6 +550,7 @@ def track_managed_fields(ctx: RequestContext, old: Object | None, new: Object, a
     if ctx.field_manager == RECORDED:
         return
     meta = new["metadata"]
+    omit_empty(meta)
     given = meta.get("managedFields")
     stored = old["metadata"].get("managedFields") if old is not None else None
     if ctx.field_manager is None:

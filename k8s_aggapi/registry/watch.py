@@ -60,6 +60,7 @@ async def watch_store(
     else:
         after = int(rv)
     events = store.backend.watch(prefix, after_revision=after)
+    filtering = not (options.label_selector.empty() and options.field_selector.empty())
     try:
         async for event in events:
             if event.type == "BOOKMARK":  # the backend's progress: all up to it was sent
@@ -67,8 +68,20 @@ async def watch_store(
                     yield WatchEvent("BOOKMARK", bookmark_object(
                         store.info.kind, store.api_version, str(event.revision)))
                 continue
-            if store._matches(event.object, options):
+            if not filtering:
                 yield WatchEvent(event.type, event.object)
+                continue
+            selected = store._matches(event.object, options)
+            if event.type != "MODIFIED" or event.prev is None:
+                if selected:
+                    yield WatchEvent(event.type, event.object)
+                continue
+            was = store._matches(event.prev, options)
+            if selected:  # upstream's cacher: entering the selection is an ADDED
+                yield WatchEvent("MODIFIED" if was else "ADDED", event.object)
+            elif was:  # leaving it: DELETED, the previous state at the event's revision
+                yield WatchEvent("DELETED", {**event.prev, "metadata": {
+                    **event.prev["metadata"], "resourceVersion": str(event.revision)}})
     except st.Expired as exc:
         yield WatchEvent("ERROR", errors.Gone(str(exc)).to_status())
 

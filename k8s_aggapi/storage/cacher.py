@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -129,8 +130,11 @@ class _ResourceCache:
                 if self.objects.pop(key, None) is not None:
                     self.keys.pop(bisect.bisect_left(self.keys, key))
             else:
-                if key not in self.objects:
+                prev = self.objects.get(key)
+                if prev is None:
                     bisect.insort(self.keys, key)
+                elif event.prev is None:  # what it replaced, as upstream's watch cache keeps
+                    event = dataclasses.replace(event, prev=prev)
                 self.objects[key] = event.object
             if len(self.history) == self.history.maxlen:
                 self.oldest = self.history[0].revision

@@ -56,12 +56,15 @@ class Event:
     """A change: type is ADDED, MODIFIED or DELETED; `object` is the new (or last) state.
 
     A backend may also yield BOOKMARK events (no key, empty object): every event under the
-    prefix up to `revision` was delivered (etcd's progress notifications)."""
+    prefix up to `revision` was delivered (etcd's progress notifications). `prev` is the
+    state a MODIFIED event replaced, when the backend knows it (a selector's watch needs it
+    to see an object leave or enter the selection, as upstream's watch cache does)."""
 
     type: str
     key: str
     object: Object
     revision: int
+    prev: Object | None = None
 
 
 @dataclass(frozen=True)

@@ -196,9 +196,11 @@ class MemoryStorage:
     def _write(self, kind: str, key: str, obj: Object) -> Object:
         self._revision += 1
         stored = _stamp(obj, self._revision)
+        prev = self._objects.get(key)
         self._objects[key] = (stored, self._revision)
         self._keep(key, self._revision, stored)
-        self._publish(Event(kind, key, stored, self._revision))
+        self._publish(Event(kind, key, stored, self._revision,
+                            prev[0] if prev is not None else None))
         return stored
 
     def _publish(self, event: Event) -> None:

@@ -1,6 +1,7 @@
 """The HorizontalPodAutoscaler (real kube-controller-manager, autoscaling/v2, CPU utilization)
 driven by ours and by upstream metrics-server: up when the pods' usage is high, back down
-when it falls. envtest's KCM syncs HPAs every 5 s with a 30 s downscale stabilization.
+when it falls. envtest's KCM syncs HPAs every 5 s; the HPA asks for no downscale
+stabilization window (its own `behavior`), so the scale-down follows the next sync.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ HPA = {
         "minReplicas": 1, "maxReplicas": 3,
         "metrics": [{"type": "Resource", "resource": {
             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
+        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}},
     },
 }
 

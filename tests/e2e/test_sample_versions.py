@@ -230,3 +230,68 @@ def test_garbage_collector_removes_dependents(wardle: AggregatedServer, kubectl:
 
     # the garbage collector finds new resources by discovery (every 30s), then deletes
     eventually(collected, 150, 2)
+
+
+def _owned_by(name: str, owner: dict[str, Any], *, finalizers: str = "") -> str:
+    meta = owner["metadata"]
+    return (f"apiVersion: wardle.example.com/v1alpha1\nkind: Flunder\nmetadata:\n"
+            f"  name: {name}\n{finalizers}  ownerReferences:\n"
+            "  - apiVersion: wardle.example.com/v1alpha1\n    kind: Flunder\n"
+            f"    name: {meta['name']}\n    uid: {meta['uid']}\n    blockOwnerDeletion: true\n")
+
+
+def _names(kubectl: Any, namespace: str) -> set[str]:
+    return {i["metadata"]["name"] for i in as_json(
+        kubectl, "get", "flunders.v1alpha1.wardle.example.com", "-n", namespace)["items"]}
+
+
+def test_cascade_orphan_keeps_the_dependents(wardle: AggregatedServer, kubectl: Any,
+                                             namespace: str) -> None:
+    flunder = ("flunders.v1alpha1.wardle.example.com",)
+    create(kubectl, namespace, "apiVersion: wardle.example.com/v1alpha1\nkind: Flunder\n"
+           "metadata:\n  name: owner\n  finalizers: [example.com/hold]\n")
+    owner = as_json(kubectl, "get", *flunder, "owner", "-n", namespace)
+    create(kubectl, namespace, _owned_by("kept", owner))
+    kubectl("delete", *flunder, "owner", "-n", namespace, "--cascade=orphan", "--wait=false")
+
+    def orphaned() -> bool:
+        # the server marked the owner with the orphan finalizer; the collector drops the
+        # dependent's reference, then that finalizer (our hold keeps the owner to look at)
+        meta = as_json(kubectl, "get", *flunder, "owner", "-n", namespace)["metadata"]
+        assert meta["deletionTimestamp"]
+        return bool(meta["finalizers"] == ["example.com/hold"])
+
+    eventually(orphaned, 150, 2)
+    kept = as_json(kubectl, "get", *flunder, "kept", "-n", namespace)["metadata"]
+    assert not kept.get("ownerReferences") and not kept.get("deletionTimestamp")
+    kubectl("patch", *flunder, "owner", "-n", namespace, "--type=merge",
+            "-p", '{"metadata":{"finalizers":null}}')
+    eventually(lambda: _names(kubectl, namespace) == {"kept"}, 60, 1)
+
+
+def test_cascade_foreground_removes_the_owner_after_its_dependents(
+        wardle: AggregatedServer, kubectl: Any, namespace: str) -> None:
+    create(kubectl, namespace, ALPHA.format(name="owner", reference="x"))
+    owner = as_json(kubectl, "get", "flunders.v1alpha1.wardle.example.com", "owner",
+                    "-n", namespace)
+    hold = "  finalizers: [example.com/hold]\n"
+    create(kubectl, namespace, _owned_by("held", owner, finalizers=hold))
+    create(kubectl, namespace, _owned_by("free", owner))
+    kubectl("delete", "flunders.v1alpha1.wardle.example.com", "owner", "-n", namespace,
+            "--cascade=foreground", "--wait=false")
+    flunder = ("flunders.v1alpha1.wardle.example.com",)
+
+    def dependents_deleting() -> bool:
+        names = _names(kubectl, namespace)
+        assert "owner" in names  # a dependent remains, so the owner does too
+        if "free" in names:
+            return False
+        meta = as_json(kubectl, "get", *flunder, "held", "-n", namespace)["metadata"]
+        return bool(meta.get("deletionTimestamp"))
+
+    eventually(dependents_deleting, 150, 2)
+    meta = as_json(kubectl, "get", *flunder, "owner", "-n", namespace)["metadata"]
+    assert meta["finalizers"] == ["foregroundDeletion"] and meta["deletionTimestamp"]
+    kubectl("patch", *flunder, "held", "-n", namespace, "--type=merge",
+            "-p", '{"metadata":{"finalizers":null}}')
+    eventually(lambda: _names(kubectl, namespace) == set(), 150, 2)

@@ -31,6 +31,48 @@ def test_promtool_checks_the_rules(prometheus_binary: Path) -> None:
     assert "SUCCESS" in result.stdout
 
 
+def promtool(*args: str, cwd: Path | None = None) -> str:
+    result = subprocess.run([str(ensure_prometheus("promtool")), *args], capture_output=True,
+                            text=True, check=False, timeout=60, cwd=cwd)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_promtool_unit_tests_fire_the_use_alerts(prometheus_binary: Path) -> None:
+    """monitoring/rules-test.yaml: the fd-saturation and CPU alerts on synthetic series."""
+    assert "SUCCESS" in promtool("test", "rules", "rules-test.yaml", cwd=MONITORING)
+
+
+def test_promtool_checks_the_envtest_scrape_config(prometheus_binary: Path,
+                                                   tmp_path: Path) -> None:
+    """The whole check (rule files and TLS files must exist): beside copies of what it names."""
+    config = yaml.safe_load((MONITORING / "scrape-envtest.yaml").read_text())
+    for job in config["scrape_configs"]:
+        for name in job.get("tls_config", {}).values():
+            (tmp_path / name).write_text("")
+    for name in config["rule_files"]:
+        shutil.copy(MONITORING / name, tmp_path / name)
+    shutil.copy(MONITORING / "scrape-envtest.yaml", tmp_path)
+    out = promtool("check", "config", "scrape-envtest.yaml", cwd=tmp_path)
+    assert "SUCCESS: 1 rule files found" in out and "rules.yaml" in out
+
+
+def test_promtool_checks_the_in_cluster_scrape_config(prometheus_binary: Path,
+                                                      tmp_path: Path) -> None:
+    """Debian's Prometheus is built without Kubernetes service discovery, so its promtool
+    checks the file with the discovery replaced by a static target; what the discovery's
+    labels feed (relabelling, TLS, token) is checked as written."""
+    config = yaml.safe_load((MONITORING / "scrape-in-cluster.yaml").read_text())
+    job = config["scrape_configs"][0]
+    assert job.pop("kubernetes_sd_configs") == [{"role": "endpoints"}]
+    sources = {label for rule in job["relabel_configs"] for label in rule["source_labels"]}
+    assert all(label.startswith("__meta_kubernetes_") for label in sources), sources
+    job["static_configs"] = [{"targets": ["127.0.0.1:443"]}]
+    (tmp_path / "scrape-in-cluster.yaml").write_text(yaml.safe_dump(config))
+    out = promtool("check", "config", "--syntax-only", "scrape-in-cluster.yaml", cwd=tmp_path)
+    assert "SUCCESS" in out
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     with dev_server(tmp_path_factory.mktemp("dev")) as dev:
@@ -100,3 +142,17 @@ def test_every_dashboard_panel_returns_data(server: DevServer, prometheus: Prome
             expr = target["expr"].replace("$job", ".*")
             result = prometheus.wait_for(expr, timeout=60)
             assert result, f"{panel['title']}: {expr} returned nothing"
+
+
+def test_use_rules_read_the_servers_process_collectors(server: DevServer,
+                                                       prometheus: Prometheus) -> None:
+    """The sample's own /metrics feeds utilization and saturation: CPU in use, resident
+    memory, the share of its fd limit (a few sockets and files of 1,024 or more)."""
+    def one(expr: str) -> float:
+        result = prometheus.wait_for(f'{expr}{{job="wardle-server"}}', timeout=120)
+        return float(result[0]["value"][1])
+
+    assert 0 < one("job:process_open_fds:ratio") < 0.5
+    assert one("job:process_resident_memory_bytes:max") > 10 * 2**20
+    assert one("job:process_cpu_seconds:rate1m") >= 0
+    assert one("job:python_gc_collections:rate1m") >= 0

@@ -258,3 +258,14 @@ def test_in_the_real_chain(metrics: ServerMetrics) -> None:
     assert TestClient(app).get(f"{NS}/flunders/x").status_code == 404
     labels = {**_labels("GET", **NAMED), "code": "404"}
     assert metrics.registry.get_sample_value("apiserver_request_total", labels) == 1
+
+
+def test_the_process_use_signals_are_in_the_servers_registry(metrics: ServerMetrics) -> None:
+    text = _build(metrics).get("/metrics").text
+    for family in ("process_cpu_seconds_total", "process_resident_memory_bytes",
+                   "process_open_fds", "process_max_fds", "python_gc_collections_total",
+                   "python_info"):
+        assert f"# TYPE {family} " in text, family
+    assert metrics.registry.get_sample_value("process_open_fds")
+    bare = ServerMetrics(process=False)
+    assert bare.registry.get_sample_value("process_open_fds") is None

@@ -210,6 +210,29 @@ def test_delete_and_finalizers(client):
     assert client.get(f"{NS}/f").status_code == 404
 
 
+def test_delete_with_a_propagation_policy_marks_and_orphan_false_is_202(client):
+    create(client, "o")
+    held = client.request("DELETE", f"{NS}/o", json={"propagationPolicy": "Orphan"})
+    assert held.status_code == 200 and held.json()["metadata"]["finalizers"] == ["orphan"]
+    create(client, "q")
+    held = client.delete(f"{NS}/q", params={"propagationPolicy": "Foreground"})
+    assert held.status_code == 200
+    assert held.json()["metadata"]["finalizers"] == ["foregroundDeletion"]
+    body = flunder("k")
+    body["metadata"]["finalizers"] = ["example.com/keep", "orphan"]
+    client.post(NS, json=body)
+    held = client.request("DELETE", f"{NS}/k", json={"orphanDependents": False})
+    # not deleted at once and orphanDependents=false: upstream's 202, the orphan finalizer gone
+    assert held.status_code == 202 and held.json()["metadata"]["finalizers"] == [
+        "example.com/keep"]
+    # orphanDependents=false drops foregroundDeletion too: nothing holds the object then
+    gone = client.request("DELETE", f"{NS}/q", json={"orphanDependents": False})
+    assert gone.status_code == 200 and gone.json()["status"] == "Success"
+    create(client, "b")
+    gone = client.delete(f"{NS}/b", params={"propagationPolicy": "Background"})
+    assert gone.status_code == 200 and gone.json()["status"] == "Success"
+
+
 def test_dry_run_persists_nothing(client):
     r = client.post(NS, params={"dryRun": "All"}, json=flunder("a"))
     assert r.status_code == 201
@@ -264,3 +287,100 @@ def test_metadata_that_is_no_object_is_refused_on_every_write(client):
     assert patch.json()["message"].endswith(
         "json: cannot unmarshal string into Go struct field Flunder.metadata of type v1.ObjectMeta")
     assert client.get(f"{NS}/m").json() == current
+
+
+def test_empty_metadata_fields_are_no_fields_as_gos_omitempty(client):
+    body = flunder("e")
+    body["metadata"].update(labels={}, annotations={}, finalizers=[], ownerReferences=[],
+                            generateName="")
+    meta = client.post(NS, json=body).json()["metadata"]
+    assert not {"labels", "annotations", "finalizers", "ownerReferences", "generateName"} & set(
+        meta)
+    assert "managedFields" not in meta  # no field set, so no manager owns one
+    merge = {"content-type": "application/merge-patch+json"}
+    client.patch(f"{NS}/e", json={"metadata": {"finalizers": ["example.com/x"]}}, headers=merge)
+    meta = client.patch(f"{NS}/e", json={"metadata": {"finalizers": []}}, headers=merge).json()[
+        "metadata"]
+    assert "finalizers" not in meta
+    assert "f:finalizers" not in str(meta.get("managedFields"))
+
+
+def test_a_patch_cannot_change_the_uid(client):
+    uid = create(client, "u")["metadata"]["uid"]
+    r = client.patch(f"{NS}/u", json={"metadata": {"uid": "other", "labels": {"x": "y"}}},
+                     headers={"content-type": "application/merge-patch+json"})
+    assert r.status_code == 422
+    assert r.json()["message"] == ('Flunder.wardle.example.com "u" is invalid: metadata.uid: '
+                                   'Invalid value: "other": field is immutable')
+    # the garbage collector's patch names the uid it expects: the right one applies
+    r = client.patch(f"{NS}/u", json={"metadata": {"uid": uid, "labels": {"x": "y"}}},
+                     headers={"content-type": "application/strategic-merge-patch+json"})
+    assert r.status_code == 200 and r.json()["metadata"]["labels"]["x"] == "y"
+
+
+@pytest.mark.parametrize("path", [f"{W}/namespaces/qa/unknown", f"{W}/unknown",
+                                  f"{W}/namespaces/qa/fischers", f"{NS}/x/status"])
+def test_a_path_that_names_nothing_is_upstreams_404_with_empty_details(client, path):
+    """Byte for byte what sample-apiserver v0.34.4 answers (go-restful's 404)."""
+    r = client.get(path)
+    assert r.status_code == 404
+    assert r.content == (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+                         b'"message":"the server could not find the requested resource",'
+                         b'"reason":"NotFound","details":{},"code":404}')
+
+
+def test_a_patch_of_no_patch_type_is_gorestfuls_415(client):
+    create(client, "m")
+    r = client.patch(f"{NS}/m", json={"spec": {}}, headers={"content-type": "application/json"})
+    assert r.status_code == 415
+    assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Failure", "message": "415: Unsupported Media Type",
+                        "reason": "UnsupportedMediaType", "details": {}, "code": 415}
+
+
+@pytest.mark.parametrize(("agent", "manager"), [(None, "unknown"), ("/x", "unknown"),
+                                                ("a\tb/c", "ab"), ("kubectl/v1.34", "kubectl")])
+def test_the_default_field_manager_is_upstreams(app, agent, manager):
+    from starlette.testclient import TestClient
+
+    with TestClient(app) as c:
+        c.headers.pop("user-agent", None)
+        if agent is not None:
+            c.headers["user-agent"] = agent
+        body = flunder("fm")
+        r = c.post(NS, json=body)
+        assert [m["manager"] for m in r.json()["metadata"]["managedFields"]] == [manager]
+
+
+def test_the_deprecation_warning_comes_before_the_unknown_field_warnings(client):
+    body = flunder("w")
+    body["spec"] = {"bogus": 1}
+    r = client.post(NS, params={"fieldValidation": "Warn"}, json=body)
+    assert r.status_code == 201
+    assert r.headers.get_list("warning") == [
+        '299 - "wardle.example.com/v1alpha1 Flunder is deprecated in v1.3+, unavailable in '
+        'v1.10+"', '299 - "unknown field \\"spec.bogus\\""']
+
+
+@pytest.mark.parametrize(("method", "body", "message"), [
+    ("POST", b"{bad", "the object provided is unrecognized (must be of type Flunder): couldn't "
+     "get version/kind; json parse error: invalid character 'b' looking for beginning of "
+     "object key string ({bad)"),
+    ("POST", b'{"apiVersion":"wardle.example.com/v1alpha1","kind":"Flunder","metadata":{},}',
+     "the object provided is unrecognized (must be of type Flunder): couldn't get "
+     "version/kind; json parse error: invalid character '}' looking for beginning of object "
+     'key string ({"apiVersion":"wardle.example. ...)'),
+    ("PUT", b"[1 2]", "the object provided is unrecognized (must be of type Flunder): couldn't "
+     "get version/kind; json parse error: invalid character '2' after array element "
+     "(5b3120325d)"),
+    ("PATCH", b'{"a":1,}', "error decoding patch: invalid character '}' looking for "
+     "beginning of object key string"),
+])
+def test_malformed_json_is_refused_in_upstreams_words(client, method, body, message):
+    """What sample-apiserver v0.34.4 answers for the same bytes."""
+    create(client, "j")
+    path = NS if method == "POST" else f"{NS}/j"
+    r = client.request(method, path, content=body,
+                       headers={"content-type": "application/merge-patch+json"
+                                if method == "PATCH" else "application/json"})
+    assert (r.status_code, r.json()["message"]) == (400, message)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s_aggapi.envtest.cluster import parse_server_spec
+from k8s_aggapi.envtest.cluster import parse_server_spec, split_groups
 from k8s_aggapi.envtest.lifetime import alive, descendants
 
 # a parent shell whose child asks for SIGTERM when the shell exits, and records that it came
@@ -36,6 +36,12 @@ def test_parse_server_spec() -> None:
                                                                    "python -m x")
     with pytest.raises(ValueError, match="GROUP/VERSION"):
         parse_server_spec("g.example.com/v1")
+
+
+def test_split_groups_starts_a_group_at_each_slash() -> None:
+    assert split_groups("custom.metrics.k8s.io/v1beta2,v1beta1,external.metrics.k8s.io/v1beta1") == [
+        "custom.metrics.k8s.io/v1beta2,v1beta1", "external.metrics.k8s.io/v1beta1"]
+    assert split_groups("g.example.com/v1, v2,") == ["g.example.com/v1,v2"]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux-only")
@@ -64,3 +70,21 @@ def test_stop_with_parent_turns_the_parents_sigkill_into_our_sigterm(tmp_path: P
     while any(alive(p) for p in child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(alive(p) for p in child)
+
+
+def test_make_cluster_registers_every_version_the_sample_serves() -> None:
+    """Each version the sample serves needs its APIService, or kube-apiserver never proxies
+    it (`kubectl get flunders.v1beta1.wardle.example.com` would be a 404)."""
+    import re
+
+    from examples.sample_apiserver.apis import wardle_group
+
+    makefile = (Path(__file__).parents[3] / "Makefile").read_text()
+    specs = [parse_server_spec(s) for s in re.findall(r'--server "([^"]+)"', makefile)]
+    wardle = [gvs for gvs, _ in specs if gvs.startswith("wardle.example.com/")]
+    assert re.search(r"^SAMPLE_CMD := .*examples\.sample_apiserver", makefile, re.M)
+    assert len(wardle) == 1, specs
+    group, _, versions = wardle[0].partition("/")
+    served = wardle_group()
+    assert group == served.name
+    assert sorted(versions.split(",")) == sorted(v.name for v in served.versions)

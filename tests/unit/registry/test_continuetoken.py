@@ -21,13 +21,17 @@ def test_round_trip_stays_under_the_prefix():
     assert continuetoken.decode(encoded, PREFIX) == (PREFIX + "b", 7)
 
 
+def test_a_negative_revision_is_the_latest_as_after_a_410():
+    encoded = continuetoken.encode(PREFIX + "b", continuetoken.LATEST, PREFIX)
+    assert continuetoken.decode(encoded, PREFIX) == (PREFIX + "b", -1)
+    assert continuetoken.decode(token({"v": "meta.k8s.io/v1", "rv": -7, "start": "b"}),
+                                PREFIX) == (PREFIX + "b", -7)
+
+
 @pytest.mark.parametrize(
     ("raw", "detail"),
     [
         ({"v": "meta.k8s.io/v1", "rv": 0, "start": "b"},
-         "incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
-        # upstream lets a negative rv through (its "inconsistent continue"); we hand none out
-        ({"v": "meta.k8s.io/v1", "rv": -1, "start": "b"},
          "incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
         ({"v": "meta.k8s.io/v1", "start": "b"},
          "incorrect encoded start resourceVersion (version meta.k8s.io/v1)"),
@@ -53,7 +57,10 @@ def test_round_trip_stays_under_the_prefix():
          "json: cannot unmarshal bool into Go struct field continueToken.v of type string"),
         ([1], "json: cannot unmarshal array into Go value of type storage.continueToken"),
         (b"null", "server does not recognize this encoded version "),
-        (b"{not json", "unexpected character, expected a string key"),
+        (b"{not json", "invalid character 'n' looking for beginning of object key string"),
+        # what sample-apiserver v0.34.4 answers for `continue=abc` (bytes 0x69 0xb7)
+        (b"i\xb7", "invalid character 'i' looking for beginning of value"),
+        (b'{"v":', "unexpected end of JSON input"),
     ],
 )
 def test_malformed_tokens_are_400_with_upstreams_words(raw, detail):

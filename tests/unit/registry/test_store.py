@@ -1,4 +1,5 @@
 import asyncio
+import dataclasses
 
 import orjson
 import pytest
@@ -15,6 +16,7 @@ from k8s_aggapi.registry.rest import DeleteOptions, ListOptions, ObjectUpdate, R
 from k8s_aggapi.registry.selectors import LabelSelector
 from k8s_aggapi.registry.store import CONTINUE_EXPIRED
 from k8s_aggapi.storage import MemoryStorage
+from k8s_aggapi.storage.cacher import Cacher
 
 NS = "/apis/wardle.example.com/v1alpha1/namespaces/ns/flunders"
 CTX = RequestContext("ns")
@@ -106,7 +108,7 @@ async def test_patch_with_a_stale_resource_version_is_409(group, store):
     status = await patch(app_of(group), f"{NS}/a",
                          {"metadata": {"resourceVersion": "99", "labels": {"x": "y"}}})
     assert status == 409
-    assert (await store.get(CTX, "a"))["metadata"]["labels"] == {}
+    assert "labels" not in (await store.get(CTX, "a"))["metadata"]
 
 
 async def test_put_with_a_stale_resource_version_is_409_never_retried(store):
@@ -183,6 +185,70 @@ async def test_finalizers_mark_then_the_last_one_removed_deletes(store):
     assert current["metadata"]["finalizers"] == ["x/y"]
 
 
+@pytest.mark.parametrize(("options", "finalizers"), [
+    (DeleteOptions(propagation_policy="Orphan"), ["x/y", "orphan"]),
+    (DeleteOptions(orphan_dependents=True), ["x/y", "orphan"]),
+    (DeleteOptions(propagation_policy="Foreground"), ["x/y", "foregroundDeletion"]),
+    (DeleteOptions(propagation_policy="Background"), ["x/y"]),
+    (DeleteOptions(orphan_dependents=False), ["x/y"]),
+    (DeleteOptions(), ["x/y"]),
+])
+async def test_delete_leaves_the_garbage_collectors_finalizer_the_policy_asks(
+        store, options, finalizers):
+    await store.create(CTX, flunder("a", finalizers=["x/y"]))
+    marked, gone = await store.delete(CTX, "a", options)
+    meta = marked["metadata"]
+    assert not gone and meta["finalizers"] == finalizers
+    assert meta["deletionTimestamp"] and meta["deletionGracePeriodSeconds"] == 0
+    assert meta["generation"] == 2  # upstream's markAsDeleting bumps it on the first mark
+    assert (await store.get(CTX, "a"))["metadata"] == meta
+
+
+@pytest.mark.parametrize("options", [
+    DeleteOptions(propagation_policy="Orphan"), DeleteOptions(propagation_policy="Foreground"),
+])
+async def test_orphan_and_foreground_keep_an_object_without_finalizers_for_the_collector(
+        store, options):
+    await store.create(CTX, flunder("a"))
+    marked, gone = await store.delete(CTX, "a", options)
+    assert not gone and len(marked["metadata"]["finalizers"]) == 1
+    # the garbage collector removes its finalizer with a merge patch: then the object goes
+    await store.update(CTX, "a", ObjectUpdate(lambda cur: {
+        **cur, "metadata": {**cur["metadata"], "finalizers": []}}))
+    with pytest.raises(errors.NotFound):
+        await store.get(CTX, "a")
+
+
+async def test_background_deletes_at_once_dropping_a_gc_finalizer(store):
+    await store.create(CTX, flunder("a", finalizers=["orphan"]))
+    _, gone = await store.delete(CTX, "a", DeleteOptions(propagation_policy="Background"))
+    assert gone
+    await store.create(CTX, flunder("b"))
+    _, gone = await store.delete(CTX, "b", DeleteOptions(propagation_policy="Background"))
+    assert gone
+
+
+async def test_a_gc_finalizer_decides_when_no_policy_is_given_and_a_later_policy_changes_it(
+        store):
+    await store.create(CTX, flunder("a", finalizers=["foregroundDeletion"]))
+    marked, _ = await store.delete(CTX, "a", DeleteOptions())
+    assert marked["metadata"]["finalizers"] == ["foregroundDeletion"]
+    stamp = marked["metadata"]["deletionTimestamp"]
+    # the strategy is not graceful, so a second delete may still switch the policy (upstream)
+    again, _ = await store.delete(CTX, "a", DeleteOptions(propagation_policy="Orphan"))
+    assert again["metadata"]["finalizers"] == ["orphan"]
+    assert again["metadata"]["deletionTimestamp"] == stamp
+    assert again["metadata"]["generation"] == 2
+
+
+async def test_dry_run_delete_with_a_policy_stores_nothing(store):
+    created = await store.create(CTX, flunder("a"))
+    marked, gone = await store.delete(
+        DRY, "a", DeleteOptions(propagation_policy="Orphan", dry_run=True))
+    assert not gone and marked["metadata"]["finalizers"] == ["orphan"]
+    assert await store.get(CTX, "a") == created
+
+
 async def test_dry_run_stores_nothing_on_any_verb(backend, store):
     await store.create(CTX, flunder("a", finalizers=["x/y"]))
     await store.create(CTX, flunder("b"))
@@ -201,7 +267,7 @@ async def test_dry_run_stores_nothing_on_any_verb(backend, store):
     await store.delete_collection(DRY, DeleteOptions(dry_run=True), ListOptions())
     assert await backend.current_revision() == before
     assert "deletionTimestamp" not in (await store.get(CTX, "a"))["metadata"]
-    assert (await store.get(CTX, "b"))["metadata"]["labels"] == {}
+    assert "labels" not in (await store.get(CTX, "b"))["metadata"]
     with pytest.raises(errors.NotFound):
         await store.get(CTX, "c")
 
@@ -258,6 +324,10 @@ async def test_expired_continue_token_is_410_with_upstream_message():
     with pytest.raises(errors.Gone) as info:
         await store.list(CTX, ListOptions(limit=1, continue_token=first.continue_token))
     assert info.value.message == CONTINUE_EXPIRED
+    # upstream's 410 carries a token for the rest of the list at the latest revision
+    rest = await store.list(CTX, ListOptions(limit=10, continue_token=info.value.continue_token))
+    assert [i["metadata"]["name"] for i in rest.items] == ["b", "c", "d", "e", "f", "g"]
+    assert rest.resource_version == str(await store.backend.current_revision())
     with pytest.raises(errors.Gone, match="The resourceVersion for the provided list is too old"):
         await store.list(CTX, ListOptions(
             resource_version=first.resource_version, resource_version_match="Exact"))
@@ -292,8 +362,11 @@ def test_list_over_http_limit_with_selector_and_expired_continue():
         for name in "fghij":
             assert client.post(NS, json=flunder(name)).status_code == 201
         r = client.get(NS, params={"labelSelector": "keep=yes", "limit": "2", "continue": token})
-    assert r.status_code == 410
-    assert (r.json()["reason"], r.json()["message"]) == ("Expired", CONTINUE_EXPIRED)
+        assert r.status_code == 410
+        assert (r.json()["reason"], r.json()["message"]) == ("Expired", CONTINUE_EXPIRED)
+        latest = r.json()["metadata"]["continue"]
+        r = client.get(NS, params={"labelSelector": "keep=yes", "limit": "2", "continue": latest})
+    assert [i["metadata"]["name"] for i in r.json()["items"]] == ["c", "d"]
 
 
 async def test_generate_name_gives_way_to_a_name_and_is_bounded(store):
@@ -368,3 +441,48 @@ async def test_concurrent_patches_of_different_fields_all_land(store):
     assert all(not created for _, created in results)
     labels = (await store.get(CTX, "a"))["metadata"]["labels"]
     assert labels == {f"k{i}": "1" for i in range(8)}
+
+
+class PrevlessStorage(MemoryStorage):
+    """A backend whose events do not carry the replaced state (etcd's, as we read it)."""
+
+    def _publish(self, event):
+        super()._publish(dataclasses.replace(event, prev=None))
+
+
+@pytest.mark.parametrize("backend_of", [
+    MemoryStorage, lambda: Cacher(PrevlessStorage()), lambda: Cacher(MemoryStorage())])
+async def test_a_selector_watch_sees_objects_enter_and_leave_the_selection(backend_of):
+    """Upstream's cacher: a change that makes an object match is ADDED, one that makes it stop
+    matching is DELETED (the previous state at the event's revision), as informers need."""
+    backend = backend_of()
+    store = wardle_group(backend).versions[0].resources["flunders"].rest
+    a = await store.create(CTX, flunder("a", {"team": "y"}))
+    if isinstance(backend, Cacher):  # the watch is then served by the cache (it is warm)
+        await backend.list_cached(store.prefix)
+    selected = ListOptions(label_selector=LabelSelector.parse("team=x"),
+                           resource_version=a["metadata"]["resourceVersion"])
+    stream = store.watch(CTX, selected).__aiter__()
+
+    def relabel(team):
+        return store.update(CTX, "a", ObjectUpdate(lambda cur: {
+            **cur, "metadata": {**cur["metadata"], "labels": {"team": team}}}))
+
+    entered, _ = await relabel("x")
+    event = await asyncio.wait_for(stream.__anext__(), 10)
+    assert (event.type, event.object["metadata"]["labels"]) == ("ADDED", {"team": "x"})
+    await store.update(CTX, "a", ObjectUpdate(lambda cur: {**cur, "metadata": {
+        **cur["metadata"], "annotations": {"n": "1"}}}))
+    event = await asyncio.wait_for(stream.__anext__(), 10)
+    assert event.type == "MODIFIED"
+    left, _ = await relabel("z")
+    event = await asyncio.wait_for(stream.__anext__(), 10)
+    assert event.type == "DELETED"
+    assert event.object["metadata"]["labels"] == {"team": "x"}
+    assert event.object["metadata"]["resourceVersion"] == left["metadata"]["resourceVersion"]
+    await relabel("w")  # outside before and after: nothing
+    await relabel("x")
+    event = await asyncio.wait_for(stream.__anext__(), 10)
+    assert (event.type, event.object["metadata"]["labels"]) == ("ADDED", {"team": "x"})
+    await stream.aclose()
+    assert entered

@@ -40,15 +40,17 @@ from k8s_aggapi.endpoints.responses import (
     parse_object,
     read_body,
     send_json,
+    send_parts,
 )
 from k8s_aggapi.endpoints.watch import stream_watch
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.patching import apply as ssa
 from k8s_aggapi.patching import managedfields, schema
 from k8s_aggapi.registry import rest
+from k8s_aggapi.registry.encoded import around
 from k8s_aggapi.registry.selectors import FieldSelector
 from k8s_aggapi.registry.store import now_rfc3339 as store_now
-from k8s_aggapi.registry.table import INCLUDE_OBJECT, partial_metadata, table_body
+from k8s_aggapi.registry.table import INCLUDE_OBJECT, list_table, partial_metadata, table_body
 from k8s_aggapi.registry.validation import is_dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
 from k8s_aggapi.request import context
@@ -296,15 +298,27 @@ class Handler:
             meta["continue"] = result.continue_token
         if result.remaining_item_count is not None:
             meta["remainingItemCount"] = result.remaining_item_count
+        # items kept encoded by the store are joined, not encoded again (`registry.encoded`)
+        encoding = result.encoding
+        body: rest.Object | tuple[bytes, ...]
         if target is Target.TABLE:
-            body = self._table(result.items, meta)
+            body = list_table(self.rest.table, result.items, include_object=self._include_object(),
+                              list_meta=meta, encoding=encoding)
         elif target is Target.PARTIAL:
-            body = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                    "metadata": meta, "items": [partial_metadata(o) for o in result.items]}
+            head = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                    "metadata": meta}
+            body = ({**head, "items": [partial_metadata(o) for o in result.items]}
+                    if encoding is None else around({**head, "items": []},
+                                                    encoding.partial(result.items)))
         else:
-            body = {"kind": self.resource.info.list_kind, "apiVersion": self.resource.api_version,
-                    "metadata": meta, "items": result.items}
-        await send_json(self.send, 200, body)
+            head = {"kind": self.resource.info.list_kind,
+                    "apiVersion": self.resource.api_version, "metadata": meta}
+            body = ({**head, "items": result.items} if encoding is None
+                    else around({**head, "items": []}, encoding.json(result.items)))
+        if isinstance(body, tuple):
+            await send_parts(self.send, 200, body)
+        else:
+            await send_json(self.send, 200, body)
 
     async def watch(self, name: str) -> None:
         target = negotiate(self.accept, is_list=True)

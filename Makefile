@@ -84,8 +84,10 @@ manifests: venv
 	$(BIN)/aggapi manifests $(METRICS_MANIFESTS) --output-dir examples/metrics_server/deploy/default
 	$(BIN)/aggapi manifests $(METRICS_MANIFESTS) --replicas 2 --output-dir examples/metrics_server/deploy/high-availability
 
+# In-process lists and GETs; BENCH_ARGS="--baseline db3b5f7" measures this tree beside that
+# commit in one run (interleaved rounds, CPU time per request; see docs/benchmarks.md).
 bench: venv
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Over real TLS, one core per side: the Starlette ceiling, our sample (x509, front proxy) and
 # Go's sample-apiserver, against an envtest control plane (about 8 minutes; see

@@ -6,6 +6,13 @@ x509 and through the front proxy (SubjectAccessReview to envtest's kube-apiserve
 and Go's sample-apiserver v0.34.4 (objects in envtest's etcd). GET, LIST of 100, CREATE, in
 interleaved rounds; CPU seconds of the server process from /proc. Prints a table, writes
 bench/out/wire.json and bench/out/wire.svg. Bounded: rounds x cells x seconds.
+
+`--instructions` runs each Python server under valgrind's callgrind instead and reports the
+server's instructions per request (counters zeroed before each load run and dumped after it,
+by `callgrind_control`): a CPU measure that a loaded machine does not disturb. The servers
+are ~50x slower there, so requests/s and latencies of such a run mean nothing; the
+SubjectAccessReview cache TTL is raised to an hour, so that kube-apiserver's answer is
+fetched once, as at full speed, and not once per few hundred requests.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import ssl
 import statistics
 import subprocess
@@ -85,6 +93,47 @@ ROWS = (
 class Server:
     process: ManagedProcess
     port: int
+    callgrind_out: Path | None = None  # the dump files' prefix, when under callgrind
+
+    def descendants(self) -> list[int]:
+        assert self.process.pid is not None
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry)] = int(fields[1])
+        tree = {self.process.pid}
+        for _ in range(8):
+            tree |= {pid for pid, ppid in parents.items() if ppid in tree}
+        return sorted(tree)
+
+    def callgrind_pid(self) -> int:
+        for pid in self.descendants():
+            try:
+                if b"--tool=callgrind" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return pid
+            except OSError:
+                continue
+        raise RuntimeError(f"no callgrind process under {self.process.pid}")
+
+    def instructions(self, pid: int) -> int:
+        """Dump the counters since the last zeroing; the instructions counted."""
+        assert self.callgrind_out is not None
+        before = set(self.callgrind_out.parent.glob(f"{self.callgrind_out.name}.{pid}.*"))
+        subprocess.run(["callgrind_control", "-d", str(pid)], check=True,
+                       capture_output=True, timeout=300)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            for dump in set(self.callgrind_out.parent.glob(
+                    f"{self.callgrind_out.name}.{pid}.*")) - before:
+                match = re.search(r"^summary: (\d+)$", dump.read_text(errors="replace"), re.M)
+                if match:
+                    return int(match.group(1))
+            time.sleep(0.5)
+        raise RuntimeError("callgrind wrote no dump")
 
     def cpu_seconds(self) -> float:
         """utime + stime of the process and its descendants (envtest runs each command
@@ -112,6 +161,7 @@ class Bench:
     seconds: float
     connections: int
     baseline: Path | None = None
+    instructions: bool = False
     servers: dict[str, Server] = field(default_factory=dict)
     ops: tuple[str, ...] = DEFAULT_OPS
     watchers: int = 1000
@@ -160,6 +210,13 @@ class Bench:
             ready = "/readyz"
         env = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1",
                "GOMAXPROCS": "1"}
+        callgrind_out = None
+        if self.instructions and kind != "go":
+            callgrind_out = run / f"callgrind-{kind}"
+            if kind != "ceiling":
+                argv.append("--authorization-webhook-cache-authorized-ttl=1h")
+            argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={callgrind_out}.%p",
+                    *argv]
         tree = Path(__file__).parent.parent
         if kind == "base":  # the same sample from another source tree (before/after)
             assert self.baseline is not None
@@ -168,11 +225,11 @@ class Bench:
         proc = ManagedProcess(f"bench-{kind}", ["taskset", "-c", "0", *argv],
                               run / "logs" / f"bench-{kind}.log", env=env, cwd=tree)
         proc.start()
-        server = Server(proc, port)
+        server = Server(proc, port, callgrind_out)
         self.servers[kind] = server
         ctx = self.ssl_context()
         wait_for(f"{kind} {ready}", lambda: _request(ctx, port, "GET", ready)[0] == 200, proc,
-                 timeout=120)
+                 timeout=900 if callgrind_out else 120)
         if kind != "ceiling":
             self.seed(server, ctx)
 
@@ -248,6 +305,10 @@ class Bench:
         if row.auth == "proxy":
             argv += [f"-H=X-Remote-User: {PROXY_USER}", "-H=X-Remote-Group: bench-group",
                      "-H=X-Remote-Extra-Scopes: bench"]
+        pid = server.callgrind_pid() if server.callgrind_out is not None else None
+        if pid is not None:
+            subprocess.run(["callgrind_control", "-z", str(pid)], check=True,
+                           capture_output=True, timeout=300)
         before = server.cpu_seconds()
         out = subprocess.run(argv, capture_output=True, text=True, timeout=self.seconds + 60,
                              env={**os.environ, "GOMAXPROCS": "1"}, check=True)
@@ -255,6 +316,8 @@ class Bench:
         result: dict[str, Any] = json.loads(out.stdout)
         result["cpu_s"] = cpu
         result["cpu_per_10k"] = cpu / max(result["total_requests"], 1) * 10_000
+        if pid is not None:
+            result["instructions"] = server.instructions(pid) / max(result["total_requests"], 1)
         return result
 
 
@@ -280,6 +343,8 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (row, op), runs in cells.items():
         med = {k: statistics.median(r[k] for r in runs)
                for k in ("rps", "p50_ms", "p99_ms", "cpu_per_10k")}
+        if all("instructions" in r for r in runs):
+            med["instructions"] = statistics.median(r["instructions"] for r in runs)
         errors = sum(sum(r["errors"].values()) for r in runs)
         table.append({"row": row, "op": op, **med, "errors": errors,
                       "rps_min": min(r["rps"] for r in runs),
@@ -288,6 +353,11 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for ref, key in (("ceiling", "vs_ceiling"), ("go-proxy", "vs_go")):
             base = next((t for t in table if t["row"] == ref and t["op"] == line["op"]), None)
             line[key] = line["rps"] / base["rps"] if base and base["rps"] else None
+        ceiling = next((t for t in table if t["row"] == "ceiling" and t["op"] == line["op"]),
+                       None)
+        if ceiling and "instructions" in ceiling and "instructions" in line:
+            # the share of the ceiling's requests/s a core could serve at these costs
+            line["vs_ceiling_instructions"] = ceiling["instructions"] / line["instructions"]
     order = [r.name for r in ROWS]
     return sorted(table, key=lambda t: (list(OPS).index(t["op"]), order.index(t["row"])))
 
@@ -296,13 +366,19 @@ def print_table(table: list[dict[str, Any]]) -> None:
     head = (f"{'op':<7} {'target':<11} {'req/s':>8} {'range':>13} {'p50 ms':>7} {'p99 ms':>7} "
             f"{'CPU s/10k':>9} {'/ceiling':>8} {'/go':>6} {'errors':>6}")
     print(head)
+    if any("instructions" in t for t in table):
+        print("(under callgrind: requests/s and latencies are ~50x slower, read the "
+              "instruction columns)")
     for t in table:
         def pct(v: float | None) -> str:
             return f"{v:.0%}" if v is not None else "-"
         span = f"{t['rps_min']:,.0f}-{t['rps_max']:,.0f}"
         print(f"{t['op']:<7} {t['row']:<11} {t['rps']:>8,.0f} {span:>13} {t['p50_ms']:>7.2f} "
               f"{t['p99_ms']:>7.2f} {t['cpu_per_10k']:>9.2f} {pct(t['vs_ceiling']):>8} "
-              f"{pct(t['vs_go']):>6} {t['errors']:>6}")
+              f"{pct(t['vs_go']):>6} {t['errors']:>6}" + (
+                  f"  {t['instructions']:>10,.0f} instr/req "
+                  f"{pct(t.get('vs_ceiling_instructions')):>5} of the ceiling's"
+                  if "instructions" in t else ""))
 
 
 def markdown(table: list[dict[str, Any]]) -> str:
@@ -314,6 +390,12 @@ def markdown(table: list[dict[str, Any]]) -> str:
     lines += [f"| {t['op'].upper()} | {t['row']} | {t['rps']:,.0f} | {t['p50_ms']:.2f} | "
               f"{t['p99_ms']:.2f} | {t['cpu_per_10k']:.2f} | {pct(t['vs_ceiling'])} | "
               f"{pct(t['vs_go'])} |" for t in table]
+    if any("instructions" in t for t in table):
+        lines = ["| op | target | instructions / request | ceiling's / ours |",
+                 "| --- | --- | ---: | ---: |"]
+        lines += [f"| {t['op'].upper()} | {t['row']} | {t['instructions']:,.0f} | "
+                  f"{pct(t.get('vs_ceiling_instructions'))} |"
+                  for t in table if "instructions" in t]
     return "\n".join(lines) + "\n"
 
 
@@ -328,9 +410,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ops", default=",".join(DEFAULT_OPS), help=f"of {', '.join(OPS)}")
     p.add_argument("--watchers", type=int, default=1000, help="watch: streams")
     p.add_argument("--watch-events", type=int, default=100, help="watch: creates")
+    p.add_argument("--instructions", action="store_true",
+                   help="servers under valgrind's callgrind: instructions per request")
     p.add_argument("--out", type=Path, default=OUT / "wire.json")
     p.add_argument("--svg", type=Path, default=OUT / "wire.svg")
     args = p.parse_args(argv)
+    if args.instructions and args.out == OUT / "wire.json":
+        args.out = OUT / "wire-instructions.json"
     names = args.rows.split(",")
     if args.baseline_tree is not None and "base-x509" not in names:
         names += ["base-x509", "base-proxy"]
@@ -347,7 +433,8 @@ def main(argv: list[str] | None = None) -> None:
         for manifest in RBAC:
             cp.apply(manifest)
         bench = Bench(cp, loadgen, args.seconds, args.connections, args.baseline_tree,
-                      ops=tuple(ops), watchers=args.watchers, watch_events=args.watch_events)
+                      args.instructions, ops=tuple(ops), watchers=args.watchers,
+                      watch_events=args.watch_events)
         cert, key = cp.pki.serving_cert_for("api", "bench")
         for kind in dict.fromkeys(r.server for r in rows):
             bench.start(kind, cert, key)
@@ -357,24 +444,28 @@ def main(argv: list[str] | None = None) -> None:
                     result = bench.measure(row, op, f"r{n}-{row.name}-{int(time.time())}")
                     result.update(row=row.name, op=op, round=n)
                     results.append(result)
+                    instructions = (f" {result['instructions']:,.0f} instr/req"
+                                    if "instructions" in result else "")
                     print(f"round {n + 1}/{args.rounds} {op:<6} {row.name:<11} "
                           f"{result['rps']:>8,.0f} req/s p99 {result['p99_ms']:.2f} ms "
-                          f"cpu {result['cpu_per_10k']:.2f} s/10k errors {result['errors']}",
-                          flush=True)
+                          f"cpu {result['cpu_per_10k']:.2f} s/10k errors {result['errors']}"
+                          f"{instructions}", flush=True)
     table = summarize(results)
     print_table(table)
     conditions = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                   "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
                   "rounds": args.rounds, "seconds": args.seconds,
-                  "connections": args.connections}
+                  "connections": args.connections, "instructions": args.instructions}
     print("conditions:", json.dumps(conditions))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"conditions": conditions, "results": results,
                                     "table": table}, indent=1))
     args.out.with_suffix(".md").write_text(markdown(table))
-    args.svg.parent.mkdir(parents=True, exist_ok=True)
-    args.svg.write_text(svg([t for t in table if t["op"] != "watch"]))  # events/s apart
-    print(f"data: {args.out} (table: {args.out.with_suffix('.md')})\nplot: {args.svg}")
+    print(f"data: {args.out} (table: {args.out.with_suffix('.md')})")
+    if not args.instructions:  # requests/s and CPU under callgrind would plot nothing useful
+        args.svg.parent.mkdir(parents=True, exist_ok=True)
+        args.svg.write_text(svg([t for t in table if t["op"] != "watch"]))  # events/s apart
+        print(f"plot: {args.svg}")
 
 
 if __name__ == "__main__":

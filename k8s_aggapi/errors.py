@@ -77,8 +77,9 @@ class StatusError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
+        if self.reason:  # upstream omits an empty reason (a typed-conversion 500 has none)
+            status["reason"] = self.reason
         if self.details or self.always_details:
             status["details"] = self.details
         status["code"] = self.code

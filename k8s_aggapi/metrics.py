@@ -10,20 +10,28 @@ Names, labels and buckets follow k8s.io/apiserver pkg/endpoints/metrics.
 from __future__ import annotations
 
 import asyncio
+import time
+from bisect import bisect_left
 from collections.abc import Iterator
 
 from prometheus_client import (
     CollectorRegistry,
-    Counter,
     Gauge,
     GCCollector,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import metrics as prometheus_metrics
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -83,6 +91,78 @@ class InflightRequests(Collector):
         )
 
 
+class RequestSeries:
+    """One label set of the request metrics: requests by response code (with the time each
+    code was first seen), and the durations as a histogram."""
+
+    __slots__ = ("buckets", "codes", "created", "labels", "sum")
+
+    def __init__(self, labels: RequestLabels) -> None:
+        self.labels = labels
+        self.codes: dict[str, list[float]] = {}  # code -> [count, created]
+        self.buckets = [0] * (len(DURATION_BUCKETS) + 1)  # per bucket, the last one +Inf
+        self.sum = 0.0
+        self.created = time.time()
+
+    def observe(self, code: int, seconds: float) -> None:
+        counted = self.codes.get(str(code))
+        if counted is None:
+            counted = self.codes[str(code)] = [0, time.time()]
+        counted[0] += 1
+        self.buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1  # le: the first bound >=
+        self.sum += seconds
+
+
+class RequestCollector(Collector):
+    """`apiserver_request_total` and `apiserver_request_duration_seconds`, as prometheus_client's
+    Counter and Histogram expose them (`_created` samples included unless disabled), counted in
+    plain numbers: no lock and no child lookup per request. Written on the event loop; a
+    scrape (in a thread) copies each dict and list whole, which the GIL makes atomic."""
+
+    REQUESTS_HELP = (
+        "Counter of apiserver requests broken out for each verb, dry run value, group, "
+        "version, resource, scope, component, and HTTP response code.")
+    DURATIONS_HELP = (
+        "Response latency distribution in seconds for each verb, dry run value, group, "
+        "version, resource, subresource, scope and component.")
+    BOUNDS = tuple(floatToGoString(b)  # type: ignore[no-untyped-call]
+                   for b in (*DURATION_BUCKETS, float("inf")))
+
+    def __init__(self) -> None:
+        self.series: dict[RequestLabels, RequestSeries] = {}
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        requests, durations = self._families()
+        created = prometheus_metrics._use_created
+        for series in list(self.series.values()):
+            labels = list(series.labels)
+            for code, (count, first) in list(series.codes.items()):
+                requests.add_metric([*labels, code], count, created=first if created else None)
+            counts, total, acc = list(series.buckets), series.sum, 0
+            buckets = []
+            for bound, count in zip(self.BOUNDS, counts, strict=True):
+                acc += count
+                buckets.append((bound, float(acc)))
+            durations.add_metric(labels, buckets, total)
+            if created:  # what Histogram adds, and HistogramMetricFamily cannot
+                durations.samples.append(Sample(
+                    "apiserver_request_duration_seconds_created",
+                    dict(zip(REQUEST_LABELS, labels, strict=True)), series.created))
+        yield requests
+        yield durations
+
+    def _families(self) -> tuple[CounterMetricFamily, HistogramMetricFamily]:
+        return (
+            CounterMetricFamily("apiserver_request", self.REQUESTS_HELP,
+                                labels=[*REQUEST_LABELS, "code"]),
+            HistogramMetricFamily("apiserver_request_duration_seconds", self.DURATIONS_HELP,
+                                  labels=list(REQUEST_LABELS)),
+        )
+
+
 class ServerMetrics:
     """The request metrics of one server, with child lookups cached for the hot path."""
 
@@ -96,21 +176,8 @@ class ServerMetrics:
             PlatformCollector(registry=self.registry)
             GCCollector(registry=self.registry)
         self.max_series = max_series
-        self.requests = Counter(
-            "apiserver_request_total",
-            "Counter of apiserver requests broken out for each verb, dry run value, group, "
-            "version, resource, scope, component, and HTTP response code.",
-            [*REQUEST_LABELS, "code"],
-            registry=self.registry,
-        )
-        self.durations = Histogram(
-            "apiserver_request_duration_seconds",
-            "Response latency distribution in seconds for each verb, dry run value, group, "
-            "version, resource, subresource, scope and component.",
-            REQUEST_LABELS,
-            buckets=DURATION_BUCKETS,
-            registry=self.registry,
-        )
+        self.requests = RequestCollector()
+        self.registry.register(self.requests)
         self.longrunning = Gauge(
             "apiserver_longrunning_requests",
             "Gauge of all active long-running apiserver requests broken out by verb, group, "
@@ -120,28 +187,23 @@ class ServerMetrics:
         )
         self.inflight = InflightRequests()
         self.registry.register(self.inflight)
-        self._counters: dict[tuple[str, ...], Counter] = {}
-        self._histograms: dict[RequestLabels, Histogram] = {}
 
     def observe(self, labels: RequestLabels, code: int, seconds: float) -> None:
         """Count one finished request and record its duration."""
-        histogram = self._histograms.get(labels)
-        if histogram is None:
+        series = self.requests.series.get(labels)
+        if series is None:
             labels = self._bounded(labels)
-            histogram = self._histograms.setdefault(labels, self.durations.labels(*labels))
-        key = (*labels, str(code))
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters.setdefault(key, self.requests.labels(*key))
-        counter.inc()
-        histogram.observe(seconds)
+            series = self.requests.series.get(labels)
+            if series is None:
+                series = self.requests.series[labels] = RequestSeries(labels)
+        series.observe(code, seconds)
 
     def longrunning_gauge(self, labels: RequestLabels) -> Gauge:
         verb, _dry_run, *rest = self._bounded(labels)
         return self.longrunning.labels(verb, *rest)
 
     def _bounded(self, labels: RequestLabels) -> RequestLabels:
-        if len(self._histograms) < self.max_series or labels in self._histograms:
+        if len(self.requests.series) < self.max_series or labels in self.requests.series:
             return labels
         verb, dry_run, _g, _v, _r, _s, scope, component = labels
         return (verb, dry_run, OVERFLOW, OVERFLOW, OVERFLOW, OVERFLOW, scope, component)

@@ -86,15 +86,16 @@ def describe(cert: x509.Certificate) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Verdict:
-    """What does not depend on the clock: the usage checks and which CA signed `cert`."""
+    """What does not depend on the clock: the usage checks and which CA signed `cert`, with
+    the reasons a refusal gives already written (checked in upstream's order by `_judge`)."""
 
     cert: x509.Certificate
-    described: str  # describe(cert), for the reasons logged
     window: Window
-    client_auth: bool
-    issuer: str | None  # describe() of the first CA whose signature verifies, None if none
     issuer_window: Window
-    issuer_client_auth: bool
+    expired: str  # the certificate is outside its validity window
+    unusable: str | None  # not for client auth, or signed by no CA of the bundle
+    issuer_expired: str
+    issuer_unusable: str | None  # the CA does not allow client auth
 
 
 class DynamicCABundle:
@@ -179,27 +180,32 @@ class DynamicCABundle:
         return time.time() if self._now is _utcnow else self._now().timestamp()
 
     def _verdict(self, cert: x509.Certificate) -> _Verdict:
+        described, bundle = describe(cert), repr(self.name)
+        expired = f"certificate {described} has expired or is not yet valid"
+        unusable = None
+        if not _allows_client_auth(cert):
+            unusable = f"certificate {described} is not valid for client authentication"
         for ca in self._cas:
             try:
                 cert.verify_directly_issued_by(ca)
             except (ValueError, TypeError, InvalidSignature):
                 continue
-            return _Verdict(cert, describe(cert), _window(cert), _allows_client_auth(cert),
-                            describe(ca), _window(ca), _allows_client_auth(ca))
+            issuer = describe(ca)
+            return _Verdict(
+                cert, _window(cert), _window(ca), expired, unusable,
+                f"CA {issuer} of bundle {bundle} has expired or is not yet valid",
+                None if _allows_client_auth(ca) else
+                f"CA {issuer} of bundle {bundle} does not allow client auth")
+        unsigned = f"certificate {described} is not signed by a CA of bundle {bundle}"
         window = _window(cert)
-        return _Verdict(cert, describe(cert), window, _allows_client_auth(cert), None, window,
-                        False)
+        return _Verdict(cert, window, window, expired, unusable or unsigned, "", None)
 
-    def _judge(self, verdict: _Verdict, now: float) -> str | None:
-        cert, ca = verdict.described, verdict.issuer
+    @staticmethod
+    def _judge(verdict: _Verdict, now: float) -> str | None:
         if not _valid_at(verdict.window, now):
-            return f"certificate {cert} has expired or is not yet valid"
-        if not verdict.client_auth:
-            return f"certificate {cert} is not valid for client authentication"
-        if ca is None:
-            return f"certificate {cert} is not signed by a CA of bundle {self.name!r}"
+            return verdict.expired
+        if verdict.unusable is not None:
+            return verdict.unusable
         if not _valid_at(verdict.issuer_window, now):
-            return f"CA {ca} of bundle {self.name!r} has expired or is not yet valid"
-        if not verdict.issuer_client_auth:
-            return f"CA {ca} of bundle {self.name!r} does not allow client auth"
-        return None
+            return verdict.issuer_expired
+        return verdict.issuer_unusable

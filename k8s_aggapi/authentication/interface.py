@@ -28,11 +28,16 @@ class Headers(Mapping[str, tuple[str, ...]]):
         self._raw = raw
         self._decoded: dict[str, tuple[str, ...]] | None = None
 
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]:
+        """The (name, value) pairs as they came, undecoded."""
+        return self._raw
+
     def _map(self) -> dict[str, tuple[str, ...]]:
         if self._decoded is None:
             decoded: dict[str, tuple[str, ...]] = {}
             for name, value in self._raw:
-                key = name.decode("latin-1").lower()
+                key = header_key(name)
                 seen = decoded.get(key)
                 decoded[key] = (_text(value),) if seen is None else (*seen, _text(value))
             self._decoded = decoded
@@ -56,6 +61,11 @@ class Headers(Mapping[str, tuple[str, ...]]):
 
     def __len__(self) -> int:
         return len(self._map())
+
+
+def header_key(raw_name: bytes) -> str:
+    """A header's name as `Headers` looks it up: decoded as latin-1, lower case."""
+    return raw_name.decode("latin-1").lower()
 
 
 def _text(raw: bytes) -> str:

@@ -15,8 +15,10 @@ from k8s_aggapi.authentication.cabundle import DynamicCABundle, peer_subject
 from k8s_aggapi.authentication.interface import (
     CheckingAuthenticator,
     Credentials,
+    Headers,
     Outcome,
     Rejected,
+    header_key,
 )
 from k8s_aggapi.request.user import User
 
@@ -106,6 +108,7 @@ USERS_REMEMBERED_MAX = 1024
 IDENTITY_REMEMBERED_BYTES = 1024
 """Users are remembered only for identity headers this short, so the memory stays bounded."""
 Identity = tuple[tuple[str, tuple[str, ...]], ...]
+RawIdentity = tuple[tuple[str, bytes], ...]
 
 
 def identity_of(
@@ -120,6 +123,38 @@ def identity_of(
     return identity if size <= IDENTITY_REMEMBERED_BYTES else None
 
 
+NAMES_REMEMBERED_MAX = 256
+
+
+class IdentityNames(dict[bytes, str | None]):
+    """For one configuration: the name `Headers` decodes each raw header name to, when that
+    header carries identity, else None; learned per raw name (a proxy sends the same few)."""
+
+    def __init__(self, config: RequestHeaderConfig) -> None:
+        super().__init__()
+        self.names, self.prefixes = config.identity_headers, config.lookup[2]
+
+    def __missing__(self, raw: bytes) -> str | None:
+        name = header_key(raw)
+        found = name if name in self.names or name.startswith(self.prefixes) else None
+        if len(self) < NAMES_REMEMBERED_MAX:
+            self[raw] = found
+        return found
+
+
+def raw_identity(raw: list[tuple[bytes, bytes]], names: IdentityNames) -> RawIdentity | None:
+    """`identity_of` without decoding a value: the identity headers' (decoded name, raw value)
+    pairs in order, equal exactly when the decoded identities are; None when too long to
+    remember."""
+    identity = []
+    size = 0
+    for raw_name, value in raw:
+        if (name := names[raw_name]) is not None:
+            identity.append((name, value))
+            size += len(value)
+    return tuple(identity) if size <= IDENTITY_REMEMBERED_BYTES else None
+
+
 class RequestHeaderAuthenticator(CheckingAuthenticator):
     """Verify the proxy's certificate, then read the user from the headers.
 
@@ -132,7 +167,8 @@ class RequestHeaderAuthenticator(CheckingAuthenticator):
         self.config = config or RequestHeaderConfig()
         # one User per identity a proxy sends (as x509 has one per certificate), so what the
         # layers after authentication derive from a user is remembered for proxied users too
-        self._users: tuple[RequestHeaderConfig, dict[Identity, User | None]] = (self.config, {})
+        self._users: tuple[RequestHeaderConfig, dict[Identity | RawIdentity, User | None],
+                           IdentityNames] = (self.config, {}, IdentityNames(self.config))
 
     def update_config(self, config: RequestHeaderConfig) -> None:
         self.config = config
@@ -152,13 +188,18 @@ class RequestHeaderAuthenticator(CheckingAuthenticator):
 
     def _user(self, headers: Mapping[str, tuple[str, ...]], config: RequestHeaderConfig
               ) -> User | None:
-        identity = identity_of(headers, config)
+        made_with, users, names = self._users
+        if made_with is not config or len(users) >= USERS_REMEMBERED_MAX:
+            names = names if made_with is config else IdentityNames(config)
+            users = {}
+            self._users = (config, users, names)
+        identity: Identity | RawIdentity | None
+        if isinstance(headers, Headers):  # as the middleware hands them: no value decoded
+            identity = raw_identity(headers.raw, names)
+        else:
+            identity = identity_of(headers, config)
         if identity is None:
             return user_from_headers(headers, config)
-        made_with, users = self._users
-        if made_with is not config or len(users) >= USERS_REMEMBERED_MAX:
-            users = {}
-            self._users = (config, users)
         if identity in users:
             return users[identity]
         user = users[identity] = user_from_headers(headers, config)

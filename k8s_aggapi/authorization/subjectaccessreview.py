@@ -1,6 +1,6 @@
 """Delegated authorization: ask kube-apiserver with a SubjectAccessReview, last in the chain.
 
-Answers are cached by the attributes the review's spec is made from (so equal keys always
+Decisions are cached by the attributes the review's spec is made from (so equal keys always
 mean equal specs), allowed ones for `--authorization-webhook-cache-authorized-ttl` and the
 rest for the unauthorized TTL (10 s each). A failed call is no opinion, which the middleware
 turns into a 403.
@@ -24,6 +24,8 @@ from k8s_aggapi.kube import (
     SubjectAccessReviews,
     with_retries,
 )
+from k8s_aggapi.request.info import RequestInfo
+from k8s_aggapi.request.user import User
 
 logger = logging.getLogger(__name__)
 MAX_CONTROLLED_ATTR_CACHE_SIZE = 10000
@@ -66,6 +68,7 @@ def review_spec(attributes: Attributes) -> JSON:
 
 
 CacheKey = tuple[object, ...]
+Answer = tuple[Decision, str]
 
 
 def cache_key(attributes: Attributes) -> CacheKey:
@@ -96,10 +99,12 @@ class SubjectAccessReviewAuthorizer:
         self._kube = kube
         self._authorized_ttl, self._unauthorized_ttl = authorized_ttl, unauthorized_ttl
         self._timeout, self._backoff = timeout, backoff
-        self._cache: ExpiringCache[CacheKey, JSON] = ExpiringCache(max_size=8192, clock=clock)
-        # the cache key of an Attributes object seen before (the middleware hands the same
-        # object for the same request info and user); the object is kept, so its id is unique
-        self._keys: dict[int, tuple[Attributes, CacheKey]] = {}
+        self._cache: ExpiringCache[CacheKey, Answer] = ExpiringCache(max_size=8192, clock=clock)
+        # the cache key of a (request info, user) pair seen before: both are frozen, and the
+        # layers before hand the same objects for a repeated request (request info remembered
+        # by request line, users by certificate and proxied identity); they are kept in the
+        # value, so their ids stay unique
+        self._keys: dict[tuple[int, int], tuple[RequestInfo, User, CacheKey]] = {}
 
     def _call(self, review: JSON) -> Callable[[], Awaitable[JSON]]:
         return lambda: self._kube.create_subject_access_review(
@@ -107,42 +112,50 @@ class SubjectAccessReviewAuthorizer:
         )
 
     def _key(self, attributes: Attributes) -> CacheKey:
-        known = self._keys.get(id(attributes))
-        if known is not None and known[0] is attributes:
-            return known[1]
+        info, user = attributes.info, attributes.user
+        ids = (id(info), id(user))
+        known = self._keys.get(ids)
+        if known is not None and known[0] is info and known[1] is user:
+            return known[2]
         if len(self._keys) >= KEYS_REMEMBERED_MAX:
             self._keys = {}
         key = cache_key(attributes)
-        self._keys[id(attributes)] = (attributes, key)
+        self._keys[ids] = (info, user, key)
         return key
 
-    async def authorize(self, attributes: Attributes) -> tuple[Decision, str]:
+    async def authorize(self, attributes: Attributes) -> Answer:
         key = self._key(attributes)
         found, cached = self._cache.get(key)
-        status: JSON = cached or {}
-        if not found:
-            review: JSON = {
-                "apiVersion": "authorization.k8s.io/v1",
-                "kind": "SubjectAccessReview",
-                "spec": review_spec(attributes),
-            }
-            try:
-                result = await with_retries(self._call(review), self._backoff)
-            except KubeError as exc:
-                logger.error("Failed to make webhook authorizer request: %s", exc)
-                return Decision.NO_OPINION, ""
-            status = result.get("status") or {}
-            if should_cache(attributes):
-                allowed = bool(status.get("allowed"))
-                ttl = self._authorized_ttl if allowed else self._unauthorized_ttl
-                self._cache.set(key, status, ttl)
-        reason = str(status.get("reason") or "")
-        allowed, denied = bool(status.get("allowed")), bool(status.get("denied"))
-        if allowed and denied:
-            logger.error("webhook subject access review returned both allow and deny response")
-            return Decision.DENY, reason
-        if denied:
-            return Decision.DENY, reason
-        if allowed:
-            return Decision.ALLOW, reason
-        return Decision.NO_OPINION, reason
+        if found and cached is not None:
+            return cached
+        review: JSON = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": review_spec(attributes),
+        }
+        try:
+            result = await with_retries(self._call(review), self._backoff)
+        except KubeError as exc:
+            logger.error("Failed to make webhook authorizer request: %s", exc)
+            return Decision.NO_OPINION, ""
+        status = result.get("status") or {}
+        answer = decision_of(status)
+        if should_cache(attributes):
+            allowed = bool(status.get("allowed"))
+            ttl = self._authorized_ttl if allowed else self._unauthorized_ttl
+            self._cache.set(key, answer, ttl)
+        return answer
+
+
+def decision_of(status: JSON) -> Answer:
+    """A review's status as the webhook authorizer reads it: denied wins over allowed."""
+    reason = str(status.get("reason") or "")
+    allowed, denied = bool(status.get("allowed")), bool(status.get("denied"))
+    if allowed and denied:
+        logger.error("webhook subject access review returned both allow and deny response")
+        return Decision.DENY, reason
+    if denied:
+        return Decision.DENY, reason
+    if allowed:
+        return Decision.ALLOW, reason
+    return Decision.NO_OPINION, reason

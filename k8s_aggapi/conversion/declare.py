@@ -39,7 +39,8 @@ def serve_kind(
         reader = None
         if version == storage_version:  # reads it as it is kept: no conversion on the way
             reader = Store(infos[version], group.name, version,
-                           ConvertingStorage(backend, converter, storage_version, version))
+                           ConvertingStorage(backend, converter, storage_version, version),
+                           encodings=store.encodings)  # the hub's writes forget its entries
         resources[version] = group.version(version).add_rest(
             infos[version], VersionedREST(store, converter, version, reader, infos[version].model),
             storage_version=storage_version)

@@ -74,7 +74,8 @@ class VersionedREST(Getter, Lister, Watcher, Creater, Updater, Deleter, Collecti
         return self.converter.to_hub(obj, self.version)
 
     def _list(self, listed: ObjectList) -> ObjectList:
-        return dataclasses.replace(listed, items=[self._out(o) for o in listed.items])
+        return dataclasses.replace(listed, items=[self._out(o) for o in listed.items],
+                                   encoding=None)
 
     async def get(
         self, ctx: RequestContext, name: str, options: GetOptions = GET_LATEST

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from k8s_aggapi.errors import BadRequest, StatusError, go_quote
 from k8s_aggapi.registry import fieldvalidation as fv
 from k8s_aggapi.registry.fieldvalidation import DecodeError
+from k8s_aggapi.request.gojson import go_value
 
 STRICT, WARN, IGNORE = "Strict", "Warn", "Ignore"
 
@@ -76,27 +77,52 @@ def patch_problems(media: str, patch: Any, raw: bytes, how: str) -> list[str]:
     return _problems([], fv.duplicate_fields(raw, patch))
 
 
-def _patch_invalid(patched: dict[str, Any], detail: str) -> StatusError:
+def _patch_invalid(patched: dict[str, Any], detail: str, patch: Any = None) -> StatusError:
     """Upstream's NewInvalid with no kind and no name, on field `patch`: the value is the
-    patched object as JSON."""
-    shown = go_quote(orjson.dumps(patched, option=orjson.OPT_SORT_KEYS).decode())
+    patched object as JSON, or for a strategic merge patch (`patch`) the patch as Go prints
+    its map (`map[spec:map[bogus:1]]`)."""
+    shown = go_quote(go_value(patch) if patch is not None else
+                     orjson.dumps(patched, option=orjson.OPT_SORT_KEYS).decode())
     message = f"Invalid value: {shown}: {detail}"
     return StatusError(f' "" is invalid: patch: {message}', 422, "Invalid", {
         "causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]})
 
 
+def check_apply_fields(model: type[BaseModel] | None, config: dict[str, Any],
+                       api_version: str, kind: str) -> None:
+    """An apply configuration with a field the schema does not declare: upstream's typed
+    converter refuses it whatever fieldValidation says, with a 500 and no reason (what
+    `kubectl apply --server-side` shows as `Error from server: failed to create typed patch
+    object ...`)."""
+    if model is None:
+        return
+    try:
+        unknown = fv.decode(model, orjson.loads(orjson.dumps(config)))
+    except DecodeError:
+        return  # a value of the wrong type: the decoder words it, after the merge
+    if not unknown:
+        return
+    given = config.get("metadata")
+    meta: dict[str, Any] = given if isinstance(given, dict) else {}
+    at = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
+    found = [f".{path}: field not declared in schema" for path in unknown]
+    detail = found[0] if len(found) == 1 else "errors:\n  " + "\n  ".join(found)
+    raise StatusError(f"failed to create typed patch object ({at}; {api_version}, Kind={kind}): "
+                      f"{detail}", 500, "")
+
+
 def decode_patched(model: type[BaseModel] | None, patched: dict[str, Any],
-                   before: list[str], how: str) -> list[tuple[bytes, bytes]]:
+                   before: list[str], how: str, patch: Any = None) -> list[tuple[bytes, bytes]]:
     """Check a patched object (422 as upstream's jsonPatcher words it); the Warning headers."""
     unknown: list[str] = []
     try:
         if model is not None:
             unknown = fv.decode(model, patched)
     except DecodeError as exc:
-        raise _patch_invalid(patched, str(exc)) from None
+        raise _patch_invalid(patched, str(exc), patch) from None
     if how == IGNORE:
         return []
     problems = (before + _problems(unknown, []))[:fv.MAX_STRICT_ERRORS]
     if problems and how == STRICT:
-        raise _patch_invalid(patched, strict_error(problems))
+        raise _patch_invalid(patched, strict_error(problems), patch)
     return warning_headers(problems)

@@ -8,7 +8,6 @@ create, update, patch, delete, deletecollection. Objects travel as dicts, writte
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -28,6 +27,7 @@ from k8s_aggapi.endpoints.negotiation import JSON, Target, body_media_type, nego
 from k8s_aggapi.endpoints.patch import (
     APPLY_PATCH,
     PATCH_TYPES,
+    STRATEGIC_MERGE_PATCH,
     UNDECODABLE_PATCH,
     apply_patch,
     check_result,
@@ -40,15 +40,17 @@ from k8s_aggapi.endpoints.responses import (
     parse_object,
     read_body,
     send_json,
+    send_parts,
 )
 from k8s_aggapi.endpoints.watch import stream_watch
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.patching import apply as ssa
 from k8s_aggapi.patching import managedfields, schema
 from k8s_aggapi.registry import rest
+from k8s_aggapi.registry.encoded import around
 from k8s_aggapi.registry.selectors import FieldSelector
 from k8s_aggapi.registry.store import now_rfc3339 as store_now
-from k8s_aggapi.registry.table import INCLUDE_OBJECT, partial_metadata, table_body
+from k8s_aggapi.registry.table import INCLUDE_OBJECT, list_table, partial_metadata, table_body
 from k8s_aggapi.registry.validation import is_dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
 from k8s_aggapi.request import context
@@ -79,11 +81,18 @@ class ResourceEndpoint:
         # each path's verbs, found once from the capabilities registered
         self.resources: dict[tuple[str, str, str], tuple[Resource, frozenset[str]]] = {}
         self.subresources: dict[tuple[str, str, str, str], tuple[Subresource, frozenset[str]]] = {}
+        # a deprecated version's Warning header, made once (by id: the resources are kept above)
+        self.warnings: dict[int, tuple[bytes, bytes]] = {}
         for group in groups:
             for version in group.versions:
                 for plural, resource in version.resources.items():
                     key = (group.name, version.name, plural)
                     self.resources[key] = (resource, frozenset(resource.verbs))
+                    deprecation = resource.info.deprecation
+                    if deprecation is not None:
+                        text = deprecation.warning(resource.api_version, resource.info.kind)
+                        self.warnings[id(resource)] = (
+                            b"warning", f"299 - {errors.go_quote(text)}".encode())
                     for name, sub in resource.subresources.items():
                         self.subresources[(*key, name)] = (sub, frozenset(sub.verbs))
 
@@ -129,20 +138,13 @@ class ResourceEndpoint:
                 GroupVersionResource(resource.group, resource.version, resource.info.plural),
                 info.subresource, user)
         ctx = rest.RequestContext(info.namespace, user, admission=bound)
-        deprecation = resource.info.deprecation
-        if deprecation is not None:  # upstream's Warning on every answer, errors included
-            text = deprecation.warning(resource.api_version, resource.info.kind)
+        warning = self.warnings.get(id(resource))
+        if warning is not None:  # upstream's Warning on every answer, errors included
             await _warned(resource, ctx, scope, receive, send, query, self.limits, sub, verb,
-                          info.name, (b"warning", _warning_value(text)))
+                          info.name, warning)
             return
         handler = Handler(resource, ctx, scope, receive, send, query, self.limits, sub)
         await VERBS[verb](handler, info.name)
-
-
-@functools.lru_cache(maxsize=64)
-def _warning_value(text: str) -> bytes:
-    """A Warning header's value: the same few texts on every request, quoted once."""
-    return f"299 - {errors.go_quote(text)}".encode()
 
 
 async def _warned(resource: Resource, ctx: rest.RequestContext, scope: dict[str, Any],
@@ -296,15 +298,27 @@ class Handler:
             meta["continue"] = result.continue_token
         if result.remaining_item_count is not None:
             meta["remainingItemCount"] = result.remaining_item_count
+        # items kept encoded by the store are joined, not encoded again (`registry.encoded`)
+        encoding = result.encoding
+        body: rest.Object | tuple[bytes, ...]
         if target is Target.TABLE:
-            body = self._table(result.items, meta)
+            body = list_table(self.rest.table, result.items, include_object=self._include_object(),
+                              list_meta=meta, encoding=encoding)
         elif target is Target.PARTIAL:
-            body = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                    "metadata": meta, "items": [partial_metadata(o) for o in result.items]}
+            head = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                    "metadata": meta}
+            body = ({**head, "items": [partial_metadata(o) for o in result.items]}
+                    if encoding is None else around({**head, "items": []},
+                                                    encoding.partial(result.items)))
         else:
-            body = {"kind": self.resource.info.list_kind, "apiVersion": self.resource.api_version,
-                    "metadata": meta, "items": result.items}
-        await send_json(self.send, 200, body)
+            head = {"kind": self.resource.info.list_kind,
+                    "apiVersion": self.resource.api_version, "metadata": meta}
+            body = ({**head, "items": result.items} if encoding is None
+                    else around({**head, "items": []}, encoding.json(result.items)))
+        if isinstance(body, tuple):
+            await send_parts(self.send, 200, body)
+        else:
+            await send_json(self.send, 200, body)
 
     async def watch(self, name: str) -> None:
         target = negotiate(self.accept, is_list=True)
@@ -390,7 +404,9 @@ class Handler:
         def patched_from(current: rest.Object) -> rest.Object:
             patched = apply_patch(media, current, patch, self.limits, model_schema)
             # decoded as upstream decodes the patched object: the last attempt's warnings count
-            warnings[:] = decoding.decode_patched(self.model, patched, before, how)
+            warnings[:] = decoding.decode_patched(
+                self.model, patched, before, how,
+                patch if media == STRATEGIC_MERGE_PATCH else None)
             meta = patched.get("metadata")
             if not isinstance(meta, dict):
                 raise errors.BadRequest("the patched object has no metadata")
@@ -434,6 +450,7 @@ class Handler:
             config = {k: v for k, v in config.items() if k != "status"}
         how = self._field_validation()
         model, api_version = self.model, self.api_version
+        decoding.check_apply_fields(model, config, api_version, self.kind)
         model_schema = schema.of_model(model)
         warnings: list[tuple[bytes, bytes]] = []
 

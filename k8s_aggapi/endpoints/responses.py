@@ -3,6 +3,7 @@ from `ServerLimits`; JSON responses are written by `k8s_aggapi.request.wire`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from k8s_aggapi.request.gojson import syntax_error
 from k8s_aggapi.request.wire import JSON_HEADERS, Receive, Send, send_json
 
 __all__ = ["JSON_HEADERS", "Receive", "Send", "parse_json", "parse_object", "read_body",
-           "send_json"]
+           "send_json", "send_parts"]
 
 MAX_BODY_BYTES = DEFAULT_LIMITS.max_body_bytes
 MAX_DEPTH = DEFAULT_LIMITS.max_nesting_depth
@@ -72,3 +73,16 @@ def parse_object(raw: bytes, max_depth: int = MAX_DEPTH, kind: str = "") -> dict
     if not isinstance(obj, dict):
         raise BadRequest("the body of the request must be a JSON object")
     return obj
+
+
+async def send_parts(send: Send, status: int, parts: Sequence[bytes]) -> None:
+    """A JSON response whose body is `parts` in order, each sent as it is: a list's kept
+    join (`registry.encoded`) goes to the transport without being copied into one body."""
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [*JSON_HEADERS, (b"content-length", str(sum(map(len, parts))).encode())],
+    })
+    last = len(parts) - 1
+    for i, part in enumerate(parts):
+        await send({"type": "http.response.body", "body": part, "more_body": i < last})

@@ -16,6 +16,7 @@ from k8s_aggapi.authentication.interface import (
     Headers,
     Rejected,
     checker,
+    header_key,
 )
 from k8s_aggapi.authentication.requestheader import STANDARD_HEADERS
 from k8s_aggapi.errors import Unauthorized
@@ -25,19 +26,32 @@ logger = logging.getLogger(__name__)
 
 StripHeaders = Callable[[], Iterable[str]] | Iterable[str]
 ALWAYS_STRIPPED = ("authorization", *STANDARD_HEADERS.strip_headers())
-Rules = tuple[frozenset[bytes], tuple[bytes, ...]]
+NAMES_REMEMBERED_MAX = 256
 
 
-def _rules(extra: Iterable[str]) -> Rules:
-    names: set[bytes] = set()
-    prefixes: list[bytes] = []
-    for header in (*ALWAYS_STRIPPED, *extra):
-        raw = header.strip().lower().encode("latin-1")
-        if raw.endswith(b"*"):
-            prefixes.append(raw[:-1])
-        else:
-            names.add(raw)
-    return frozenset(names), tuple(prefixes)
+class Stripped(dict[bytes, bool]):
+    """Whether a raw header name is removed under one set of names and prefixes (a trailing
+    `*` makes a prefix), learned per name: clients send the same few. Names are compared as
+    the authenticators read them (`header_key`), so whatever they read is removed."""
+
+    def __init__(self, headers: Iterable[str]) -> None:
+        super().__init__()
+        names: set[str] = set()
+        prefixes: list[str] = []
+        for header in (*ALWAYS_STRIPPED, *headers):
+            key = header.strip().lower()
+            if key.endswith("*"):
+                prefixes.append(key[:-1])
+            else:
+                names.add(key)
+        self.names, self.prefixes = frozenset(names), tuple(prefixes)
+
+    def __missing__(self, name: bytes) -> bool:
+        key = header_key(name)
+        stripped = key in self.names or key.startswith(self.prefixes)
+        if len(self) < NAMES_REMEMBERED_MAX:
+            self[name] = stripped
+        return stripped
 
 
 class AuthenticationMiddleware:
@@ -52,7 +66,7 @@ class AuthenticationMiddleware:
         self._check = checker(authenticator)
         self.strip_headers = strip_headers
         self._extra: tuple[str, ...] | None = None  # the names `_strip` was made from
-        self._strip = _rules(())
+        self._strip = Stripped(())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,20 +80,19 @@ class AuthenticationMiddleware:
             raise outcome.exception()
         if outcome is None:
             raise Unauthorized()
-        names, prefixes = self._rules()
-        kept = [(name, value) for name, value in raw_headers
-                if (lowered := name.lower()) not in names and not lowered.startswith(prefixes)]
+        stripped = self._stripped()
+        kept = [header for header in raw_headers if not stripped[header[0]]]
         if len(kept) != len(raw_headers):
             scope["headers"] = kept
         scope[context.USER] = outcome
         await self.app(scope, receive, send)
 
-    def _rules(self) -> Rules:
-        """The names and prefixes to strip, made again only when the configured ones change."""
+    def _stripped(self) -> Stripped:
+        """What to strip, made again only when the configured names change."""
         configured = self.strip_headers() if callable(self.strip_headers) else self.strip_headers
         if configured is self._extra:
             return self._strip
         extra = tuple(configured)
         if extra != self._extra:
-            self._strip, self._extra = _rules(extra), extra
+            self._strip, self._extra = Stripped(extra), extra
         return self._strip

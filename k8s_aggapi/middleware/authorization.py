@@ -21,20 +21,8 @@ _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def attributes_from(info: RequestInfo, user: User) -> Attributes:
-    return Attributes(
-        user=user,
-        verb=info.verb,
-        resource_request=info.is_resource_request,
-        path=info.path,
-        namespace=info.namespace,
-        api_group=info.api_group,
-        api_version=info.api_version,
-        resource=info.resource,
-        subresource=info.subresource,
-        name=info.name,
-        label_selector=info.label_selector,
-        field_selector=info.field_selector,
-    )
+    """The attributes authorization is asked about: the request info and the user, wrapped."""
+    return Attributes.of(info, user)
 
 
 def _q(text: str) -> str:
@@ -65,17 +53,10 @@ def forbidden(attributes: Attributes, reason: str = "") -> Forbidden:
     return Forbidden(gr if gr.group or gr.resource else None, attributes.name, message)
 
 
-ATTRIBUTES_REMEMBERED_MAX = 4096
-
-
 class AuthorizationMiddleware:
     def __init__(self, app: ASGIApp, authorizer: Authorizer) -> None:
         self.app = app
         self.authorizer = authorizer
-        # the attributes of a (request info, user) pair seen before: both are frozen, and
-        # remembered objects upstream (request info by request, users by certificate) come
-        # back identical; kept in the value, so their ids stay unique
-        self._attributes: dict[tuple[int, int], tuple[RequestInfo, User, Attributes]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -88,20 +69,9 @@ class AuthorizationMiddleware:
         info, user = scope.get(context.REQUEST_INFO), scope.get(context.USER)
         if info is None or user is None:
             raise InternalError("no RequestInfo or User found in the request scope")
-        attributes = self._attributes_of(info, user)
+        attributes = Attributes.of(info, user)
         decision, reason = await self.authorizer.authorize(attributes)
         if decision is not Decision.ALLOW:
             logger.debug("Forbidden %s: %s", attributes.path, reason)
             raise forbidden(attributes, reason)
         await self.app(scope, receive, send)
-
-    def _attributes_of(self, info: RequestInfo, user: User) -> Attributes:
-        key = (id(info), id(user))
-        found = self._attributes.get(key)
-        if found is not None and found[0] is info and found[1] is user:
-            return found[2]
-        if len(self._attributes) >= ATTRIBUTES_REMEMBERED_MAX:
-            self._attributes = {}
-        attributes = attributes_from(info, user)
-        self._attributes[key] = (info, user, attributes)
-        return attributes

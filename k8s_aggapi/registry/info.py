@@ -32,7 +32,8 @@ class ColumnDefinition:
 
 @dataclass(frozen=True)
 class TableColumn:
-    """A server-side Table column; `value` takes the object dict and returns the cell."""
+    """A server-side Table column; `value` takes the object dict and returns the cell, from
+    the object alone (a stored object's row is encoded once: `registry.encoded`)."""
 
     name: str
     value: Callable[[Object], Any]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from k8s_aggapi.admission.chain import RequestAdmission
+from k8s_aggapi.registry.encoded import ListEncoding
 from k8s_aggapi.registry.info import ColumnDefinition
 from k8s_aggapi.registry.selectors import FieldSelector, LabelSelector
 from k8s_aggapi.request.user import User
@@ -72,6 +73,9 @@ class ObjectList:
     resource_version: str = ""
     continue_token: str = ""
     remaining_item_count: int | None = None
+    # where the items' wire encodings are kept (the generic store's); None: encode them now.
+    # Whoever replaces `items` with other objects drops it (or the cache just misses).
+    encoding: ListEncoding | None = None
 
 
 @dataclass(frozen=True)

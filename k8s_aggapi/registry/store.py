@@ -22,6 +22,7 @@ from k8s_aggapi import errors
 from k8s_aggapi.admission.attributes import Operation
 from k8s_aggapi.patching import managedfields, schema
 from k8s_aggapi.registry import continuetoken, validation
+from k8s_aggapi.registry.encoded import Encodings, ListEncoding
 from k8s_aggapi.registry.info import ResourceInfo
 from k8s_aggapi.registry.objectmeta import validate_object_meta, validate_object_meta_update
 from k8s_aggapi.registry.rest import (
@@ -97,11 +98,12 @@ def pydantic_causes(exc: ValidationError) -> list[errors.Cause]:
 
 
 class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watcher):
-    """Every verb of one resource, served from `backend` in `group`/`version`."""
+    """Every verb of one resource, served from `backend` in `group`/`version`. Stores over
+    the same keys (a kind's versions) share `encodings`, which a write forgets entries of."""
 
     def __init__(
         self, info: ResourceInfo, group: str, version: str, backend: st.Storage,
-        strategy: Strategy | None = None,
+        strategy: Strategy | None = None, *, encodings: Encodings | None = None,
     ) -> None:
         self.info = info
         self.group = group
@@ -110,6 +112,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         self.strategy = strategy or Strategy()
         self.gr = errors.GroupResource(group, info.plural)
         self.prefix = f"/{group}/{info.plural}/"
+        self.encodings = Encodings() if encodings is None else encodings
 
     # keys -----------------------------------------------------------------
     def key(self, ctx: RequestContext, name: str) -> str:
@@ -162,6 +165,10 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         items: builtins.list[Object] = []
         filtering = not (options.label_selector.empty() and options.field_selector.empty())
         limit = options.limit
+        # every object under the prefix as it is now (its join is kept); under the whole
+        # resource's, every object stored (the encodings of others can go)
+        latest = not (filtering or at or start)
+        complete = latest and not limit and prefix == self.prefix
         any_revision = options.resource_version == "0" and not options.continue_token
         for _ in range(_MAX_CHUNKS):
             if any_revision and isinstance(self.backend, st.CachedLister):
@@ -172,7 +179,10 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
                 page = await self._read_page(prefix, start, limit, at,
                                              bool(options.continue_token))
             at = page.revision  # the next chunks read where the first did
-            items.extend(o for o in page.items if not filtering or self._matches(o, options))
+            if filtering:
+                items.extend(o for o in page.items if self._matches(o, options))
+            else:
+                items.extend(page.items)
             if not limit or len(items) >= limit or not page.remaining:
                 break
             start = page.next_key
@@ -182,12 +192,16 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             del items[limit:]
             last = items[-1]["metadata"]
             next_key = self.key(RequestContext(last.get("namespace", "")), last["name"]) + "\x00"
-            return ObjectList(items, rv, continuetoken.encode(next_key, rv, prefix))
+            return ObjectList(items, rv, continuetoken.encode(next_key, rv, prefix),
+                              encoding=self._encoding())
         if limit and page.remaining:
             token = continuetoken.encode(page.next_key, rv, prefix)
             remaining = None if filtering else page.remaining
-            return ObjectList(items, rv, token, remaining)
-        return ObjectList(items, rv)
+            return ObjectList(items, rv, token, remaining, self._encoding())
+        return ObjectList(items, rv, encoding=self._encoding(prefix if latest else "", complete))
+
+    def _encoding(self, whole: str = "", complete: bool = False) -> ListEncoding:
+        return ListEncoding(self.encodings, self.api_version, whole=whole, complete=complete)
 
     async def _list_revision(self, options: ListOptions) -> int:
         """The revision a first page reads at (0: the latest), from resourceVersion(Match):
@@ -350,6 +364,8 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             try:
                 stored, _ = await guaranteed_update(
                     self.backend, key, apply, dry_run=ctx.dry_run)
+                if not ctx.dry_run:
+                    self.encodings.forget(ctx.namespace if self.info.namespaced else "", name)
                 return stored, False
             except st.KeyNotFound:
                 if update.replacement is None or not self.strategy.allow_create_on_update:
@@ -465,6 +481,8 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
             raise errors.NotFound(self.gr, name) from None
         except st.Conflict:
             raise errors.Conflict(self.gr, name, errors.OBJECT_MODIFIED) from None
+        if not ctx.dry_run:
+            self.encodings.forget(ctx.namespace if self.info.namespaced else "", name)
         return stored, gone
 
     def _check_preconditions(

@@ -6,8 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from k8s_aggapi.registry.encoded import ListEncoding, Parts, around, partial_metadata, table_row
 from k8s_aggapi.registry.info import TableColumn
 from k8s_aggapi.registry.rest import Object, Table, TableConvertor, TableOptions
+
+__all__ = ["CREATED_DESCRIPTION", "DEFAULT_COLUMNS", "INCLUDE_OBJECT", "NAME_DESCRIPTION",
+           "DefaultTableConvertor", "list_table", "partial_metadata", "table_body"]
 
 NAME_DESCRIPTION = (
     "Name must be unique within a namespace. Is required when creating resources, although some "
@@ -32,20 +36,16 @@ DEFAULT_COLUMNS = (
 )
 
 
-def partial_metadata(obj: Object) -> Object:
-    return {
-        "kind": "PartialObjectMetadata",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": obj.get("metadata", {}),
-    }
-
-
 class DefaultTableConvertor(TableConvertor):
     """The Name and Created At columns, then the resource's declared ones."""
 
     def __init__(self, columns: Sequence[TableColumn] = ()) -> None:
         self.columns = (*DEFAULT_COLUMNS, *columns)
         self.definitions = tuple(c.definition for c in self.columns)
+        self.wire_definitions = [c.to_wire() for c in self.definitions]
+
+    def cells(self, obj: Object) -> list[Any]:
+        return [c.value(obj) for c in self.columns]
 
     def convert_to_table(self, objects: Sequence[Object], options: TableOptions) -> Table:
         rows = [([c.value(obj) for c in self.columns], obj) for obj in objects]
@@ -60,15 +60,27 @@ def table_body(
     headers: bool = True,
 ) -> Object:
     """The `meta.k8s.io/v1` Table on the wire; `include_object` is None, Metadata or Object."""
-    if include_object == "Object":
-        rows = [{"cells": cells, "object": obj} for cells, obj in table.rows]
-    elif include_object == "None":
-        rows = [{"cells": cells} for cells, _ in table.rows]
-    else:
-        rows = [{"cells": cells, "object": partial_metadata(obj)} for cells, obj in table.rows]
+    rows = [table_row(cells, obj, include_object) for cells, obj in table.rows]
     return {
         "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": dict(list_meta or {}),
         "columnDefinitions": None if table.column_definitions is None
         else [c.to_wire() for c in table.column_definitions],
         "rows": rows,
     }
+
+
+_WITH_HEADERS = TableOptions()
+
+
+def list_table(convertor: TableConvertor, objects: list[Object], *, include_object: str,
+               list_meta: dict[str, Any], encoding: ListEncoding | None) -> Object | Parts:
+    """A list's Table. The default convertor's rows depend on each object alone, so they
+    come encoded from `encoding` when the store keeps one; any other convertor's Table is
+    built as `table_body` builds it."""
+    if encoding is not None and type(convertor) is DefaultTableConvertor:
+        return around({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+                       "metadata": dict(list_meta),
+                       "columnDefinitions": convertor.wire_definitions, "rows": []},
+                      encoding.rows(objects, convertor, convertor.cells, include_object))
+    table = convertor.convert_to_table(objects, _WITH_HEADERS)
+    return table_body(table, include_object=include_object, list_meta=list_meta)

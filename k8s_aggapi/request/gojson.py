@@ -175,3 +175,24 @@ def syntax_error(data: bytes) -> str | None:
     except _Error as exc:
         return str(exc)
     return None
+
+
+def go_value(value: object) -> str:
+    """A decoded JSON value as Go's `fmt.Sprintf("%+v", ...)` prints it (a strategic merge
+    patch in upstream's 422): `map[k:v ...]` with sorted keys, `[a b]`, bare strings, <nil>."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_value(value[k])}" for k in sorted(value)) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(go_value(v) for v in value) + "]"
+    if isinstance(value, float):
+        shown = repr(value)
+        mantissa, _, exponent = shown.partition("e")
+        if exponent:  # Go writes e+21 / e-07: a sign and at least two digits
+            sign = "-" if exponent.startswith("-") else "+"
+            shown = f"{mantissa}e{sign}{exponent.lstrip('+-').zfill(2)}"
+        return shown.removesuffix(".0")
+    return str(value)

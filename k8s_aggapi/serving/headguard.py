@@ -32,9 +32,7 @@ BAD_REQUEST = "400 Bad Request"
 
 def status_response(error: StatusError, phrase: str) -> bytes:
     """A complete HTTP/1.1 response carrying `error` as Status JSON; the connection closes."""
-    status = error.to_status()
-    if not status["reason"]:  # upstream's StatusReasonUnknown is "" and omitted
-        del status["reason"]
+    status = error.to_status()  # an empty reason (upstream's StatusReasonUnknown) is omitted
     body = orjson.dumps(status)
     head = (
         f"HTTP/1.1 {error.code} {phrase}\r\ncontent-type: application/json\r\n"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -269,3 +270,39 @@ def test_the_process_use_signals_are_in_the_servers_registry(metrics: ServerMetr
     assert metrics.registry.get_sample_value("process_open_fds")
     bare = ServerMetrics(process=False)
     assert bare.registry.get_sample_value("process_open_fds") is None
+
+
+def test_request_metrics_are_exposed_as_prometheus_clients_counter_and_histogram() -> None:
+    """The collector counts in plain numbers; a scrape reads what Counter and Histogram with
+    the same observations would show, in both text formats (`_created` times aside)."""
+    import re
+
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
+
+    from k8s_aggapi.metrics import REQUEST_LABELS, RequestCollector
+
+    get = ("GET", "", "g", "v1", "r", "", "resource", "apiserver")
+    observed = [(get, 200, 0.001), (get, 404, 0.03), (get, 200, 0.005), (get, 200, 100.0),
+                (("LIST", "", "g", "v1", "r", "", "namespace", "apiserver"), 200, 0.2)]
+    ours = ServerMetrics()
+    reference = CollectorRegistry()
+    counter = Counter("apiserver_request_total", RequestCollector.REQUESTS_HELP,
+                      [*REQUEST_LABELS, "code"], registry=reference)
+    histogram = Histogram("apiserver_request_duration_seconds", RequestCollector.DURATIONS_HELP,
+                          REQUEST_LABELS, buckets=DURATION_BUCKETS, registry=reference)
+    for labels, code, seconds in observed:
+        ours.observe(labels, code, seconds)
+        counter.labels(*labels, str(code)).inc()
+        histogram.labels(*labels).observe(seconds)
+
+    def scraped(registry: CollectorRegistry, encode: Any) -> str:
+        text: str = encode(registry).decode()
+        text = re.sub(r"(_created(\{[^}]*\})?) \S+", r"\1 T", text)
+        return "\n".join(line for line in text.splitlines()
+                         if "apiserver_request_total" in line or "_duration_" in line
+                         or "apiserver_request_created" in line)
+
+    for encode in (generate_latest, openmetrics):
+        assert scraped(ours.registry, encode) == scraped(reference, encode)
+        assert "apiserver_request_duration_seconds_bucket" in scraped(ours.registry, encode)

@@ -113,3 +113,17 @@ async def test_non_http_scopes_pass_through() -> None:
     await call(AuthenticationMiddleware(app, authn), {"type": "lifespan"})
     assert app.scope == {"type": "lifespan"}
     assert authn.seen == []
+
+
+async def test_every_header_an_authenticator_reads_is_stripped_whatever_its_case() -> None:
+    """Names are matched as `Headers` decodes them (latin-1, lower case), also past ASCII,
+    and learned per raw name: the second request with the same names is stripped alike."""
+    authn, app = Recording(User("bob")), App()
+    middleware = AuthenticationMiddleware(app, authn, strip_headers=("X-Üser", "X-Ëxtra-*"))
+    headers = [(b"X-\xdcSER", b"eve"), (b"x-\xebXTRA-a", b"1"), (b"X-REMOTE-USER", b"x"),
+               (b"accept", b"*/*")]
+    for _ in range(2):
+        await call(middleware, http_scope(list(headers)))
+        assert {"x-üser", "x-ëxtra-a", "x-remote-user"} <= set(authn.seen[-1].headers)
+        assert app.scope is not None
+        assert app.scope["headers"] == [(b"accept", b"*/*")]

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from k8s_aggapi.authentication.cabundle import DynamicCABundle
 from k8s_aggapi.authentication.delegating import build_authenticator
-from k8s_aggapi.authentication.interface import CredentialsRejected
+from k8s_aggapi.authentication.interface import Credentials, CredentialsRejected, Headers
 from k8s_aggapi.authentication.requestheader import (
     RequestHeaderAuthenticator,
     RequestHeaderConfig,
@@ -15,7 +17,7 @@ from k8s_aggapi.authentication.x509 import X509Authenticator
 from k8s_aggapi.errors import Unauthorized
 from k8s_aggapi.request.user import ANONYMOUS_USER, AUTHENTICATED, User
 from k8s_aggapi.serving.certs import new_ca, new_cert
-from tests.unit.authentication.conftest import Pki, credentials
+from tests.unit.authentication.conftest import Pki, credentials, der
 
 PROXY_HEADERS = {"X-Remote-User": "mallory", "X-Remote-Group": "system:masters"}
 ALLOWED = RequestHeaderConfig(allowed_names=("front-proxy-client",))
@@ -217,3 +219,30 @@ async def test_a_proxied_identity_is_one_user_object_and_only_the_same_headers_s
                                   allowed_names=("front-proxy-client",))
     authn.update_config(renamed)  # the remembered users were made with the old names
     assert await authn.authenticate(credentials(PROXY_HEADERS, pki.proxy)) is None
+
+
+_NAMES = st.sampled_from([
+    b"x-remote-user", b"X-Remote-User", b"x-remote-group", b"X-REMOTE-GROUP",
+    b"x-remote-extra-scopes", b"X-Remote-Extra-Scopes", b"x-remote-extra-a%2Fb",
+    b"x-remote-uid", b"x-remote-userx", b"accept", b"x-remote-us\xc9r", b"x-remote-extra-\xe9",
+])
+_VALUES = st.sampled_from([b"alice", b"bob", b" alice\t", b"", b"system:masters",
+                           b"caf\xc3\xa9", b"caf\xe9", b"a,b"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests=st.lists(st.lists(st.tuples(_NAMES, _VALUES), max_size=6), min_size=1,
+                         max_size=6))
+async def test_users_found_from_raw_headers_are_the_users_the_decoded_headers_name(
+    pki: Pki, requests: list[list[tuple[bytes, bytes]]],
+) -> None:
+    """The remembered identity is taken from the undecoded headers: whatever the names'
+    case, the values' encoding, or a name that is not ASCII, each request gets the user its
+    decoded headers name, never one remembered for other headers."""
+    config = RequestHeaderConfig(uid_headers=("X-Remote-Uid",),
+                                 allowed_names=("front-proxy-client",))
+    authn = RequestHeaderAuthenticator(pki.proxy_bundle(), config)
+    for raw in [*requests, *requests]:
+        headers = Headers(raw)
+        expected = user_from_headers(dict(headers.items()), config)
+        assert await authn.authenticate(Credentials(headers, der(pki.proxy))) == expected

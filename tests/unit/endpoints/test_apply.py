@@ -143,3 +143,24 @@ def test_strategic_merge_patch_merges_finalizers_and_owner_references(client):
     assert [o["uid"] for o in meta["ownerReferences"]] == ["u2"]
     r = client.patch(f"{NS}/a", headers=SMP, content=b'{"spec":{"$patch":"bogus"}}')
     assert r.status_code == 400
+
+
+def test_an_undeclared_field_in_an_apply_is_upstreams_typed_patch_500(client):
+    """sample-apiserver v0.34.4, byte for byte (kubectl: `Error from server: failed to create
+    typed patch object ...`), whatever fieldValidation asks."""
+    config = ("apiVersion: wardle.example.com/v1alpha1\nkind: Flunder\nmetadata: {name: u, "
+              "namespace: default}\nspec: {bogus: 1}\n")
+    for how in ("Strict", "Ignore"):
+        r = client.patch(f"{NS}/u?fieldManager=m&fieldValidation={how}", content=config,
+                         headers=APPLY)
+        assert r.status_code == 500
+        assert r.content == (
+            b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":'
+            b'"failed to create typed patch object (default/u; wardle.example.com/v1alpha1, '
+            b'Kind=Flunder): .spec.bogus: field not declared in schema","code":500}')
+    two = config.replace("{bogus: 1}", "{a: 1, b: 2}")
+    r = client.patch(f"{NS}/u?fieldManager=m", content=two, headers=APPLY)
+    assert r.json()["message"].endswith(
+        "Kind=Flunder): errors:\n  .spec.a: field not declared in schema\n  .spec.b: field not "
+        "declared in schema")
+    assert client.get(f"{NS}/u").status_code == 404

@@ -282,3 +282,17 @@ def test_no_python_words_in_any_answer(client, body):
         words += " ".join(c.get("message", "") for c in causes)
         assert not PYTHON_WORDS.search(words), (r.status_code, words)
         client.delete(f"{NS}/a")
+
+
+def test_a_strict_strategic_merge_patch_shows_the_patch_as_go_prints_it(client):
+    """sample-apiserver v0.34.4: `Invalid value: "map[spec:map[bogus:1]]"` (the patch map,
+    where a merge or JSON patch shows the patched object)."""
+    body = {"apiVersion": "wardle.example.com/v1alpha1", "kind": "Flunder",
+            "metadata": {"name": "smp"}, "spec": {}}
+    ns = "/apis/wardle.example.com/v1alpha1/namespaces/default/flunders"
+    assert client.post(ns, json=body).status_code == 201
+    r = client.patch(f"{ns}/smp?fieldValidation=Strict", json={"spec": {"bogus": 1}},
+                     headers={"content-type": "application/strategic-merge-patch+json"})
+    assert r.status_code == 422
+    assert r.json()["message"] == (' "" is invalid: patch: Invalid value: "map[spec:map[bogus:1]]"'
+                                   ': strict decoding error: unknown field "spec.bogus"')

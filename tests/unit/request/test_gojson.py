@@ -31,3 +31,14 @@ def test_gos_words(data, message):
                                   b'"\xff"'])
 def test_well_formed_documents_pass(data):
     assert syntax_error(data) is None
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ({"spec": {"bogus": 1}}, "map[spec:map[bogus:1]]"),
+    ({"b": [1, "x", None], "a": True}, "map[a:true b:[1 x <nil>]]"),
+    ({"f": 1.5, "g": 1e21, "h": 1.5e-07, "i": 2.0}, "map[f:1.5 g:1e+21 h:1.5e-07 i:2]"),
+])
+def test_go_value_prints_as_fmt_does(value, shown):
+    from k8s_aggapi.request.gojson import go_value
+
+    assert go_value(value) == shown

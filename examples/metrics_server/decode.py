@@ -44,7 +44,8 @@ _CPU, _MEMORY, _START, _NODE_CPU, _NODE_MEMORY = range(5)
 _SAMPLE = re.compile(
     rb"\n((?:container_(?:cpu_usage_seconds_total|memory_working_set_bytes|start_time_seconds)"
     rb"|node_(?:cpu_usage_seconds_total|memory_working_set_bytes))(?:\{[^}]*\})?)"
-    rb"(?: ([^ \t\n]+)(?: ([^ \t\n]+))?(?=\n)|([{ \t][^\n]*))")
+    rb"(?: ([^ \t\n]+)(?: ([^ \t\n]+))?(?![^\n])|([{ \t][^\n]*))")
+_FIRST = (b"container_", b"node_")  # a body that starts with a line of ours gets a \n first
 _LABEL = re.compile(rb'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _UINT64 = 1.8446744073709552e19
 _NS_PER_MS = 1_000_000
@@ -98,6 +99,7 @@ class Plan:
     __slots__ = (
         "cpu",
         "layout",
+        "lines",
         "memory",
         "node",
         "raw_start",
@@ -109,6 +111,7 @@ class Plan:
 
     def __init__(self, series: bytes, lines: Sequence[bytes]) -> None:
         self.series = series  # the lines' series joined: what the next response is checked by
+        self.lines = len(lines)
         node = [-1, -1, -1]  # cpu, memory, timestamp line
         slots: dict[ContainerKey, list[int]] = {}  # cpu, memory, start, timestamp line
         keys: dict[bytes, ContainerKey | None] = {}
@@ -205,7 +208,7 @@ def _invalid(lines: Sequence[bytes], values: Sequence[bytes], at: int) -> Decode
 
 def decode(body: bytes, default_ns: int, cache: NodeCache | None = None) -> NodeScrape:
     """The node and container points in `body`; `default_ns` is the request time."""
-    samples = _SAMPLE.findall(b"\n" + body + b"\n")
+    samples = _SAMPLE.findall(b"\n" + body if body.startswith(_FIRST) else body)
     if not samples:
         return NodeScrape()
     lines: Sequence[bytes]
@@ -234,10 +237,11 @@ def decode(body: bytes, default_ns: int, cache: NodeCache | None = None) -> Node
         raise _invalid(lines, raw_values, next(i for i, t in enumerate(raw_stamps)
                                                if t.startswith(b"-")))
     series = b"\n".join(lines)
-    if series.count(b"\n") != len(lines) - 1:  # `{` without `}` on its line: `[^}]` ran on
-        raise DecodeError("unterminated labels")
     plan = cache.plan if cache is not None else None
-    if plan is None or plan.series != series:
+    if plan is None or plan.lines != len(lines) or plan.series != series:
+        # the same number of lines joined the same: none has a \n of its own, as in the plan
+        if series.count(b"\n") != len(lines) - 1:  # `{` without `}` on its line ran on
+            raise DecodeError("unterminated labels")
         plan = Plan(series, lines)
         if cache is not None:
             cache.plan = plan

@@ -156,6 +156,10 @@ class Scraper:
     async def scrape(self, nodes: Sequence[NodeInfo]) -> CycleResult:
         http, headers = self._client()
         http.expire()
+        if len(self._nodes) > len(nodes):  # nodes left out by --node-selector, or gone
+            names = {node.name for node in nodes}
+            for name in [n for n in self._nodes if n not in names]:
+                self.forget(name)
         max_delay = min(MAX_DELAY_PER_NODE * len(nodes), MAX_DELAY)
         slots: dict[int, list[NodeInfo]] = {}
         for node in nodes:

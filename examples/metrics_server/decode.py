@@ -2,9 +2,11 @@
 
 Only the five families upstream reads are looked at (`node_cpu_usage_seconds_total`,
 `node_memory_working_set_bytes`, `container_cpu_usage_seconds_total`,
-`container_memory_working_set_bytes`, `container_start_time_seconds`); every other line
-is skipped unread (a line is chosen by its first bytes, in C). Labels in the kubelet's order
-(`container`, `namespace`, `pod`) take a fast path.
+`container_memory_working_set_bytes`, `container_start_time_seconds`): one regular expression
+picks their sample lines out of the body in C, and every other line is skipped unread. The
+series (name and labels) of a node rarely change from one scrape to the next: a `NodeCache`
+keeps the last response's series and what they mean (which line is whose CPU, memory, start
+time), so an unchanged response is read as columns of numbers, labels unparsed.
 
 Rules as upstream's decoder (`pkg/scraper/client/resource/decode.go`): a sample without a
 timestamp gets the request time; a point's timestamp is that of its last CPU or memory line;
@@ -18,26 +20,42 @@ the two lines is left out alone.
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
+from typing import Any
 
-from examples.metrics_server.points import MetricsPoint, NodeScrape
+from examples.metrics_server.points import (
+    EMPTY,
+    ContainerKey,
+    Layout,
+    MetricsPoint,
+    NodeScrape,
+    intern_key,
+)
 
-_CONTAINER_CPU = b"container_cpu_usage_seconds_total"
-_CONTAINER_MEMORY = b"container_memory_working_set_bytes"
-_START_TIME = b"container_start_time_seconds"
-_NODE_CPU = b"node_cpu_usage_seconds_total"
-_NODE_MEMORY = b"node_memory_working_set_bytes"
-
-_FAMILIES = {_CONTAINER_CPU: 0, _CONTAINER_MEMORY: 1, _START_TIME: 2, _NODE_CPU: 3,
-             _NODE_MEMORY: 4}
-_PREFIXES = tuple(name + sep for name in _FAMILIES for sep in (b"{", b" ", b"\t"))
+_FAMILIES = {b"container_cpu_usage_seconds_total": 0, b"container_memory_working_set_bytes": 1,
+             b"container_start_time_seconds": 2, b"node_cpu_usage_seconds_total": 3,
+             b"node_memory_working_set_bytes": 4}
+_CPU, _MEMORY, _START, _NODE_CPU, _NODE_MEMORY = range(5)
+# \n(series)( value[ timestamp]  |  anything else: a line of ours the slow path judges); single
+# spaces (what the kubelet writes) and `[^}]` keep the C loops tight: tabs, runs of spaces,
+# `}` inside a label value and a line without `}` all take the slow path
+_SAMPLE = re.compile(
+    rb"\n((?:container_(?:cpu_usage_seconds_total|memory_working_set_bytes|start_time_seconds)"
+    rb"|node_(?:cpu_usage_seconds_total|memory_working_set_bytes))(?:\{[^}]*\})?)"
+    rb"(?: ([^ \t\n]+)(?: ([^ \t\n]+))?(?![^\n])|([{ \t][^\n]*))")
+_FIRST = (b"container_", b"node_")  # a body that starts with a line of ours gets a \n first
 _LABEL = re.compile(rb'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+_UINT64 = 1.8446744073709552e19
+_NS_PER_MS = 1_000_000
 
 
 class DecodeError(ValueError):
     """The response is not what a kubelet serves: the node's scrape failed."""
 
 
-def _labels(raw: bytes) -> tuple[str, str, str] | None:
+def _labels(raw: bytes) -> ContainerKey | None:
     """(namespace, pod, container), or None when one of them is missing or empty."""
     parts = raw.split(b'"')
     if (len(parts) == 7 and parts[0] == b"container=" and parts[2] == b",namespace="
@@ -57,84 +75,202 @@ def _labels(raw: bytes) -> tuple[str, str, str] | None:
         pod = found.get(b"pod", b"")
     if not (container and namespace and pod):
         return None
-    return namespace.decode(), pod.decode(), container.decode()
-
-
-def _split(line: bytes) -> tuple[int, bytes, list[bytes]]:
-    """(family, label bytes, [value, timestamp?]) of a sample line of ours."""
-    brace = line.find(b"{")
-    if brace >= 0 and line[:brace] in _FAMILIES:
-        close = line.find(b"}", brace)
-        if close < 0:
-            raise DecodeError(f"unterminated labels in {line[:200]!r}")
-        family, labels, rest = _FAMILIES[line[:brace]], line[brace + 1:close], line[close + 1:]
-    else:
-        name, _, rest = line.replace(b"\t", b" ").partition(b" ")
-        family, labels = _FAMILIES[name], b""
-    fields = rest.split()
-    if not 1 <= len(fields) <= 2:
-        raise DecodeError(f"invalid sample {line[:200]!r}")
-    return family, labels, fields
+    return intern_key(namespace.decode(), pod.decode(), container.decode())
 
 
 def _to_uint(value: float) -> int:
-    return int(value) if value < 1.8446744073709552e19 else (1 << 64) - 1
+    return int(value) if value < _UINT64 else (1 << 64) - 1
 
 
-def decode(body: bytes, default_ns: int,
-           keys: dict[bytes, tuple[str, str, str] | None] | None = None) -> NodeScrape:
-    """The node and container points in `body`; `default_ns` is the request time. `keys`
-    caches label bytes -> (namespace, pod, container) across responses of one node."""
-    node = MetricsPoint()
-    containers: dict[tuple[str, str, str], MetricsPoint] = {}
-    if keys is None:
-        keys = {}
-    families, prefixes, labels_of = _FAMILIES, _PREFIXES, _labels
-    for line in body.split(b"\n"):
-        if not line.startswith(prefixes):
-            continue
-        # the common line, inline: name{labels} value timestamp
-        brace = line.find(b"{")
-        close = line.find(b"}", brace) if brace >= 0 else -1
-        if close > 0 and (family := families.get(line[:brace], -1)) >= 0:
-            labels = line[brace + 1:close]
-            fields = line[close + 1:].split()
-        else:
-            family, labels, fields = _split(line)
-        try:
-            value = float(fields[0])
-            ts = int(fields[1]) * 1_000_000 if len(fields) == 2 else default_ns
-        except (ValueError, IndexError):
-            raise DecodeError(f"invalid sample {line[:200]!r}") from None
-        if not value >= 0 or ts < 0 or len(fields) > 2:  # NaN fails `>= 0` too
-            raise DecodeError(f"invalid sample {line[:200]!r}")
-        if family >= 3:  # node_*
-            node.timestamp = ts
-            if family == 3:
-                node.cpu, node.has_cpu = _to_uint(value * 1e9), True
-            else:
-                node.memory, node.has_memory = _to_uint(value), True
-            continue
-        key = keys.get(labels)
-        if key is None:
-            key = keys[labels] = labels_of(labels)
-        if not key:
-            continue
-        point = containers.get(key)
-        if point is None:
-            point = containers[key] = MetricsPoint()
-        if family == 2:  # container_start_time_seconds: its own timestamp is ignored
-            point.start_time = _to_uint(value * 1e9)
-            continue
-        point.timestamp = ts
-        if family == 0:
-            point.cpu, point.has_cpu = _to_uint(value * 1e9), True
-        else:
-            point.memory, point.has_memory = _to_uint(value), True
-    scrape = NodeScrape()
-    if node.has_cpu and node.has_memory and node.cpu and node.memory and node.timestamp:
-        scrape.node = node
-    for (namespace, pod, container), point in containers.items():
-        if point.has_cpu and point.has_memory and point.timestamp:
-            scrape.pods.setdefault((namespace, pod), {})[container] = point
-    return scrape
+_Pick = Callable[[Sequence[Any]], tuple[Any, ...]]
+
+
+def _picker(indexes: Sequence[int]) -> _Pick:
+    """seq -> the items at `indexes`, as a tuple (itemgetter alone gives a bare item for one)."""
+    if len(indexes) >= 2:
+        return itemgetter(*indexes)
+    return lambda seq: tuple(seq[i] for i in indexes)
+
+
+class Plan:
+    """What the lines of one list of series are: which is whose CPU, memory, start time and
+    timestamp. Made once per distinct response layout."""
+
+    __slots__ = (
+        "cpu",
+        "layout",
+        "lines",
+        "memory",
+        "node",
+        "raw_start",
+        "series",
+        "stamp",
+        "start",
+        "start_ns",
+    )
+
+    def __init__(self, series: bytes, lines: Sequence[bytes]) -> None:
+        self.series = series  # the lines' series joined: what the next response is checked by
+        self.lines = len(lines)
+        node = [-1, -1, -1]  # cpu, memory, timestamp line
+        slots: dict[ContainerKey, list[int]] = {}  # cpu, memory, start, timestamp line
+        keys: dict[bytes, ContainerKey | None] = {}
+        for i, line in enumerate(lines):
+            brace = line.find(b"{")
+            name, labels = (line, b"") if brace < 0 else (line[:brace], line[brace + 1:-1])
+            family = _FAMILIES[name]
+            if family >= _NODE_CPU:
+                node[family - _NODE_CPU] = node[2] = i
+                continue
+            key = keys[labels] if labels in keys else keys.setdefault(labels, _labels(labels))
+            if key is None:
+                continue
+            slot = slots.get(key) or slots.setdefault(key, [-1, -1, -1, -1])
+            slot[family] = i
+            if family != _START:
+                slot[3] = i
+        kept = [(k, s) for k, s in slots.items() if s[0] >= 0 and s[1] >= 0]
+        self.layout = Layout(tuple(k for k, _ in kept)) if kept else EMPTY
+        self.node = node
+        missing = len(lines)  # the index of a 0 appended to the values
+        self.cpu = _picker([s[0] for _, s in kept])
+        self.memory = _picker([s[1] for _, s in kept])
+        self.start = _picker([s[2] if s[2] >= 0 else missing for _, s in kept])
+        self.stamp = _picker([s[3] for _, s in kept])
+        self.raw_start: Sequence[bytes] = ()
+        self.start_ns = array("Q")
+
+    def apply(self, values: list[float], raw_values: tuple[bytes, ...],
+              raw_stamps: Sequence[bytes], default_ns: int) -> NodeScrape:
+        """The scrape of `values` (every line's, checked) and `raw_stamps` (digits or empty)."""
+        node = None
+        cpu_at, memory_at, stamp_at = self.node
+        if cpu_at >= 0 and memory_at >= 0:
+            stamp = raw_stamps[stamp_at]
+            point = MetricsPoint(0, int(stamp) * _NS_PER_MS if stamp else default_ns,
+                                 _to_uint(values[cpu_at] * 1e9), _to_uint(values[memory_at]),
+                                 True, True)
+            if point.cpu and point.memory and point.timestamp:
+                node = point
+        timestamp = array("q", _ns(self.stamp(raw_stamps), default_ns))
+        values.append(0.0)
+        if 0 in timestamp:  # a container without a timestamp is left out: rare, by points
+            return _filtered(node, self.layout, values, timestamp, self)
+        cpu = _column(self.cpu(values), 1e9)
+        memory = _column(self.memory(values), 1.0)
+        raw_start = self.start((*raw_values, b"0"))
+        if raw_start != self.raw_start:  # start times change only when containers restart
+            self.raw_start, self.start_ns = raw_start, _column(self.start(values), 1e9)
+        return NodeScrape.columns(node, self.layout, cpu, memory, self.start_ns, timestamp)
+
+
+def _ns(raw: Sequence[bytes], default_ns: int) -> Iterable[int]:
+    """Nanoseconds of millisecond timestamps (digits), `default_ns` for an empty one."""
+    if b"" not in raw:
+        return map(_NS_PER_MS.__mul__, map(int, raw))
+    if default_ns % _NS_PER_MS == 0:  # the scraper's request time is whole ms
+        fill = {b"": b"%d" % (default_ns // _NS_PER_MS)}.get
+        return map(_NS_PER_MS.__mul__, map(int, map(fill, raw, raw)))
+    return [int(t) * _NS_PER_MS if t else default_ns for t in raw]
+
+
+def _column(values: Sequence[float], scale: float) -> array[int]:
+    """uint64(value x scale) of each value, as Go converts."""
+    if not values or max(values) * scale < _UINT64:
+        return array("Q", map(int, map(scale.__mul__, values)))
+    return array("Q", [_to_uint(v * scale) for v in values])
+
+
+def _filtered(node: MetricsPoint | None, layout: Layout, values: list[float],
+              timestamp: array[int], plan: Plan) -> NodeScrape:
+    kept = [i for i, ts in enumerate(timestamp) if ts]
+    cpu, memory, start = plan.cpu(values), plan.memory(values), plan.start(values)
+    return NodeScrape.columns(
+        node, Layout(tuple(layout.keys[i] for i in kept)),
+        array("Q", [_to_uint(cpu[i] * 1e9) for i in kept]),
+        array("Q", [_to_uint(memory[i]) for i in kept]),
+        array("Q", [_to_uint(start[i] * 1e9) for i in kept]),
+        array("q", [timestamp[i] for i in kept]))
+
+
+class NodeCache:
+    """What one node's last response left for the next: the plan of its series."""
+
+    __slots__ = ("plan",)
+
+    def __init__(self) -> None:
+        self.plan: Plan | None = None
+
+
+def _invalid(lines: Sequence[bytes], values: Sequence[bytes], at: int) -> DecodeError:
+    return DecodeError(f"invalid sample {(lines[at] + b' ' + values[at])[:200]!r}")
+
+
+def decode(body: bytes, default_ns: int, cache: NodeCache | None = None) -> NodeScrape:
+    """The node and container points in `body`; `default_ns` is the request time."""
+    samples = _SAMPLE.findall(b"\n" + body if body.startswith(_FIRST) else body)
+    if not samples:
+        return NodeScrape()
+    lines: Sequence[bytes]
+    raw_values: Sequence[bytes]
+    raw_stamps: Sequence[bytes]
+    lines, raw_values, raw_stamps, others = zip(*samples, strict=True)
+    if any(others):  # not `value [timestamp]`, or `}` inside a label value: judge it alone
+        lines, raw_values, raw_stamps = _slow_lines(samples)
+    try:
+        values = list(map(float, raw_values))
+        stamps_ok = b"".join(raw_stamps).isdigit() or not any(raw_stamps)
+        if not stamps_ok:  # a sign or an underscore (Python's int takes them) or garbage
+            raw_stamps = tuple(b"%d" % int(t) if t else b"" for t in raw_stamps)
+    except ValueError:
+        for i in range(len(lines)):
+            try:
+                float(raw_values[i])
+                int(raw_stamps[i] or b"0")
+            except ValueError:
+                raise _invalid(lines, raw_values, i) from None
+        raise
+    total = sum(values)
+    if not (total == total and min(values) >= 0):  # NaN fails `==`
+        raise _invalid(lines, raw_values, next(i for i, v in enumerate(values) if not v >= 0))
+    if not stamps_ok and b"-" in b"".join(raw_stamps):
+        raise _invalid(lines, raw_values, next(i for i, t in enumerate(raw_stamps)
+                                               if t.startswith(b"-")))
+    series = b"\n".join(lines)
+    plan = cache.plan if cache is not None else None
+    if plan is None or plan.lines != len(lines) or plan.series != series:
+        # the same number of lines joined the same: none has a \n of its own, as in the plan
+        if series.count(b"\n") != len(lines) - 1:  # `{` without `}` on its line ran on
+            raise DecodeError("unterminated labels")
+        plan = Plan(series, lines)
+        if cache is not None:
+            cache.plan = plan
+    try:
+        return plan.apply(values, tuple(raw_values), raw_stamps, default_ns)
+    except OverflowError:  # a timestamp past 2262
+        raise DecodeError("timestamp out of range") from None
+
+
+def _slow_lines(samples: list[tuple[bytes, bytes, bytes, bytes]]
+                ) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """(series, value, timestamp) of each line, the odd ones parsed with quoted labels in
+    mind; DecodeError for a line that is not `series value [timestamp]`."""
+    lines, values, stamps = [], [], []
+    for series, value, stamp, other in samples:
+        if other:
+            brace = series.find(b"{")
+            name = series if brace < 0 else series[:brace]
+            rest = series[len(name):] + other
+            if rest[:1] == b"{":
+                m = re.match(rb'\{((?:[^"}]|"(?:[^"\\]|\\.)*")*)\}', rest)
+                if m is None:
+                    raise DecodeError(f"unterminated labels in {(name + rest)[:200]!r}")
+                series, rest = name + m.group(0), rest[m.end():]
+            fields = rest.split()
+            if not 1 <= len(fields) <= 2 or rest[:1] not in b" \t":
+                raise DecodeError(f"invalid sample {(name + rest)[:200]!r}")
+            value, stamp = fields[0], fields[1] if len(fields) == 2 else b""
+        lines.append(series)
+        values.append(value)
+        stamps.append(stamp)
+    return lines, values, stamps

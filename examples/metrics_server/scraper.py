@@ -1,4 +1,4 @@
-"""Scraping every node's kubelet `/metrics/resource` over HTTPS with aiohttp.
+"""Scraping every node's kubelet `/metrics/resource` over HTTPS (`kubelet_http`).
 
 As upstream (pkg/scraper): the address is the node's first status address of the first
 `--kubelet-preferred-address-types` type that has one; the port is `--kubelet-port`, or the
@@ -9,7 +9,8 @@ annotation; the credentials are the rest config's (bearer token or client certif
 `--kubelet-certificate-authority`, or none with `--kubelet-insecure-tls`. Each node's request
 starts after a random delay below min(8 ms x nodes, 4 s) and has `--kubelet-request-timeout`.
 Unlike upstream, at most `--kubelet-max-concurrent-scrapes` run at once (upstream starts one
-goroutine per node), and connections are kept alive from one cycle to the next.
+goroutine per node), and the delays are rounded down to 100 ms, so the requests of a slot
+start together (one timer, one wake-up) instead of one by one.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import aiohttp
+from typing import Any
 
 from examples.metrics_server.cluster import Credentials
-from examples.metrics_server.decode import DecodeError, decode
+from examples.metrics_server.decode import DecodeError, NodeCache, decode
 from examples.metrics_server.informers import NodeInfo
+from examples.metrics_server.kubelet_http import HTTPError, KubeletHTTP
 from examples.metrics_server.monitoring import Monitoring
 from examples.metrics_server.points import NodeScrape
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PATH = "/metrics/resource"
 MAX_DELAY_PER_NODE = 0.008
 MAX_DELAY = 4.0
+DELAY_SLOT = 0.1
 
 
 @dataclass(frozen=True)
@@ -64,14 +66,20 @@ def node_address(node: NodeInfo, preferred: Sequence[str]) -> str:
     raise ScrapeError(f"no address matched types [{' '.join(preferred)}]")
 
 
-def node_url(node: NodeInfo, options: KubeletOptions) -> str:
-    address = node_address(node, options.preferred_address_types)
-    if ":" in address:  # IPv6
-        address = f"[{address}]"
+def node_target(node: NodeInfo, options: KubeletOptions) -> tuple[str, int, str]:
+    """(host, port, path) of a node's resource metrics."""
+    host = node_address(node, options.preferred_address_types)
     port = node.kubelet_port if options.use_node_status_port and node.kubelet_port else (
         options.port)
+    return host, port, node.metrics_path or DEFAULT_PATH
+
+
+def node_url(node: NodeInfo, options: KubeletOptions) -> str:
+    host, port, path = node_target(node, options)
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
     scheme = "http" if options.completely_insecure else "https"
-    return f"{scheme}://{address}:{port}{node.metrics_path or DEFAULT_PATH}"
+    return f"{scheme}://{host}:{port}{path}"
 
 
 def ssl_context(options: KubeletOptions, credentials: Credentials) -> ssl.SSLContext:
@@ -96,8 +104,21 @@ class CycleResult:
     failed: list[str]
 
 
+class _NodeState:
+    """What the scraper keeps per node: its decoder cache, its self-metric series, and the
+    address its connection is kept to."""
+
+    __slots__ = ("address", "cache", "duration", "last_request")
+
+    def __init__(self, monitoring: Monitoring, name: str) -> None:
+        self.cache = NodeCache()
+        self.duration: Any = monitoring.request_duration.labels(name)
+        self.last_request: Any = monitoring.last_request.labels(name)
+        self.address: tuple[str, int] | None = None
+
+
 class Scraper:
-    """One aiohttp session for all kubelets; `scrape(nodes)` is one cycle."""
+    """One HTTP client for all kubelets; `scrape(nodes)` is one cycle."""
 
     def __init__(self, options: KubeletOptions, monitoring: Monitoring,
                  credentials: Callable[[], Credentials], *, keepalive: float = 60.0) -> None:
@@ -105,62 +126,79 @@ class Scraper:
         self.monitoring = monitoring
         self.credentials = credentials
         self.keepalive = keepalive
-        self._session: aiohttp.ClientSession | None = None
-        self._session_key: Credentials | None = None
+        self._http: KubeletHTTP | None = None
+        self._http_key: Credentials | None = None
         self._semaphore = asyncio.Semaphore(options.max_concurrent)
-        self._keys: dict[str, dict[bytes, tuple[str, str, str] | None]] = {}
+        self._nodes: dict[str, _NodeState] = {}
 
     def forget(self, node: str) -> None:
-        """Drop what is cached for a node that is gone."""
-        self._keys.pop(node, None)
+        """Drop what is kept for a node that is gone."""
+        state = self._nodes.pop(node, None)
+        if (state is not None and state.address is not None and self._http is not None
+                and not any(s.address == state.address for s in self._nodes.values())):
+            self._http.forget(*state.address)
 
-    def _client(self) -> tuple[aiohttp.ClientSession, dict[str, str]]:
+    def _client(self) -> tuple[KubeletHTTP, bytes]:
         creds = self.credentials()
-        if self._session is None or self._session_key != creds:
-            old = self._session
+        if self._http is None or self._http_key != creds:
+            old = self._http
             if old is not None:
                 asyncio.get_running_loop().create_task(old.close())
-            ssl_arg: ssl.SSLContext | bool = (
-                False if self.options.completely_insecure else ssl_context(self.options, creds))
-            connector = aiohttp.TCPConnector(
-                ssl=ssl_arg, limit=self.options.max_concurrent, limit_per_host=0,
-                keepalive_timeout=self.keepalive, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector,
-                                                  auto_decompress=True, trust_env=False)
-            self._session_key = creds
-        headers: dict[str, str] = {}  # no Accept, as upstream (kwok answers 406 to text/plain)
+            context = None if self.options.completely_insecure else ssl_context(
+                self.options, creds)
+            self._http = KubeletHTTP(context, keepalive=self.keepalive)
+            self._http_key = creds
+        headers = b""  # no Accept, as upstream (kwok answers 406 to text/plain)
         if creds.token and not self.options.completely_insecure:
-            headers["Authorization"] = f"Bearer {creds.token}"
-        return self._session, headers
+            headers = f"Authorization: Bearer {creds.token}\r\n".encode()
+        return self._http, headers
 
     async def scrape(self, nodes: Sequence[NodeInfo]) -> CycleResult:
-        session, headers = self._client()
+        http, headers = self._client()
+        http.expire()
+        if len(self._nodes) > len(nodes):  # nodes left out by --node-selector, or gone
+            names = {node.name for node in nodes}
+            for name in [n for n in self._nodes if n not in names]:
+                self.forget(name)
         max_delay = min(MAX_DELAY_PER_NODE * len(nodes), MAX_DELAY)
-        outcomes = await asyncio.gather(
-            *(self._one(session, headers, node, random.uniform(0, max_delay)) for node in nodes))
+        slots: dict[int, list[NodeInfo]] = {}
+        for node in nodes:
+            slots.setdefault(int(random.uniform(0, max_delay) / DELAY_SLOT), []).append(node)
+        groups = await asyncio.gather(*(self._slot(http, headers, slot * DELAY_SLOT, group)
+                                        for slot, group in slots.items()))
         result = CycleResult({}, [])
-        for node, outcome in zip(nodes, outcomes, strict=True):
-            if outcome is None:
-                result.failed.append(node.name)
-            else:
-                result.scraped[node.name] = outcome
+        for group, outcomes in zip(slots.values(), groups, strict=True):
+            for node, outcome in zip(group, outcomes, strict=True):
+                if outcome is None:
+                    result.failed.append(node.name)
+                else:
+                    result.scraped[node.name] = outcome
         return result
 
-    async def _one(self, session: aiohttp.ClientSession, headers: dict[str, str],
-                   node: NodeInfo, delay: float) -> NodeScrape | None:
+    async def _slot(self, http: KubeletHTTP, headers: bytes, delay: float,
+                    nodes: list[NodeInfo]) -> list[NodeScrape | None]:
         await asyncio.sleep(delay)
+        return await asyncio.gather(*(self._one(http, headers, node) for node in nodes))
+
+    async def _one(self, http: KubeletHTTP, headers: bytes,
+                   node: NodeInfo) -> NodeScrape | None:
+        state = self._nodes.get(node.name)
+        if state is None:
+            state = self._nodes[node.name] = _NodeState(self.monitoring, node.name)
         async with self._semaphore:
             started = time.monotonic()
             # whole milliseconds, as upstream (a Prometheus timestamp), so `window` reads "10.005s"
             request_time = time.time_ns() // 1_000_000 * 1_000_000
             try:
-                url = node_url(node, self.options)
-                body = await self._get(session, url, headers)
-                keys = self._keys.setdefault(node.name, {})
-                scrape = decode(body, request_time, keys)
-                if len(keys) > 2 * sum(map(len, scrape.pods.values())) + 64:
-                    keys.clear()  # pods come and go: keep the cache to what the node reports
-            except (ScrapeError, DecodeError, aiohttp.ClientError, OSError, ssl.SSLError,
+                host, port, path = node_target(node, self.options)
+                state.address = (host, port)
+                response = await http.get(host, port, path, headers,
+                                          self.options.request_timeout)
+                if response.status != 200:
+                    raise ScrapeError(f"request failed, status: {response.status} "
+                                      f"{response.reason}".rstrip())
+                scrape = decode(response.body, request_time, state.cache)
+            except (ScrapeError, DecodeError, HTTPError, OSError, ssl.SSLError,
                     ValueError) as exc:
                 self.monitoring.failure.inc()
                 log.warning("Failed to scrape node %s: %s", node.name, exc)
@@ -170,23 +208,12 @@ class Scraper:
                 log.warning("Failed to scrape node %s: timeout to access kubelet", node.name)
                 return None
             finally:
-                self.monitoring.request_duration.labels(node.name).observe(
-                    time.monotonic() - started)
-                self.monitoring.last_request.labels(node.name).set(request_time / 1e9)
+                state.duration.observe(time.monotonic() - started)
+                state.last_request.set(request_time / 1e9)
             self.monitoring.success.inc()
             return scrape
 
-    async def _get(self, session: aiohttp.ClientSession, url: str,
-                   headers: dict[str, str]) -> bytes:
-        timeout = aiohttp.ClientTimeout(total=self.options.request_timeout)
-        async with session.get(url, headers=headers, timeout=timeout) as response:
-            body = await response.read()
-            if response.status != 200:
-                raise ScrapeError(f"request failed, status: {response.status} "
-                                  f"{response.reason or ''}".rstrip())
-            return body
-
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None

@@ -17,29 +17,40 @@ Ours, on purpose (docs/metrics-server.md):
   instead of vanishing at once; a node that is gone, or left out by --node-selector, is
   forgotten at once, as is a pod a successful scrape no longer reports;
 - containers are listed in name order (upstream: Go map order, different on every request).
+
+Containers are kept as columns per node (`NodeEntry`): when a node reports the same series
+as last time (the decoder then hands over the same `Layout`), and as usual every container
+is older than the resolution and newer than its last point, the old `last` columns become
+`prev` whole, with no per-container work. Usage is computed when a pod is first read in a
+cycle (upstream computes it on every read).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from array import array
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from operator import gt, lt, sub
 from typing import Any
 
 from examples.metrics_server.formats import cpu_quantity, go_duration, memory_quantity, rfc3339
 from examples.metrics_server.points import (
     FRESH_CONTAINER_MIN_NS,
+    Layout,
     MetricsPoint,
     NodeScrape,
+    PodKey,
     Usage,
     UsageError,
     usage,
+    usage_of,
 )
 
 log = logging.getLogger(__name__)
 
-PodKey = tuple[str, str]
+NO_PREV = -1  # in a `prev_timestamp` column: this container has one point only
 
 
 @dataclass(slots=True)
@@ -49,22 +60,13 @@ class Series:
 
 
 def next_series(old: Series | None, new: MetricsPoint) -> Series:
-    """Upstream's prev/last rule for a node (and a container with no restart)."""
+    """Upstream's prev/last rule for a node."""
     if old is None:
         return Series(new)
     if new.timestamp > old.last.timestamp:
         return Series(new, old.last)
     if old.prev is not None and old.prev.timestamp < new.timestamp:
         return Series(new, old.prev)
-    return Series(new)
-
-
-def next_container_series(old: Series | None, new: MetricsPoint, resolution_ns: int) -> Series:
-    age = new.timestamp - new.start_time
-    if new.start_time < new.timestamp and FRESH_CONTAINER_MIN_NS <= age < resolution_ns:
-        return Series(new, MetricsPoint(start_time=new.start_time, timestamp=new.start_time))
-    if old is not None and new.start_time < old.last.timestamp:
-        return next_series(old, new)
     return Series(new)
 
 
@@ -109,15 +111,47 @@ class PodValue:
                 sum(u.memory for _, u in self.containers))
 
 
-@dataclass(slots=True)
 class NodeEntry:
-    """What the last successful scrape of one node left."""
+    """What the last successful scrape of one node left: the node's series, and its
+    containers' `last` (the scrape's columns) and `prev` columns."""
 
-    scraped_at: float
-    node: Series | None = None
-    pods: dict[PodKey, dict[str, Series]] = field(default_factory=dict)
-    node_value: NodeValue | None = None
-    pod_values: dict[PodKey, PodValue] = field(default_factory=dict)
+    __slots__ = (
+        "_values",
+        "cpu",
+        "layout",
+        "memory",
+        "name",
+        "node",
+        "node_value",
+        "prev_cpu",
+        "prev_start",
+        "prev_timestamp",
+        "scraped_at",
+        "start",
+        "timestamp",
+    )
+
+    def __init__(self, name: str, scraped_at: float, node: Series | None, scrape: NodeScrape,
+                 prev: tuple[array[int], array[int], array[int]]) -> None:
+        self.name, self.scraped_at, self.node = name, scraped_at, node
+        self.node_value = _node_value(node, name)
+        self.layout: Layout = scrape.layout
+        self.cpu, self.memory = scrape.cpu, scrape.memory
+        self.start, self.timestamp = scrape.start, scrape.timestamp
+        self.prev_cpu, self.prev_start, self.prev_timestamp = prev
+        self._values: dict[PodKey, PodValue | None] = {}
+
+    def two_points(self) -> int:
+        """Containers with two points."""
+        return len(self.prev_timestamp) - self.prev_timestamp.count(NO_PREV)
+
+    def pod_value(self, key: PodKey) -> PodValue | None:
+        if key in self._values:
+            return self._values[key]
+        slots = self.layout.pods.get(key, ())
+        value = _pod_value(self, key, slots) if slots else None
+        self._values[key] = value
+        return value
 
 
 def _node_value(series: Series | None, name: str) -> NodeValue | None:
@@ -130,25 +164,60 @@ def _node_value(series: Series | None, name: str) -> NodeValue | None:
         return None
 
 
-def _pod_value(containers: Mapping[str, Series], key: PodKey) -> PodValue | None:
-    if any(s.prev is None for s in containers.values()):
+def _pod_value(e: NodeEntry, key: PodKey, slots: tuple[int, ...]) -> PodValue | None:
+    prev_ts = e.prev_timestamp
+    if any(prev_ts[i] == NO_PREV for i in slots):
         return None
     earliest: Usage | None = None
     out: list[tuple[str, Usage]] = []
-    for name in sorted(containers):
-        series = containers[name]
-        assert series.prev is not None
+    keys = e.layout.keys
+    for i in slots:
         try:
-            u = usage(series.prev, series.last)
+            u = usage_of(e.prev_start[i], prev_ts[i], e.prev_cpu[i], e.start[i],
+                         e.timestamp[i], e.cpu[i], e.memory[i])
         except UsageError as exc:
-            log.info("skipping container %s in pod %s/%s: %s", name, key[0], key[1], exc)
+            log.info("skipping container %s in pod %s/%s: %s", keys[i][2], key[0], key[1], exc)
             continue
-        out.append((name, u))
+        out.append((keys[i][2], u))
         if earliest is None or u.timestamp < earliest.timestamp:
             earliest = u
     if earliest is None:
         return PodValue(None, 0, out)
     return PodValue(earliest.timestamp, earliest.window, out)
+
+
+_NONE = (array("Q"), array("Q"), array("q"))
+
+
+def _prev_columns(old: NodeEntry | None, new: NodeScrape, resolution_ns: int
+                  ) -> tuple[array[int], array[int], array[int]]:
+    """The `prev` columns (cpu, start, timestamp) of the containers in `new`."""
+    start, ts = new.start, new.timestamp
+    if not ts:
+        return _NONE
+    if (old is not None and old.layout is new.layout
+            and min(map(sub, ts, start)) >= resolution_ns  # none fresh (or restarted fresh)
+            and all(map(lt, start, old.timestamp))  # none restarted since the last point
+            and all(map(gt, ts, old.timestamp))):  # all newer than the last point
+        return old.cpu, old.start, old.timestamp
+    n = len(ts)
+    cpu_p, start_p, ts_p = array("Q", bytes(8 * n)), array("Q", bytes(8 * n)), array("q", [
+        NO_PREV]) * n
+    index = old.layout.index() if old is not None else {}
+    for i, key in enumerate(new.layout.keys):
+        s, t = start[i], ts[i]
+        if s < t and FRESH_CONTAINER_MIN_NS <= t - s < resolution_ns:  # fresh: from its start
+            start_p[i], ts_p[i] = s, s
+            continue
+        j = index.get(key)
+        if j is None or old is None or not s < old.timestamp[j]:
+            continue  # new, or restarted after its last point
+        if t > old.timestamp[j]:
+            cpu_p[i], start_p[i], ts_p[i] = old.cpu[j], old.start[j], old.timestamp[j]
+        elif old.prev_timestamp[j] != NO_PREV and old.prev_timestamp[j] < t:
+            cpu_p[i], start_p[i], ts_p[i] = (old.prev_cpu[j], old.prev_start[j],
+                                             old.prev_timestamp[j])
+    return cpu_p, start_p, ts_p
 
 
 class MetricsStorage:
@@ -160,8 +229,7 @@ class MetricsStorage:
         self.grace_period = grace_period
         self.clock = clock
         self.entries: dict[str, NodeEntry] = {}
-        self._pods: dict[PodKey, PodValue] = {}
-        self._pod_series: dict[PodKey, dict[str, Series]] = {}
+        self._pods: dict[PodKey, str] = {}  # pod -> the node whose entry has it
 
     def store(self, scraped: Mapping[str, NodeScrape], failed: Iterable[str] = ()) -> list[str]:
         """Take a cycle: `scraped` nodes' new data, `failed` nodes kept within the grace
@@ -173,38 +241,18 @@ class MetricsStorage:
             if old is not None and now - old.scraped_at <= self.grace_period:
                 entries[name] = old
         for name, scrape in scraped.items():
-            entries[name] = self._entry(name, scrape, now)
+            old = self.entries.get(name)
+            node = next_series(old.node if old else None, scrape.node) if scrape.node else None
+            entries[name] = NodeEntry(name, now, node, scrape,
+                                      _prev_columns(old, scrape, self.resolution_ns))
         forgotten = [name for name in self.entries if name not in entries]
         self.entries = entries
-        self._index()
+        pods: dict[PodKey, str] = {}
+        # oldest first, so a pod reported by two nodes (one within its grace) is the newer's
+        for entry in sorted(entries.values(), key=lambda e: e.scraped_at):
+            pods.update(entry.layout.owner(entry.name))
+        self._pods = pods
         return forgotten
-
-    def _entry(self, name: str, scrape: NodeScrape, now: float) -> NodeEntry:
-        old = self.entries.get(name)
-        entry = NodeEntry(now)
-        if scrape.node is not None:
-            entry.node = next_series(old.node if old else None, scrape.node)
-        entry.node_value = _node_value(entry.node, name)
-        for key, containers in scrape.pods.items():
-            old_pod = self._pod_series.get(key, {})
-            pod = {c: next_container_series(old_pod.get(c), point, self.resolution_ns)
-                   for c, point in containers.items()}
-            entry.pods[key] = pod
-            value = _pod_value(pod, key)
-            if value is not None:
-                entry.pod_values[key] = value
-        return entry
-
-    def _index(self) -> None:
-        pods: dict[PodKey, PodValue] = {}
-        series: dict[PodKey, dict[str, Series]] = {}
-        # freshest first, so a pod reported by two nodes (one within its grace) is the newer's
-        for entry in sorted(self.entries.values(), key=lambda e: e.scraped_at, reverse=True):
-            for key, pod in entry.pods.items():
-                series.setdefault(key, pod)
-            for key, value in entry.pod_values.items():
-                pods.setdefault(key, value)
-        self._pods, self._pod_series = pods, series
 
     # reads ----------------------------------------------------------------
     def node(self, name: str) -> NodeValue | None:
@@ -212,18 +260,17 @@ class MetricsStorage:
         return entry.node_value if entry is not None else None
 
     def pod(self, namespace: str, name: str) -> PodValue | None:
-        return self._pods.get((namespace, name))
+        key = (namespace, name)
+        node = self._pods.get(key)
+        return self.entries[node].pod_value(key) if node is not None else None
 
     def has_node_data(self) -> bool:
         return any(e.node is not None and e.node.prev is not None for e in self.entries.values())
 
     def has_pod_data(self) -> bool:
-        return any(s.prev is not None for pod in self._pod_series.values()
-                   for s in pod.values())
+        return any(e.two_points() for e in self.entries.values())
 
     def points(self) -> tuple[int, int]:
         """(nodes, containers) with two points: upstream's metrics_server_storage_points."""
         nodes = sum(1 for e in self.entries.values() if e.node and e.node.prev)
-        containers = sum(1 for pod in self._pod_series.values() for s in pod.values()
-                         if s.prev is not None)
-        return nodes, containers
+        return nodes, sum(e.two_points() for e in self.entries.values())

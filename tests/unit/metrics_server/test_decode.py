@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from examples.metrics_server.decode import DecodeError, decode
+from examples.metrics_server.decode import DecodeError, NodeCache, decode
+from examples.metrics_server.points import NodeScrape
 from k8s_aggapi.envtest.pytest_plugin import e2e_required
 
 FIXTURES = Path(os.environ.get("KUBELET_FIXTURES", "/work/shared/fixtures/kubelet"))
@@ -179,3 +180,39 @@ def test_random_bytes_never_raise_anything_else(body: bytes) -> None:
 def test_mixed_lines_never_raise_anything_else(lines: list[bytes]) -> None:
     with contextlib.suppress(DecodeError):
         decode(b"\n".join(lines), NOW)
+
+
+def test_an_unchanged_response_reuses_its_layout_with_new_numbers() -> None:
+    cache = NodeCache()
+    first = decode(NORMAL, NOW, cache)
+    second = decode(NORMAL.replace(b"} 4.710169 ", b"} 5.5 "), NOW, cache)
+    assert second.layout is first.layout
+    assert second.pods["ns1", "p1"]["c1"].cpu == int(5.5 * 1e9)
+    grown = NORMAL + (b'container_cpu_usage_seconds_total{container="c",namespace="n",pod="q"} 1 5'
+                      b'\ncontainer_memory_working_set_bytes{container="c",namespace="n",pod="q"}'
+                      b" 2 5\n")
+    third = decode(grown, NOW, cache)
+    assert third.layout is not first.layout
+    assert set(third.pods) == {("ns1", "p1"), ("n", "q")}
+    assert third.pods["ns1", "p1"]["c1"].cpu == int(4.710169 * 1e9)
+
+
+def _view(scrape: NodeScrape) -> tuple[object, object]:
+    return scrape.node, scrape.pods
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(NORMAL.splitlines()), max_size=12),
+       st.lists(st.sampled_from(NORMAL.splitlines()), max_size=12))
+def test_a_warm_cache_reads_as_a_cold_one(warm: list[bytes], lines: list[bytes]) -> None:
+    cache = NodeCache()
+    with contextlib.suppress(DecodeError):
+        decode(b"\n".join(warm), NOW, cache)
+    body = b"\n".join(lines)
+    try:
+        cold = _view(decode(body, NOW))
+    except DecodeError:
+        with pytest.raises(DecodeError):
+            decode(body, NOW, cache)
+        return
+    assert _view(decode(body, NOW, cache)) == cold

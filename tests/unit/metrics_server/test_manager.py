@@ -20,7 +20,7 @@ from examples.metrics_server.informers import (
 from examples.metrics_server.manager import MetricsManager
 from examples.metrics_server.options import MetricsOptions
 from examples.metrics_server.points import MetricsPoint, NodeScrape
-from examples.metrics_server.scraper import CycleResult
+from examples.metrics_server.scraper import CycleResult, _NodeState
 
 
 def test_node_info_reads_what_the_scraper_needs() -> None:
@@ -171,8 +171,8 @@ def test_health_checks_in_upstreams_order() -> None:
 def test_a_deleted_node_loses_its_series_and_cache() -> None:
     m = MetricsManager(MetricsOptions())
     m.monitoring.last_request.labels("gone").set(1)
-    m.scraper._keys["gone"] = {}
+    m.scraper._nodes["gone"] = _NodeState(m.monitoring, "gone")
     m._node_deleted(NodeInfo("gone", {}, (), 0, ""))
     samples = [s for fam in m.monitoring.registry.collect() for s in fam.samples
                if s.labels.get("node") == "gone"]
-    assert samples == [] and "gone" not in m.scraper._keys
+    assert samples == [] and "gone" not in m.scraper._nodes

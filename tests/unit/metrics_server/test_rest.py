@@ -36,12 +36,12 @@ def manager(node_selector: str = "") -> MetricsManager:
     for (ns, name), labels in pods.items():
         m.pods[ns, name] = PodInfo(ns, name, labels)
     for ts, cpu in ((10, 10), (20, 20)):
-        scrapes = {f"node{i}": NodeScrape(node=pt(ts, cpu * i, 3 * MI)) for i in (1, 2, 3)}
-        scrapes["node1"].pods = {
+        scrapes = {f"node{i}": NodeScrape(node=pt(ts, cpu * i, 3 * MI)) for i in (2, 3)}
+        scrapes["node1"] = NodeScrape(node=pt(ts, cpu, 3 * MI), pods={
             ("ns1", "pod1"): {"b": pt(ts, cpu, MI), "a": pt(ts, cpu / 2, 5 * MI)},
             ("ns1", "pod2"): {"c": pt(ts, cpu, 2 * MI)},
             ("ns2", "pod3"): {"c": pt(ts, cpu, 1000)},
-        }
+        })
         m.storage.store(scrapes)
     return m
 

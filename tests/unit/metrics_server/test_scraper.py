@@ -171,3 +171,19 @@ async def test_request_time_is_whole_milliseconds(kubelet: tuple[Kubelet, int],
     await scraper.close()
     node = result.scraped["a"].node
     assert node is not None and node.timestamp % 1_000_000 == 0
+
+
+async def test_a_node_no_longer_scraped_is_forgotten_and_connections_are_kept(
+        kubelet: tuple[Kubelet, int], pki: tuple[ssl.SSLContext, Path]) -> None:
+    fake, port = kubelet
+    scraper = Scraper(KubeletOptions(use_node_status_port=True,
+                                     preferred_address_types=("InternalIP",)),
+                      Monitoring(15), lambda: Credentials(ca_file=str(pki[1])))
+    first = await scraper.scrape(nodes(port, "a", "b"))
+    second = await scraper.scrape(nodes(port, "a"))
+    await scraper.close()
+    assert set(first.scraped) == {"a", "b"} and set(second.scraped) == {"a"}
+    assert set(scraper._nodes) == {"a"}
+    # a's unchanged series were read by the plan of the first cycle: the same layout
+    assert second.scraped["a"].layout is first.scraped["a"].layout
+    assert len(fake.seen) == 3

@@ -1,9 +1,13 @@
 """Storage and computation as upstream's storage tests pin them (node_test, pod_test,
 ready_test, types_test), then our deliberate differences."""
 
-import pytest
+from array import array
 
-from examples.metrics_server.points import MetricsPoint, NodeScrape, UsageError, usage
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from examples.metrics_server.points import Layout, MetricsPoint, NodeScrape, UsageError, usage
 from examples.metrics_server.storage import MetricsStorage
 
 S = 1_000_000_000  # a second in ns; also a CoreSecond in nanocore-seconds
@@ -301,3 +305,42 @@ def test_a_zero_cpu_container_keeps_its_pod() -> None:
     assert value is not None
     assert value.wire()[2] == [{"name": "app", "usage": {"cpu": "1", "memory": "1Mi"}},
                                {"name": "idle", "usage": {"cpu": "0", "memory": "1Mi"}}]
+
+
+# columns ---------------------------------------------------------------------
+KEYS = (("ns1", "pod1", "a"), ("ns1", "pod1", "b"), ("ns2", "pod2", "c"))
+
+
+def columns(layout: Layout, points: list[MetricsPoint]) -> NodeScrape:
+    return NodeScrape.columns(
+        None, layout, array("Q", [p.cpu for p in points]), array("Q", [p.memory for p in points]),
+        array("Q", [p.start_time for p in points]), array("q", [p.timestamp for p in points]))
+
+
+def values(s: MetricsStorage) -> list[object]:
+    return [s.pod("ns1", "pod1"), s.pod("ns2", "pod2"), s.points(), s.has_pod_data()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(-5, 30), st.integers(-2, 20), st.integers(0, 8)),
+                         min_size=3, max_size=3), min_size=1, max_size=8))
+def test_a_kept_layout_gives_what_per_container_rules_give(
+        cycles: list[list[tuple[int, int, int]]]) -> None:
+    """Storage lines a node's columns up whole when its layout is the same object as last
+    time; the answers are those of the container-by-container rules (a new layout each time).
+    Steps per container and cycle: time and CPU forward (sometimes back), a restart now and
+    then (a new start time, just before the point or long before)."""
+    kept, fresh = MetricsStorage(15), MetricsStorage(15)
+    layout = Layout(KEYS)
+    state = [[100, 50, 0] for _ in KEYS]  # ts, cpu, start (seconds)
+    for cycle in cycles:
+        for (dt, dcpu, restart), c in zip(cycle, state, strict=True):
+            c[0], c[1] = c[0] + dt, max(c[1] + dcpu, 0)
+            if restart == 1:
+                c[2] = c[0] - 12  # fresh: 12 s old at a 15 s resolution
+            elif restart == 2:
+                c[2] = c[0] - 40
+        points = [point(ts, cpu, MI, start_s=start) for ts, cpu, start in state]
+        kept.store({"node1": columns(layout, points)})
+        fresh.store({"node1": columns(Layout(KEYS), points)})
+        assert values(kept) == values(fresh)

@@ -22,8 +22,9 @@ import pytest
 HERE = Path(__file__).parent
 UNIT = HERE / "unit"
 DURATIONS_KEY = "k8s-aggapi/durations"
-# fixtures each worker may start for itself: they are what the groups run on
-PER_WORKER = {"control_plane", "envtest_binaries", "prometheus_binary", "metrics_workload"}
+# fixtures of tests/ each worker may set up for itself (cheap, or what the groups run on);
+# those of plugins (the control plane, tmp_path_factory, event_loop_policy) are too
+PER_WORKER = {"metrics_workload", "kubectl_bin"}
 # a guess of one test's seconds (setup included) where the cache has none, by directory
 GUESS = {"e2e": 12.0, "integration": 3.0, "attack": 1.0}
 GROUP_SETUP_GUESS = {"e2e": 20.0, "integration": 3.0, "attack": 3.0}
@@ -40,7 +41,7 @@ def _group(item: pytest.Item) -> str | None:
         return "attack/dev_server"
     defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
     shared = [name for name in fixturenames if name not in PER_WORKER and name in defs
-              and defs[name][-1].scope in ("module", "session")]
+              and defs[name][-1].scope in ("module", "session") and defs[name][-1].baseid]
     if not shared:
         return None
     module = item.path.relative_to(HERE).as_posix()

@@ -4,7 +4,7 @@ Each worker has its own session: its own control plane, its own dev servers. Tes
 an expensive module- or session-scoped fixture get one `xdist_group`, so that fixture starts
 once, on one worker: a module with a module-scoped server is one group (one per parameter of
 a parametrised one), the metrics tests are one group per server under test
-(`metrics_server[ours]`, `[upstream]`), the attack tests on the shared dev server one group.
+(`metrics_server:ours`, `:upstream`), the attack tests on the shared dev server one group.
 Everything else (unit tests, e2e tests that need only the control plane) is scheduled test by
 test. The controller hands out the heaviest groups first (`Scheduler`): seconds measured by
 the previous run (pytest's cache) where known, else a guess by directory. Plain `pytest`
@@ -23,8 +23,8 @@ HERE = Path(__file__).parent
 UNIT = HERE / "unit"
 DURATIONS_KEY = "k8s-aggapi/durations"
 # fixtures of tests/ each worker may set up for itself (cheap, or what the groups run on);
-# those of plugins (the control plane, tmp_path_factory, event_loop_policy) are too
-PER_WORKER = {"metrics_workload", "kubectl_bin"}
+# those of plugins (tmp_path_factory, event_loop_policy, envtest_binaries) are too
+PER_WORKER = {"control_plane", "metrics_workload", "kubectl_bin"}
 # a guess of one test's seconds (setup included) where the cache has none, by directory
 GUESS = {"e2e": 12.0, "integration": 3.0, "attack": 1.0}
 GROUP_SETUP_GUESS = {"e2e": 20.0, "integration": 3.0, "attack": 3.0}
@@ -39,7 +39,7 @@ def _group(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     params: dict[str, Any] = dict(callspec.params) if callspec is not None else {}
     if "metrics_server" in params:  # the session-scoped, parametrised one of tests/e2e
-        return f"e2e/metrics_server[{params['metrics_server']}]"
+        return f"e2e/metrics_server:{params['metrics_server']}"
     fixturenames = getattr(item, "fixturenames", ())
     if "dev_server" in fixturenames and HERE / "attack" in item.path.parents:
         return "attack/dev_server"
@@ -51,7 +51,8 @@ def _group(item: pytest.Item) -> str | None:
     module = item.path.relative_to(HERE).as_posix()
     module_params = [f"{name}={params[name]}" for name in sorted(params)
                      if name in defs and defs[name][-1].scope == "module"]
-    return module + (f"[{','.join(module_params)}]" if module_params else "")
+    # no "]" at the end: xdist reads a node id ending in "]" as having no group
+    return module + (f":{','.join(module_params)}" if module_params else "")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist appends the group to each node id

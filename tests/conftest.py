@@ -4,7 +4,7 @@ Each worker has its own session: its own control plane, its own dev servers. Tes
 an expensive module- or session-scoped fixture get one `xdist_group`, so that fixture starts
 once, on one worker: a module with a module-scoped server is one group (one per parameter of
 a parametrised one), the metrics tests are one group per server under test
-(`metrics_server[ours]`, `[upstream]`), the attack tests on the shared dev server one group.
+(`metrics_server:ours`, `:upstream`), the attack tests on the shared dev server one group.
 Everything else (unit tests, e2e tests that need only the control plane) is scheduled test by
 test. The controller hands out the heaviest groups first (`Scheduler`): seconds measured by
 the previous run (pytest's cache) where known, else a guess by directory. Plain `pytest`
@@ -22,11 +22,16 @@ import pytest
 HERE = Path(__file__).parent
 UNIT = HERE / "unit"
 DURATIONS_KEY = "k8s-aggapi/durations"
-# fixtures each worker may start for itself: they are what the groups run on
-PER_WORKER = {"control_plane", "envtest_binaries", "prometheus_binary", "metrics_workload"}
+# fixtures of tests/ each worker may set up for itself (cheap, or what the groups run on);
+# those of plugins (tmp_path_factory, event_loop_policy, envtest_binaries) are too
+PER_WORKER = {"control_plane", "metrics_workload", "kubectl_bin"}
 # a guess of one test's seconds (setup included) where the cache has none, by directory
 GUESS = {"e2e": 12.0, "integration": 3.0, "attack": 1.0}
 GROUP_SETUP_GUESS = {"e2e": 20.0, "integration": 3.0, "attack": 3.0}
+# tests known to take minutes (wheel, venvs, a cluster of their own), seconds measured on a
+# loaded 2-core machine: handed out first even without a cache
+SLOW_GUESS = {"tests/e2e/test_cli_scaffold.py": 400.0, "tests/e2e/test_tutorial.py": 300.0,
+              "tests/e2e/test_metrics_cluster.py": 60.0, "tests/e2e/test_process_lifetime.py": 30.0}
 
 
 def _group(item: pytest.Item) -> str | None:
@@ -34,19 +39,20 @@ def _group(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     params: dict[str, Any] = dict(callspec.params) if callspec is not None else {}
     if "metrics_server" in params:  # the session-scoped, parametrised one of tests/e2e
-        return f"e2e/metrics_server[{params['metrics_server']}]"
+        return f"e2e/metrics_server:{params['metrics_server']}"
     fixturenames = getattr(item, "fixturenames", ())
     if "dev_server" in fixturenames and HERE / "attack" in item.path.parents:
         return "attack/dev_server"
     defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
     shared = [name for name in fixturenames if name not in PER_WORKER and name in defs
-              and defs[name][-1].scope in ("module", "session")]
+              and defs[name][-1].scope in ("module", "session") and defs[name][-1].baseid]
     if not shared:
         return None
     module = item.path.relative_to(HERE).as_posix()
     module_params = [f"{name}={params[name]}" for name in sorted(params)
                      if name in defs and defs[name][-1].scope == "module"]
-    return module + (f"[{','.join(module_params)}]" if module_params else "")
+    # no "]" at the end: xdist reads a node id ending in "]" as having no group
+    return module + (f":{','.join(module_params)}" if module_params else "")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist appends the group to each node id
@@ -74,17 +80,20 @@ class Durations:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.seconds: dict[str, float] = {}
+        self.failed: set[str] = set()  # an error's seconds say nothing of the next run's
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         nodeid = _plain(report.nodeid)
         self.seconds[nodeid] = self.seconds.get(nodeid, 0.0) + report.duration
+        if report.failed:
+            self.failed.add(nodeid)
 
     def pytest_sessionfinish(self) -> None:
-        cache = self.config.cache
+        cache = getattr(self.config, "cache", None)  # None under -p no:cacheprovider
         if cache is None or not self.seconds:
             return
         known: dict[str, float] = cache.get(DURATIONS_KEY, {})
-        known.update({k: round(v, 3) for k, v in self.seconds.items()})
+        known.update({k: round(v, 3) for k, v in self.seconds.items() if k not in self.failed})
         cache.set(DURATIONS_KEY, known)
 
 
@@ -94,6 +103,8 @@ def _plain(nodeid: str) -> str:
 
 
 def _guess(nodeid: str) -> float:
+    if (slow := SLOW_GUESS.get(nodeid.split("::", 1)[0])) is not None:
+        return slow
     top = nodeid.removeprefix("tests/").split("/", 1)[0]
     return GUESS.get(top, 0.02)
 
@@ -104,7 +115,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadGroupScheduling
 
-    cache = config.cache
+    cache = getattr(config, "cache", None)
     known: dict[str, float] = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
 
     class Scheduler(LoadGroupScheduling):

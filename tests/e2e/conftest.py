@@ -13,7 +13,10 @@ from typing import Any
 import metrics_support as ms
 import pytest
 
+from k8s_aggapi.envtest import ControlPlane, StartupError
+
 HERE = Path(__file__).parent
+START_ATTEMPTS = 3
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -21,6 +24,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def control_plane(envtest_binaries: dict[str, Path]) -> Iterator[ControlPlane]:
+    """The plugin's control plane, started again when a port it picked was taken meanwhile:
+    its ports are free when chosen, and another session (a second pytest-xdist worker, a
+    parallel run) can bind one before the process that was given it does."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        cp = ControlPlane(binaries=envtest_binaries)
+        try:
+            cp.start()
+        except StartupError as e:
+            if "address already in use" not in str(e) or attempt == START_ATTEMPTS:
+                raise
+            continue
+        try:
+            yield cp
+        finally:
+            cp.stop()
+        return
 
 
 # ---- metrics.k8s.io: the kwok workload and the two servers under test (ours, upstream) ----

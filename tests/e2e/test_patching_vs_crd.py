@@ -72,7 +72,8 @@ def crd(kubectl_module: Any) -> Iterator[None]:
     eventually(lambda: kubectl_module("get", resource(THEIRS), "-A",
                                       check=False).returncode == 0)
     yield
-    kubectl_module("delete", "crd", "crdflunders.crd.wardle.example.com", "--wait=false",
+    # waited for: a CRD still terminating refuses the next module run's objects
+    kubectl_module("delete", "crd", "crdflunders.crd.wardle.example.com", "--timeout=120s",
                    check=False)
 
 

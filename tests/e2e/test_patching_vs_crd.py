@@ -66,14 +66,16 @@ def kind(api_version: str) -> str:
 
 @pytest.fixture(scope="module")
 def crd(kubectl_module: Any) -> Iterator[None]:
+    # a CRD left terminating by an earlier run of this module refuses new objects: wait it out
+    kubectl_module("wait", "--for=delete", "crd/crdflunders.crd.wardle.example.com",
+                   "--timeout=150s", check=False, timeout=180)
     kubectl_module("apply", "-f", "-", input=CRD)
     kubectl_module("wait", "--for=condition=Established",
                    "crd/crdflunders.crd.wardle.example.com", "--timeout=60s")
     eventually(lambda: kubectl_module("get", resource(THEIRS), "-A",
                                       check=False).returncode == 0)
     yield
-    # waited for: a CRD still terminating refuses the next module run's objects
-    kubectl_module("delete", "crd", "crdflunders.crd.wardle.example.com", "--timeout=120s",
+    kubectl_module("delete", "crd", "crdflunders.crd.wardle.example.com", "--wait=false",
                    check=False)
 
 

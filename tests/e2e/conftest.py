@@ -6,6 +6,7 @@ pytest11 entry point (or `-p k8s_aggapi.envtest.pytest_plugin` when running from
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
-def control_plane(envtest_binaries: dict[str, Path]) -> Iterator[ControlPlane]:
-    """The plugin's control plane, started again when a port it picked was taken meanwhile:
-    its ports are free when chosen, and another session (a second pytest-xdist worker, a
-    parallel run) can bind one before the process that was given it does."""
+@contextlib.contextmanager
+def started_control_plane(binaries: dict[str, Path]) -> Iterator[ControlPlane]:
+    """A control plane, started again when a port it picked was taken meanwhile: its ports
+    are free when chosen, and another session (a second pytest-xdist worker, a parallel run)
+    can bind one before the process that was given it does."""
     for attempt in range(1, START_ATTEMPTS + 1):
-        cp = ControlPlane(binaries=envtest_binaries)
+        cp = ControlPlane(binaries=binaries)
         try:
             cp.start()
         except StartupError as e:
@@ -44,6 +45,22 @@ def control_plane(envtest_binaries: dict[str, Path]) -> Iterator[ControlPlane]:
         finally:
             cp.stop()
         return
+
+
+@pytest.fixture(scope="session")
+def control_plane(envtest_binaries: dict[str, Path]) -> Iterator[ControlPlane]:
+    """The plugin's control plane, with retries on a port taken meanwhile."""
+    with started_control_plane(envtest_binaries) as cp:
+        yield cp
+
+
+@pytest.fixture(scope="module")
+def own_control_plane(envtest_binaries: dict[str, Path]) -> Iterator[ControlPlane]:
+    """A control plane for one module alone: for tests of cluster-scoped objects that the
+    session's control plane holds for other tests (v1beta1.metrics.k8s.io while the metrics
+    tests run)."""
+    with started_control_plane(envtest_binaries) as cp:
+        yield cp
 
 
 # ---- metrics.k8s.io: the kwok workload and the two servers under test (ours, upstream) ----

@@ -75,8 +75,16 @@ def crd(kubectl_module: Any) -> Iterator[None]:
     eventually(lambda: kubectl_module("get", resource(THEIRS), "-A",
                                       check=False).returncode == 0)
     yield
-    kubectl_module("delete", "crd", "crdflunders.crd.wardle.example.com", "--wait=false",
-                   check=False)
+    # the finalizers the tests leave (example.com/a, /b) would hold the CRD's deletion forever
+    plural = "crdflunders.crd.wardle.example.com"
+    listed = kubectl_module("get", plural, "-A", "-o", "json", check=False)
+    for item in json.loads(listed.stdout or '{"items": []}')["items"]:
+        meta = item["metadata"]
+        if meta.get("finalizers"):
+            where = ["-n", meta["namespace"]] if meta.get("namespace") else []
+            kubectl_module("patch", plural, meta["name"], *where, "--type=merge",
+                           "-p", '{"metadata":{"finalizers":null}}', check=False)
+    kubectl_module("delete", "crd", plural, "--timeout=120s", check=False, timeout=150)
 
 
 @pytest.fixture(scope="module")

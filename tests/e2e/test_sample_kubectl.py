@@ -93,6 +93,8 @@ def test_a_selector_watch_from_a_resource_version_sees_objects_leave_and_enter(
 
 def test_field_validation_in_upstreams_words(wardle: AggregatedServer, kubectl: Any,
                                              namespace: str) -> None:
+    # kubectl validates on the client instead when the group's OpenAPI v3 is not aggregated yet
+    eventually(lambda: explained(kubectl), 60, 1)
     bogus = flunder("v") + "  bogus: 1\n"
     refused = create(kubectl, namespace, bogus, check=False)
     assert refused.returncode != 0
@@ -111,13 +113,16 @@ def test_field_validation_in_upstreams_words(wardle: AggregatedServer, kubectl: 
         "schema\n")
 
 
-def test_explain_lists_the_fields(wardle: AggregatedServer, kubectl: Any) -> None:
-    def explained() -> str:  # kube-apiserver aggregates the OpenAPI v3 a moment after Available
-        result = kubectl("explain", "flunders.spec", "--api-version=wardle.example.com/v1alpha1",
-                         check=False)
-        return str(result.stdout) if result.returncode == 0 else ""
+def explained(kubectl: Any) -> str:
+    """`kubectl explain flunders.spec`, or "" while kube-apiserver has not aggregated the
+    group's OpenAPI v3 (a moment after the APIService is Available)."""
+    result = kubectl("explain", "flunders.spec", "--api-version=wardle.example.com/v1alpha1",
+                     check=False)
+    return str(result.stdout) if result.returncode == 0 else ""
 
-    out = eventually(explained, 60, 1)
+
+def test_explain_lists_the_fields(wardle: AggregatedServer, kubectl: Any) -> None:
+    out = eventually(lambda: explained(kubectl), 60, 1)
     assert "KIND:       Flunder\nVERSION:    v1alpha1\n" in out
     assert "  reference\t<string>\n" in out and "  referenceType\t<string>\n" in out
     out = kubectl("explain", "fischers", "--api-version=wardle.example.com/v1alpha1").stdout

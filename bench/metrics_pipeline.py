@@ -36,6 +36,7 @@ from typing import Any
 
 from bench.gobuild import metrics_server_binary
 from bench.metricsplot import svg
+from bench.procs import cpu_seconds, proc_stats, tree
 from k8s_aggapi.envtest import ControlPlane
 from k8s_aggapi.envtest.controlplane import NO_PROXY
 from k8s_aggapi.envtest.pki import KUBELET_SERVING
@@ -49,35 +50,10 @@ BASE = "/apis/metrics.k8s.io/v1beta1"
 PODS_PER_NODE = 30
 
 
-def _proc_stats() -> dict[int, tuple[int, int]]:
-    """pid -> (ppid, utime+stime ticks) of every process."""
-    stats: dict[int, tuple[int, int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    return stats
-
-
-def tree(root: int, stats: dict[int, tuple[int, int]]) -> set[int]:
-    pids = {root}
-    for _ in range(8):
-        pids |= {pid for pid, (ppid, _) in stats.items() if ppid in pids}
-    return pids
-
-
-def cpu_seconds(root: int) -> float:
-    stats = _proc_stats()
-    return sum(stats[p][1] for p in tree(root, stats) if p in stats) / os.sysconf("SC_CLK_TCK")
-
-
 def peak_rss_bytes(root: int) -> int:
     """The sum of VmHWM over the process tree, minus the leash (a few MB of Python)."""
     total = 0
-    for pid in tree(root, _proc_stats()) - {root}:
+    for pid in tree(root, proc_stats()) - {root}:
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gobuild import loadgen_binary, sample_apiserver_binary
+from bench.procs import cpu_seconds, proc_stats, tree
 from bench.wireplot import svg
 from k8s_aggapi.envtest import ControlPlane
 from k8s_aggapi.envtest.processes import ManagedProcess, free_port, wait_for
@@ -99,18 +100,7 @@ class Server:
 
     def descendants(self) -> list[int]:
         assert self.process.pid is not None
-        parents: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                parents[int(entry)] = int(fields[1])
-        tree = {self.process.pid}
-        for _ in range(8):
-            tree |= {pid for pid, ppid in parents.items() if ppid in tree}
-        return sorted(tree)
+        return sorted(tree(self.process.pid, proc_stats()))
 
     def callgrind_pid(self) -> int:
         for pid in self.descendants():
@@ -143,19 +133,7 @@ class Server:
         """utime + stime of the process and its descendants (envtest runs each command
         under a leash process, so the server is a child of the pid we started)."""
         assert self.process.pid is not None
-        stats: dict[int, tuple[int, float]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-        tree, total = {self.process.pid}, 0.0
-        for _ in range(8):  # a few levels: leash -> taskset'd server
-            tree |= {pid for pid, (ppid, _) in stats.items() if ppid in tree}
-        total = sum(stats[pid][1] for pid in tree if pid in stats)
-        return total / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process.pid)
 
 
 @dataclass

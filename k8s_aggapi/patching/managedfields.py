@@ -23,9 +23,9 @@ from k8s_aggapi.patching.schema import Schema
 APPLY: Final = "Apply"
 UPDATE: Final = "Update"
 FIELDS_V1: Final = "FieldsV1"
-_SYSTEM_META = ("name", "namespace", "uid", "resourceVersion", "generation",
+_SYSTEM_META: Final = frozenset({"name", "namespace", "uid", "resourceVersion", "generation",
                 "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                "managedFields", "selfLink")
+                "managedFields", "selfLink"})
 _IGNORED: Final = frozenset(
     {("f:apiVersion",), ("f:kind",)} | {("f:metadata", f"f:{f}") for f in _SYSTEM_META})
 MAX_MANAGER_LENGTH: Final = 128
@@ -74,9 +74,25 @@ _SKIPPED: Final = frozenset({("f:metadata", "f:managedFields")})
 def changes(old: Any, new: Any, schema: Schema, *,
             maps: bool = False) -> tuple[frozenset[Path], frozenset[Path]]:
     """(added or changed, removed) ownable members from `old` to `new`."""
-    touched, removed = fieldpath.diff(old, new, schema, _SKIPPED, maps=maps)
+    touched, removed = fieldpath.diff(_ownable(old), _ownable(new), schema, _SKIPPED, maps=maps)
     return (frozenset(p for p in touched if not _ignored(p)),
             frozenset(p for p in removed if not _ignored(p)))
+
+
+def _ownable(obj: Any) -> Any:
+    """`obj` without the fields nobody owns (`_IGNORED`): their members are dropped from a
+    diff anyway, so leaving them out first gives the same diff without walking them (a
+    create's metadata is mostly such fields)."""
+    if not isinstance(obj, dict):
+        return obj
+    meta = obj.get("metadata")
+    out = {k: v for k, v in obj.items() if k not in _TOP_IGNORED}
+    if isinstance(meta, dict):
+        out["metadata"] = {k: v for k, v in meta.items() if k not in _SYSTEM_META}
+    return out
+
+
+_TOP_IGNORED: Final = frozenset({"apiVersion", "kind"})
 
 
 def _ignored(path: Path) -> bool:

@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import re
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -66,8 +67,15 @@ CONTINUE_EXPIRED = (
     "the time the first chunk was returned and now may show up in the list.")
 
 
+_NOW: list[Any] = [-1, ""]  # the last second formatted, and its text (a create asks twice)
+
+
 def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    second = int(time.time())
+    if second != _NOW[0]:
+        _NOW[:] = [second, datetime.datetime.fromtimestamp(second, datetime.UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")]
+    return str(_NOW[1])
 
 
 _TYPE_WORDS = {

@@ -80,3 +80,23 @@ def test_tick_seconds_is_the_mean_between_two_samples() -> None:
     assert tick_seconds({f"{key}_sum": 1.0, f"{key}_count": 2},
                         {f"{key}_sum": 4.0, f"{key}_count": 5}) == 1.0
     assert tick_seconds({}, {}) is None
+
+
+def test_ours_resolution_applies_to_ours_only_and_cpu_per_15s_is_summarised() -> None:
+    import argparse
+
+    from bench.metrics_pipeline import resolution_of
+
+    args = argparse.Namespace(resolution=15, ours_resolution=5)
+    assert resolution_of("ours", args) == 5
+    assert resolution_of("upstream", args) == 15
+    assert resolution_of("ours", argparse.Namespace(resolution=15, ours_resolution=None)) == 15
+
+    def run(server: str, per_15s: float) -> dict[str, float | str | None]:
+        return {"server": server, "nodes": 1000, "cpu_s_per_cycle": 1.0,
+                "cpu_s_per_15s": per_15s, "millicores_per_node": 0.1, "peak_rss_mib": 100.0,
+                "rss_mib_per_node": 0.1, "cycle_wall_s": None, "list_ms": 10.0}
+
+    [row] = summarize([run("ours", 1.5), run("upstream", 1.0)])
+    assert row["ratio_cpu_s_per_15s"] == 1.5
+    assert "| 1,000 | CPU s/15 s | 1.500 | 1.000 | 1.50 |" in markdown([row])

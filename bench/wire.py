@@ -75,7 +75,7 @@ class Row:
     """One line of the table: a server and how the load generator authenticates to it."""
 
     name: str
-    server: str  # ceiling | ours | etcd (ours with --storage=etcd) | go
+    server: str  # ceiling | ours | base | etcd (ours with --storage=etcd) | base-etcd | go
     auth: str  # x509 | proxy
 
 
@@ -87,6 +87,7 @@ ROWS = (
     Row("ours-proxy", "ours", "proxy"),
     Row("etcd-x509", "etcd", "x509"),
     Row("etcd-proxy", "etcd", "proxy"),
+    Row("base-etcd-proxy", "base-etcd", "proxy"),
     Row("go-proxy", "go", "proxy"),
     Row("go-x509", "go", "x509"),
 )
@@ -175,10 +176,10 @@ class Bench:
         elif kind in ("ours", "base"):
             argv = [sys.executable, "-m", "examples.sample_apiserver", *serving, *delegated]
             ready = "/readyz"
-        elif kind == "etcd":  # ours on the same etcd as Go's, under its own prefix
+        elif kind in ("etcd", "base-etcd"):  # ours on the same etcd as Go's, own prefix
             argv = [sys.executable, "-m", "examples.sample_apiserver", *serving, *delegated,
                     "--storage=etcd", f"--etcd-servers=http://127.0.0.1:{self.cp.ports.etcd}",
-                    "--etcd-prefix=/bench-ours"]
+                    f"--etcd-prefix=/bench-{'ours' if kind == 'etcd' else 'base'}"]
             ready = "/readyz"
         else:
             argv = [str(sample_apiserver_binary()), *serving, *delegated,
@@ -200,7 +201,7 @@ class Bench:
             argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={callgrind_out}.%p",
                     *argv]
         tree = Path(__file__).parent.parent
-        if kind == "base":  # the same sample from another source tree (before/after)
+        if kind in ("base", "base-etcd"):  # the same sample from another tree (before/after)
             assert self.baseline is not None
             tree = self.baseline
             env["PYTHONPATH"] = str(tree)
@@ -406,7 +407,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--connections", type=int, default=8)
-    p.add_argument("--rows", default=",".join(r.name for r in ROWS if r.server != "base"))
+    p.add_argument("--rows", default=",".join(r.name for r in ROWS
+                                              if not r.server.startswith("base")))
     p.add_argument("--baseline-tree", type=Path, default=None,
                    help="a source tree (e.g. `git archive main`) whose sample runs as base-*")
     p.add_argument("--ops", default=",".join(DEFAULT_OPS), help=f"of {', '.join(OPS)}")
@@ -420,7 +422,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.instructions and args.out == OUT / "wire.json":
         args.out = OUT / "wire-instructions.json"
     names = args.rows.split(",")
-    if args.baseline_tree is not None and "base-x509" not in names:
+    if args.baseline_tree is not None and not any(n.startswith("base-") for n in names):
         names += ["base-x509", "base-proxy"]
     rows = [r for r in ROWS if r.name in names]
     ops = [o for o in OPS if o in args.ops.split(",")]

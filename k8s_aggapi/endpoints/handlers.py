@@ -342,6 +342,7 @@ class Handler:
             events, self.send, self.receive, transform=transform,
             bookmark=bookmark if options.allow_watch_bookmarks else None,
             duration=float(options.timeout_seconds) if options.timeout_seconds else None,
+            body_send=self.scope.get(context.RAW_SEND),
         )
 
     def _check_type(self, body: dict[str, Any]) -> None:

@@ -128,9 +128,17 @@ async def stream_watch(
     bookmark: Callable[[str], Object] | None,
     duration: float | None,
     bookmark_interval: float = BOOKMARK_INTERVAL,
+    body_send: Send | None = None,
 ) -> None:
     """Write `events` to the client until timeout or disconnect; `transform` shapes objects
-    (Table, PartialObjectMetadata or identity); `bookmark(rv)` makes a bookmark object."""
+    (Table, PartialObjectMetadata or identity); `bookmark(rv)` makes a bookmark object.
+
+    The response start goes through `send` (the middleware's wrappers see the status and
+    add headers); the body messages, when `body_send` is given (the server's own send, from
+    outside those wrappers: `request.context.RAW_SEND`), go straight to it: per watcher and
+    event one coroutine frame less, and nothing a wrapper does per body message is lost (the
+    response middleware records status and duration from the start and the end, not per
+    chunk, as upstream's WATCH metrics are taken when the request ends)."""
     await send({
         "type": "http.response.start",
         "status": 200,
@@ -152,6 +160,8 @@ async def stream_watch(
             stopped = True
             task.cancel()
 
+    if body_send is not None:
+        send = body_send
     out = _Out(send)
     helpers = [asyncio.ensure_future(_wait_disconnect(receive))]
     helpers[0].add_done_callback(stop)

@@ -16,7 +16,7 @@ from k8s_aggapi.metrics import ServerMetrics
 from k8s_aggapi.middleware import httplog
 from k8s_aggapi.middleware.errors import status_error
 from k8s_aggapi.middleware.metrics import RequestMetrics
-from k8s_aggapi.request.context import REQUEST_INFO
+from k8s_aggapi.request.context import RAW_SEND, REQUEST_INFO
 from k8s_aggapi.request.info import RequestInfo, parse_request_info
 from k8s_aggapi.request.wire import send_json
 
@@ -47,6 +47,7 @@ class ResponseMiddleware:
         if metrics is not None:
             info = scope.get(REQUEST_INFO) or _request_info(scope)
             tracking = metrics.begin(scope, info)
+        scope[RAW_SEND] = send  # for a watch's body messages (request/context.py)
         try:
             await self.app(scope, receive, send_status)
         except Exception as exc:

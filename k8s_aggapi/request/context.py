@@ -14,6 +14,10 @@ from k8s_aggapi.request.user import User
 REQUEST_INFO = "k8s_aggapi.request_info"
 USER = "k8s_aggapi.user"
 AUDIT_ID = "k8s_aggapi.audit_id"
+RAW_SEND = "k8s_aggapi.raw_send"
+"""The `send` outside the response middleware's wrapper: a long response (a watch) writes its
+body messages through it once its start went through the chain (the wrapper only looks at the
+start message, so it sees nothing it needs per body chunk)."""
 
 
 def request_info(scope: MutableMapping[str, Any]) -> RequestInfo:

@@ -282,3 +282,68 @@ async def test_a_slow_but_steady_client_is_not_cut_off():
     await asyncio.wait_for(stream_watch(
         backlog(), send, receive, transform=lambda o: o, bookmark=None, duration=60), 10)
     assert sum(len(body.splitlines()) for body in lines) == 40
+
+
+async def test_watch_body_bypasses_the_send_wrappers_inside_the_response_middleware():
+    """The start goes through every wrapper (status for the metrics, added headers); the body
+    messages go to the server's own send (`RAW_SEND`), which pauses now and then: every event
+    still arrives, in order, and the stream ends through it."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Route
+
+    from examples.sample_apiserver.apis import wardle_group
+    from k8s_aggapi.endpoints.handlers import ResourceEndpoint
+    from k8s_aggapi.middleware.requestinfo import RequestInfoMiddleware
+    from k8s_aggapi.middleware.response import ResponseMiddleware
+
+    inner: list[tuple[str, str]] = []
+
+    class Wrapper:  # a send wrapper inside the response middleware
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            async def wrapped(message):
+                inner.append((scope["method"], message["type"]))
+                await send(message)
+            await self.app(scope, receive, wrapped)
+
+    app = Starlette(
+        routes=[Route("/apis/{group}/{version}/{rest:path}",
+                      ResourceEndpoint([wardle_group()]))],
+        middleware=[Middleware(ResponseMiddleware), Middleware(Wrapper),
+                    Middleware(RequestInfoMiddleware)])
+    got: list[bytes] = []
+    ended = asyncio.Event()
+    messages = 0
+
+    async def send(message):
+        nonlocal messages
+        if message["type"] != "http.response.body":
+            return
+        messages += 1
+        if messages % 3 == 0:  # the transport pauses: the writer waits for it to drain
+            await asyncio.sleep(0.01)
+        got.append(message.get("body", b""))
+        if not message.get("more_body"):
+            ended.set()
+
+    async def receive():
+        await asyncio.Event().wait()
+
+    scope = {"type": "http", "method": "GET", "path": NS,
+             "query_string": b"watch=true&timeoutSeconds=1", "headers": []}
+    task = asyncio.ensure_future(app(scope, receive, send))
+    await asyncio.sleep(0.05)
+    for i in range(12):
+        _, _, _, t = await call(app, "POST", NS, body=orjson.dumps(flunder(f"f{i}")))
+        await t
+    await asyncio.wait_for(task, 5)
+    assert ended.is_set()
+    names = [orjson.loads(line)["object"]["metadata"]["name"]
+             for body in got for line in body.splitlines()]
+    assert names == [f"f{i}" for i in range(12)]
+    # the wrapper saw the watch's start and none of its body; the creates' bodies, all
+    assert [t for m, t in inner if m == "GET"] == ["http.response.start"]
+    assert ("POST", "http.response.body") in inner

@@ -1,4 +1,4 @@
-"""The few calls we make to kube-apiserver, on kubernetes.aio: TokenReview, SubjectAccessReview,
+"""The few calls we make to kube-apiserver, over `restclient`: TokenReview, SubjectAccessReview,
 list/watch of one ConfigMap, and of namespaces (admission's NamespaceLifecycle). A client comes
 from a kubeconfig, the in-cluster config, or nowhere; `KubeAPI` is the seam the authenticators
 use and tests fake.
@@ -10,11 +10,15 @@ import asyncio
 import importlib
 import json
 import logging
-import os
 import random
+import ssl
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+
+from k8s_aggapi import restclient
+from k8s_aggapi.kubeconfig import KubeconfigError
+from k8s_aggapi.restclient import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +101,14 @@ class KubeAPI(TokenReviews, SubjectAccessReviews, ConfigMaps, Protocol):
 
 
 class KubeClient:
-    """`KubeAPI` over a kubernetes.aio ApiClient, speaking JSON dicts (camelCase as on the wire)."""
+    """`KubeAPI` over a `restclient.Transport`, speaking JSON dicts (camelCase as on the wire)."""
 
-    def __init__(self, api_client: Any) -> None:
-        self._api = api_client
+    def __init__(self, transport: Transport) -> None:
+        self._api = transport
 
     @property
     def host(self) -> str:
-        return str(self._api.configuration.host)
+        return self._api.host
 
     async def _send(
         self, method: str, path: str, *, query: list[tuple[str, str]] | None = None,
@@ -112,11 +116,8 @@ class KubeClient:
     ) -> Any:
         aiohttp: Any = importlib.import_module("aiohttp")
         try:
-            params = await self._api.param_serialize(
-                method=method, resource_path=path, query_params=query or None,
-                header_params=dict(_JSON_HEADERS), body=body, auth_settings=["BearerToken"],
-            )
-            return await self._api.call_api(*params, _request_timeout=request_timeout)
+            return await self._api.request(method, path, query=query, headers=dict(_JSON_HEADERS),
+                                           body=body, request_timeout=request_timeout)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise KubeError(0, f"{method} {path}: {exc!r}") from exc
 
@@ -137,11 +138,11 @@ class KubeClient:
         """GET any path as JSON (servers built on k8s_aggapi read the cluster through it)."""
         aiohttp: Any = importlib.import_module("aiohttp")
         try:
-            params = await self._api.param_serialize(
-                method="GET", resource_path=path, query_params=query or None,
-                header_params={"Accept": accept}, auth_settings=["BearerToken"])
-            response = await self._api.call_api(*params, _request_timeout=request_timeout)
-            data: bytes = await response.read()
+            response = await self._api.request("GET", path, query=query,
+                                               headers={"Accept": accept},
+                                               request_timeout=request_timeout)
+            async with response:
+                data: bytes = await response.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise KubeError(0, f"GET {path}: {exc!r}") from exc
         if response.status >= 300:
@@ -189,7 +190,7 @@ class KubeClient:
         try:
             if response.status >= 300:
                 raise _status_error(response.status, await response.read())
-            while line := await response.response.content.readline():
+            while line := await response.content.readline():
                 if not line.strip():
                     continue
                 event: JSON = json.loads(line)
@@ -203,7 +204,7 @@ class KubeClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise KubeError(0, f"watch {path}: {exc!r}") from exc
         finally:
-            response.response.close()
+            response.close()
 
     # namespaces (the NamespaceLifecycle admission plugin) -----------------
     async def list_namespaces(self) -> tuple[list[JSON], str]:
@@ -231,21 +232,16 @@ class KubeClient:
 async def connect(kubeconfig: str = "", *, optional: bool = True) -> KubeClient | None:
     """A client from `kubeconfig`, else the in-cluster config. Outside a cluster without a
     kubeconfig: None when `optional` (dev mode, no delegation), else an error like upstream's."""
-    client: Any = importlib.import_module("kubernetes.aio.client")
-    config: Any = importlib.import_module("kubernetes.aio.config")
-    configuration = client.Configuration()
-    if kubeconfig:
-        await config.load_kube_config(
-            config_file=kubeconfig, client_configuration=configuration, persist_config=False
-        )
-    elif os.environ.get("KUBERNETES_SERVICE_HOST") and os.environ.get("KUBERNETES_SERVICE_PORT"):
-        config.load_incluster_config(client_configuration=configuration)
-    elif optional:
+    try:
+        transport = await restclient.connect(kubeconfig)
+    except (KubeconfigError, OSError, ssl.SSLError) as exc:
+        raise KubeError(0, f"invalid kubeconfig {kubeconfig}: {exc}") from exc
+    if transport is not None:
+        return KubeClient(transport)
+    if optional:
         return None
-    else:
-        raise KubeError(0, "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST "
-                           "and KUBERNETES_SERVICE_PORT must be defined")
-    return KubeClient(client.ApiClient(configuration))
+    raise KubeError(0, "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST "
+                       "and KUBERNETES_SERVICE_PORT must be defined")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The connection to kube-apiserver (kubernetes.aio): `--kubeconfig` or the in-cluster config,
+"""The connection to kube-apiserver (`k8s_aggapi.restclient`): `--kubeconfig` or in-cluster,
 raw JSON requests, and the credentials the kubelet client reuses (upstream copies the rest
 config: the same bearer token or client certificate, and the cluster CA unless told otherwise).
 """
@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+
+from k8s_aggapi import restclient
+from k8s_aggapi.kubeconfig import KubeconfigError
+from k8s_aggapi.restclient import Transport
 
 JSON = dict[str, Any]
 
@@ -32,38 +36,35 @@ class Credentials:
 
 
 class Cluster:
-    """A kubernetes.aio ApiClient spoken to in raw JSON (no model objects: a list of 150,000
-    pods is decoded once, by orjson-compatible json, into dicts)."""
+    """kube-apiserver spoken to in raw JSON (no model objects: a list of 150,000 pods is
+    decoded once, by orjson-compatible json, into dicts)."""
 
-    def __init__(self, api_client: Any) -> None:
-        self._api = api_client
+    def __init__(self, transport: Transport) -> None:
+        self._api = transport
 
     @property
-    def configuration(self) -> Any:
-        return self._api.configuration
+    def host(self) -> str:
+        return self._api.host
 
     async def credentials(self) -> Credentials:
-        config = self.configuration
-        header = await config.get_api_key_with_prefix("BearerToken", alias="authorization")
-        token = (header or "").removeprefix("Bearer ").strip()
-        return Credentials(token=token, cert_file=config.cert_file or "",
-                           key_file=config.key_file or "", ca_file=config.ssl_ca_cert or "")
+        auth = await self._api.auth()
+        return Credentials(token=auth.token, cert_file=auth.cert_file, key_file=auth.key_file,
+                           ca_file=auth.ca_file)
 
     async def _open(self, path: str, query: list[tuple[str, str]], accept: str,
                     request_timeout: Any) -> Any:
         aiohttp: Any = importlib.import_module("aiohttp")
         try:
-            params = await self._api.param_serialize(
-                method="GET", resource_path=path, query_params=query or None,
-                header_params={"Accept": accept}, auth_settings=["BearerToken"])
-            response = await self._api.call_api(*params, _request_timeout=request_timeout)
+            response = await self._api.request("GET", path, query=query,
+                                               headers={"Accept": accept},
+                                               request_timeout=request_timeout)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise APIError(0, f"GET {path}: {exc!r}") from exc
         if response.status >= 300:
             try:
                 body = await response.read()
             finally:
-                response.response.close()
+                response.close()
             raise APIError(response.status, _message(body))
         return response
 
@@ -85,7 +86,7 @@ class Cluster:
                                         sock_read=timeout_seconds + 30)
         response = await self._open(path, query, accept, timeout)
         try:
-            while line := await response.response.content.readline():
+            while line := await response.content.readline():
                 if not line.strip():
                     continue
                 event: JSON = json.loads(line)
@@ -96,7 +97,7 @@ class Cluster:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise APIError(0, f"watch {path}: {exc!r}") from exc
         finally:
-            response.response.close()
+            response.close()
 
     async def close(self) -> None:
         await self._api.close()
@@ -112,16 +113,11 @@ def _message(body: bytes) -> str:
 
 async def connect(kubeconfig: str) -> Cluster:
     """`--kubeconfig`, else the in-cluster config (else upstream's error)."""
-    client: Any = importlib.import_module("kubernetes.aio.client")
-    config: Any = importlib.import_module("kubernetes.aio.config")
-    configuration = client.Configuration()
-    if kubeconfig:
-        await config.load_kube_config(config_file=kubeconfig,
-                                      client_configuration=configuration,
-                                      persist_config=False)
-    elif os.environ.get("KUBERNETES_SERVICE_HOST") and os.environ.get("KUBERNETES_SERVICE_PORT"):
-        config.load_incluster_config(client_configuration=configuration)
-    else:
+    try:
+        transport = await restclient.connect(kubeconfig)
+    except (KubeconfigError, OSError, ssl.SSLError) as exc:
+        raise APIError(0, f"invalid kubeconfig {kubeconfig}: {exc}") from exc
+    if transport is None:
         raise APIError(0, "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST "
                           "and KUBERNETES_SERVICE_PORT must be defined")
-    return Cluster(client.ApiClient(configuration))
+    return Cluster(transport)

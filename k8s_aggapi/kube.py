@@ -7,7 +7,6 @@ use and tests fake.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import random
@@ -18,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from k8s_aggapi import restclient
 from k8s_aggapi.kubeconfig import KubeconfigError
-from k8s_aggapi.restclient import Transport
+from k8s_aggapi.restclient import StreamTimeout, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -114,19 +113,17 @@ class KubeClient:
         self, method: str, path: str, *, query: list[tuple[str, str]] | None = None,
         body: JSON | None = None, request_timeout: Any = 10.0,
     ) -> Any:
-        aiohttp: Any = importlib.import_module("aiohttp")
         try:
             return await self._api.request(method, path, query=query, headers=dict(_JSON_HEADERS),
                                            body=body, request_timeout=request_timeout)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise KubeError(0, f"{method} {path}: {exc!r}") from exc
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> JSON:
-        aiohttp: Any = importlib.import_module("aiohttp")
         response = await self._send(method, path, **kwargs)
         try:
             data: bytes = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise KubeError(0, f"{method} {path}: {exc!r}") from exc
         if response.status >= 300:
             raise _status_error(response.status, data)
@@ -136,14 +133,15 @@ class KubeClient:
     async def get(self, path: str, *, query: list[tuple[str, str]] | None = None,
                   accept: str = "application/json", request_timeout: float = 10.0) -> JSON:
         """GET any path as JSON (servers built on k8s_aggapi read the cluster through it)."""
-        aiohttp: Any = importlib.import_module("aiohttp")
         try:
             response = await self._api.request("GET", path, query=query,
                                                headers={"Accept": accept},
                                                request_timeout=request_timeout)
-            async with response:
+            try:
                 data: bytes = await response.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            finally:
+                response.close()
+        except (TimeoutError, OSError) as exc:
             raise KubeError(0, f"GET {path}: {exc!r}") from exc
         if response.status >= 300:
             raise _status_error(response.status, data)
@@ -180,17 +178,16 @@ class KubeClient:
         self, path: str, query: list[tuple[str, str]], resource_version: str,
         timeout_seconds: int,
     ) -> AsyncGenerator[JSON, None]:
-        aiohttp: Any = importlib.import_module("aiohttp")
         query = [*query, ("watch", "true"), ("allowWatchBookmarks", "true"),
                  ("timeoutSeconds", str(timeout_seconds))]
         if resource_version:
             query.append(("resourceVersion", resource_version))
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30)
+        timeout = StreamTimeout(connect=10, read=timeout_seconds + 30)
         response = await self._send("GET", path, query=query, request_timeout=timeout)
         try:
             if response.status >= 300:
                 raise _status_error(response.status, await response.read())
-            while line := await response.content.readline():
+            while line := await response.readline():
                 if not line.strip():
                     continue
                 event: JSON = json.loads(line)
@@ -201,7 +198,7 @@ class KubeClient:
                         str(status.get("reason", "")),
                     )
                 yield event
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise KubeError(0, f"watch {path}: {exc!r}") from exc
         finally:
             response.close()

@@ -5,7 +5,6 @@ config: the same bearer token or client certificate, and the cluster CA unless t
 
 from __future__ import annotations
 
-import importlib
 import json
 import ssl
 from collections.abc import AsyncIterator
@@ -14,7 +13,7 @@ from typing import Any
 
 from k8s_aggapi import restclient
 from k8s_aggapi.kubeconfig import KubeconfigError
-from k8s_aggapi.restclient import Transport
+from k8s_aggapi.restclient import Response, StreamTimeout, Transport
 
 JSON = dict[str, Any]
 
@@ -52,13 +51,12 @@ class Cluster:
                            ca_file=auth.ca_file)
 
     async def _open(self, path: str, query: list[tuple[str, str]], accept: str,
-                    request_timeout: Any) -> Any:
-        aiohttp: Any = importlib.import_module("aiohttp")
+                    request_timeout: Any) -> Response:
         try:
             response = await self._api.request("GET", path, query=query,
                                                headers={"Accept": accept},
                                                request_timeout=request_timeout)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise APIError(0, f"GET {path}: {exc!r}") from exc
         if response.status >= 300:
             try:
@@ -70,23 +68,22 @@ class Cluster:
 
     async def get(self, path: str, query: list[tuple[str, str]], accept: str,
                   request_timeout: float = 60.0) -> JSON:
-        aiohttp: Any = importlib.import_module("aiohttp")
         response = await self._open(path, query, accept, request_timeout)
         try:
             data: JSON = json.loads(await response.read())
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        except (TimeoutError, OSError, ValueError) as exc:
             raise APIError(0, f"GET {path}: {exc!r}") from exc
+        finally:
+            response.close()
         return data
 
     async def stream(self, path: str, query: list[tuple[str, str]], accept: str,
                      timeout_seconds: int) -> AsyncIterator[JSON]:
         """A watch's events; an ERROR event raises APIError with its code (410: relist)."""
-        aiohttp: Any = importlib.import_module("aiohttp")
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10,
-                                        sock_read=timeout_seconds + 30)
+        timeout = StreamTimeout(connect=10, read=timeout_seconds + 30)
         response = await self._open(path, query, accept, timeout)
         try:
-            while line := await response.content.readline():
+            while line := await response.readline():
                 if not line.strip():
                     continue
                 event: JSON = json.loads(line)
@@ -94,7 +91,7 @@ class Cluster:
                     status = event.get("object") or {}
                     raise APIError(int(status.get("code") or 500), str(status.get("message")))
                 yield event
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise APIError(0, f"watch {path}: {exc!r}") from exc
         finally:
             response.close()

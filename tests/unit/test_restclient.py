@@ -3,6 +3,7 @@ what a kubeconfig names, the library fallback, token rotation, and no kubernetes
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from k8s_aggapi import restclient
 from k8s_aggapi.kubeconfig import KubeconfigError, RestConfig, in_cluster_config, load_kubeconfig
-from k8s_aggapi.restclient import LibraryTransport, RestTransport
+from k8s_aggapi.restclient import LibraryTransport, RestTransport, StreamTimeout
 
 
 def _write(path: Path, cluster: dict[str, Any], user: dict[str, Any]) -> Path:
@@ -148,7 +149,7 @@ async def test_request_sends_token_query_and_json(echo: str) -> None:
     response = await transport.request(
         "POST", "/api/v1/x", query=[("fieldSelector", "status.phase=Running"), ("a", "b c")],
         headers={"Content-Type": "application/json"}, body={"kind": "K"}, request_timeout=5)
-    seen = await response.json()
+    seen = json.loads(await response.read())
     await transport.close()
     assert seen == {"method": "POST", "path": "/api/v1/x",
                     "query": [["fieldSelector", "status.phase=Running"], ["a", "b c"]],
@@ -170,8 +171,8 @@ async def test_connect_picks_the_transport(tmp_path: Path) -> None:
 
 
 def test_a_plain_kubeconfig_does_not_import_the_kubernetes_client(tmp_path: Path) -> None:
-    """The memory claim: the metrics server connected with a token kubeconfig has not
-    loaded the kubernetes package (its models are ~18 MiB)."""
+    """The memory claim: the metrics server connected with a token kubeconfig has loaded
+    neither the kubernetes package (its models are ~18 MiB) nor aiohttp (~14 MiB)."""
     plain = _write(tmp_path / "plain", {"server": "http://127.0.0.1:1"}, {"token": "t"})
     script = (
         "import asyncio, sys\n"
@@ -183,8 +184,125 @@ def test_a_plain_kubeconfig_does_not_import_the_kubernetes_client(tmp_path: Path
         "    assert k is not None\n"
         "    await c.close(); await k.close()\n"
         "asyncio.run(main())\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'kubernetes'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'aiohttp')))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2], timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+class RawServer:
+    """A loopback HTTP server that answers each request with the next canned bytes."""
+
+    def __init__(self, answers: list[bytes], *, close_after: bool = False) -> None:
+        self.answers, self.close_after = answers, close_after
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.url = ""
+        self._server: Any = None
+        self._handlers: list[tuple[asyncio.Task[Any] | None, asyncio.StreamWriter]] = []
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+        for task, writer in self._handlers:
+            writer.transport.abort()
+            if task is not None:
+                task.cancel()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._handlers.append((asyncio.current_task(), writer))
+        try:
+            while self.answers:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                self.requests.append(head + await reader.readexactly(length))
+                answer = self.answers.pop(0)
+                if answer == b"hang":
+                    await asyncio.sleep(30)
+                writer.write(answer)
+                await writer.drain()
+                if self.close_after:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        writer.transport.abort()
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+async def test_connections_are_kept_alive_and_a_stale_one_is_replaced() -> None:
+    async with RawServer([OK, OK]) as server:
+        transport = RestTransport(RestConfig(host=server.url))
+        for _ in range(2):
+            response = await transport.request("GET", "/a")
+            assert (response.status, await response.read()) == (200, b"ok")
+        assert server.connections == 1
+        await transport.close()
+    async with RawServer([OK, OK], close_after=True) as server:
+        transport = RestTransport(RestConfig(host=server.url))
+        for _ in range(2):  # the server closed the first connection after its answer
+            response = await transport.request("POST", "/b", body={"x": 1})
+            assert await response.read() == b"ok"
+        assert server.connections == 2
+        assert server.requests[1].endswith(b'\r\nContent-Length: 8\r\n\r\n{"x": 1}')
+        await transport.close()
+
+
+async def test_a_chunked_body_is_read_line_by_line() -> None:
+    chunks = [b'{"a":', b'1}\n{"b":2}\n{"c"', b":3}\n"]
+    body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+    async with RawServer([answer, OK]) as server:
+        transport = RestTransport(RestConfig(host=server.url))
+        response = await transport.request("GET", "/w", request_timeout=StreamTimeout(5, 5))
+        lines = [line async for line in _lines(response)]
+        assert lines == [b'{"a":1}\n', b'{"b":2}\n', b'{"c":3}\n']
+        again = await transport.request("GET", "/x")  # the connection was given back
+        assert await again.read() == b"ok"
+        assert server.connections == 1
+        await transport.close()
+
+
+async def _lines(response: Any) -> AsyncIterator[bytes]:
+    while line := await response.readline():
+        yield line
+
+
+async def test_a_close_delimited_body_and_errors() -> None:
+    async with RawServer([b"HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\nnope"],
+                         close_after=True) as server:
+        transport = RestTransport(RestConfig(host=server.url))
+        response = await transport.request("GET", "/c")
+        assert (response.status, await response.read()) == (404, b"nope")
+        await transport.close()
+    async with RawServer([b"SSH-2.0-OpenSSH\r\n\r\n"]) as server:
+        transport = RestTransport(RestConfig(host=server.url))
+        with pytest.raises(restclient.TransportError, match="not an HTTP"):
+            await transport.request("GET", "/d")
+        await transport.close()
+    async with RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"],
+                         close_after=True) as server:
+        transport = RestTransport(RestConfig(host=server.url))
+        response = await transport.request("GET", "/e")
+        with pytest.raises(restclient.TransportError, match="closed before the body"):
+            await response.read()
+        await transport.close()
+
+
+async def test_a_silent_server_times_out() -> None:
+    async with RawServer([b"hang"]) as server:
+        transport = RestTransport(RestConfig(host=server.url))
+        with pytest.raises(TimeoutError):
+            await transport.request("GET", "/f", request_timeout=0.2)
+        await transport.close()
+    with pytest.raises(ConnectionRefusedError):  # an OSError, which the callers catch
+        await RestTransport(RestConfig(host="http://127.0.0.1:1")).request("GET", "/")

@@ -323,7 +323,11 @@ class RestTransport:
         for line in header_lines:
             name, _, value = line.partition(":")
             fields[name.strip().lower()] = value.strip()
-        return StreamResponse(self, conn, int(parts[1]), fields, deadline, read, method)
+        try:
+            return StreamResponse(self, conn, int(parts[1]), fields, deadline, read, method)
+        except ValueError as exc:  # a Content-Length that is not a number
+            conn.abort()
+            raise TransportError(f"invalid response headers: {exc}") from exc
 
     async def auth(self) -> Auth:
         return Auth(token=await self.token(), cert_file=self.config.cert_file,

@@ -289,6 +289,11 @@ async def test_a_close_delimited_body_and_errors() -> None:
         with pytest.raises(restclient.TransportError, match="not an HTTP"):
             await transport.request("GET", "/d")
         await transport.close()
+    async with RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\nx"]) as server:
+        transport = RestTransport(RestConfig(host=server.url))
+        with pytest.raises(restclient.TransportError, match="invalid response headers"):
+            await transport.request("GET", "/d")
+        await transport.close()
     async with RawServer([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"],
                          close_after=True) as server:
         transport = RestTransport(RestConfig(host=server.url))

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from k8s_aggapi import restclient
 from k8s_aggapi.kubeconfig import KubeconfigError
-from k8s_aggapi.restclient import Response, StreamTimeout, Transport
+from k8s_aggapi.restclient import Auth, Response, StreamTimeout, Transport
 
 JSON = dict[str, Any]
 
@@ -24,14 +23,7 @@ class APIError(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """What the kubelet client takes from the rest config."""
-
-    token: str = ""
-    cert_file: str = ""
-    key_file: str = ""
-    ca_file: str = ""
+Credentials = Auth  # what the kubelet client takes from the rest config (upstream copies it)
 
 
 class Cluster:
@@ -46,9 +38,7 @@ class Cluster:
         return self._api.host
 
     async def credentials(self) -> Credentials:
-        auth = await self._api.auth()
-        return Credentials(token=auth.token, cert_file=auth.cert_file, key_file=auth.key_file,
-                           ca_file=auth.ca_file)
+        return await self._api.auth()
 
     async def _open(self, path: str, query: list[tuple[str, str]], accept: str,
                     request_timeout: Any) -> Response:

@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from k8s_aggapi.conversion.converter import KindConverter
 from k8s_aggapi.storage import interface as st
+from k8s_aggapi.storage.subscriber import forward_push
 
 _API_VERSION = operator.itemgetter("apiVersion")
 
@@ -91,6 +92,8 @@ class ConvertingStorage:
         return self._out(await self.backend.delete(key, expected_revision=expected_revision))
 
     async def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[st.Event]:
+        # an offered push goes on to the backend for the events yielded as they came
+        forward_push(self, self.backend, self._unchanged)
         events = self.backend.watch(prefix, after_revision=after_revision)
         try:
             async for event in events:
@@ -101,6 +104,10 @@ class ConvertingStorage:
         finally:
             if isinstance(events, AsyncGenerator):  # the backend's watch ends with ours
                 await events.aclose()
+
+    def _unchanged(self, event: st.Event) -> bool:
+        return self._out(event.object) is event.object and (
+            event.prev is None or self._out(event.prev) is event.prev)
 
     async def current_revision(self) -> int:
         return await self.backend.current_revision()

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import random
-from collections.abc import AsyncIterator, Callable
+import types
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from typing import Any
 
 import orjson
 
 from k8s_aggapi.registry.rest import Object, WatchEvent
+from k8s_aggapi.storage.interface import Event
 from k8s_aggapi.storage.subscriber import more_queued
 
 Send = Callable[[dict[str, Any]], Any]
@@ -62,9 +65,11 @@ FRAMES = Frames()
 
 
 class _Out:
-    """The lines not yet written, and the resourceVersion of the last one that was."""
+    """The lines not yet written, and the resourceVersion of the last one that was; a write
+    the push path began that had to wait (`pending`), and whether writes are under way."""
 
-    __slots__ = ("_flushes", "_scheduled", "chunks", "rv", "send", "sent_rv")
+    __slots__ = ("_flushes", "_scheduled", "chunks", "closed", "pending", "rv", "send",
+                 "sending", "sent_rv")
 
     def __init__(self, send: Send) -> None:
         self.send = send
@@ -72,15 +77,38 @@ class _Out:
         self.rv = self.sent_rv = ""
         self._scheduled = False
         self._flushes: set[asyncio.Future[None]] = set()
+        self.pending: asyncio.Future[None] | None = None
+        self.sending = 0
+        self.closed = False
+
+    async def write(self, body: bytes) -> None:
+        """One body message, after any pushed write still under way (the order it came in)."""
+        self.sending += 1
+        try:
+            await self.settle()
+            await self.send({"type": "http.response.body", "body": body, "more_body": True})
+        finally:
+            self.sending -= 1
+
+    async def settle(self) -> None:
+        """Wait for a pushed write that had to wait; raise what it raised."""
+        pending = self.pending
+        if pending is not None:
+            try:
+                await pending
+            finally:
+                if self.pending is pending:
+                    self.pending = None
 
     async def flush(self) -> None:
         chunks = self.chunks
         if not chunks:
+            if self.pending is not None:
+                await self.settle()
             return
         self.chunks = []
         self.sent_rv = self.rv
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        await self.send({"type": "http.response.body", "body": body, "more_body": True})
+        await self.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
     def flush_when_idle(self) -> None:
         """More events were said to be queued, but the filters above the storage may drop
@@ -101,6 +129,67 @@ class _Out:
         if not flush.cancelled():
             flush.exception()  # a client gone: the request's own send says so next
 
+    def push(self, type_: str, obj: Object) -> bool:
+        """Write one event now, from outside this watch's task (the storage's fan-out, while
+        the task waits on its empty queue): the frame as the task would have written it, its
+        body message sent by driving `send` by hand. A `send` that has to wait (the client
+        is not reading: flow control) goes on in a task of its own, which every later write
+        waits for. False when a write of this watch is under way: the event goes the queued
+        way, behind it."""
+        if self.closed or self.chunks or self.sending or self._flushes:
+            return False
+        pending = self.pending
+        if pending is not None:
+            if not pending.done() or pending.cancelled() or pending.exception() is not None:
+                return False  # the task raises it when it next writes
+            self.pending = None
+        self.rv = self.sent_rv = str(obj.get("metadata", {}).get("resourceVersion", self.rv))
+        coro = self.send({"type": "http.response.body", "body": FRAMES.line(type_, obj),
+                          "more_body": True})
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            return True
+        except Exception as exc:  # as the task's own write would have raised it
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            self.pending = failed
+            return False  # queued: the task wakes, and its next write raises `exc`
+        self.pending = asyncio.ensure_future(_resumed(coro, waiting))
+        return True
+
+
+@types.coroutine
+def _suspended(coro: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, None, None]:
+    """Go on with `coro`, driven by hand until it yielded `waiting` (the future it waits for,
+    or None for a bare yield): this generator yields it to its task, which resumes it when
+    `waiting` is done, then hands over to `coro` itself."""
+    try:
+        yield waiting
+    except BaseException:
+        coro.close()
+        raise
+    yield from coro
+
+
+async def _resumed(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
+    await _suspended(coro, waiting)
+
+
+class WatchPush:
+    """The watch endpoint's sink (`storage.subscriber.Sink`) for a watch whose events are
+    written as they come (JSON objects, no per-watcher shape): the storage's fan-out calls it
+    while the watch's task waits, and it writes the event's shared frame at once."""
+
+    __slots__ = ("out",)
+
+    def __init__(self) -> None:
+        self.out: _Out | None = None
+
+    def __call__(self, event: Event) -> bool:
+        out = self.out
+        return out is not None and out.push(event.type, event.object)
+
 
 async def _wait_disconnect(receive: Receive) -> None:
     while True:
@@ -115,8 +204,7 @@ async def _bookmarks(out: _Out, bookmark: Callable[[str], Object], interval: flo
         if out.sent_rv or out.rv:
             await out.flush()
             line = orjson.dumps({"type": "BOOKMARK", "object": bookmark(out.sent_rv)})
-            await out.send({"type": "http.response.body", "body": line + b"\n",
-                            "more_body": True})
+            await out.write(line + b"\n")
 
 
 async def stream_watch(
@@ -129,6 +217,7 @@ async def stream_watch(
     duration: float | None,
     bookmark_interval: float = BOOKMARK_INTERVAL,
     body_send: Send | None = None,
+    push: WatchPush | None = None,
 ) -> None:
     """Write `events` to the client until timeout or disconnect; `transform` shapes objects
     (Table, PartialObjectMetadata or identity); `bookmark(rv)` makes a bookmark object.
@@ -138,7 +227,11 @@ async def stream_watch(
     outside those wrappers: `request.context.RAW_SEND`), go straight to it: per watcher and
     event one coroutine frame less, and nothing a wrapper does per body message is lost (the
     response middleware records status and duration from the start and the end, not per
-    chunk, as upstream's WATCH metrics are taken when the request ends)."""
+    chunk, as upstream's WATCH metrics are taken when the request ends).
+
+    `push`, when given, was offered to the storage for these events
+    (`storage.subscriber.offer_push`), and `transform` is the identity: while this task waits
+    for events, the storage's fan-out may write them through it instead (see `_Out.push`)."""
     await send({
         "type": "http.response.start",
         "status": 200,
@@ -157,12 +250,14 @@ async def stream_watch(
     def stop(_: object = None) -> None:  # the timeout, or the client went away
         nonlocal stopped
         if not stopped:
-            stopped = True
+            stopped = out.closed = True
             task.cancel()
 
     if body_send is not None:
         send = body_send
     out = _Out(send)
+    if push is not None and inspect.iscoroutinefunction(send):  # driven by hand: a coroutine
+        push.out = out
     helpers = [asyncio.ensure_future(_wait_disconnect(receive))]
     helpers[0].add_done_callback(stop)
     if bookmark is not None:
@@ -195,9 +290,11 @@ async def stream_watch(
             await out.flush()  # what came before the error, then the error itself
         raise
     finally:
-        stopped = True  # from here on, a late disconnect or timeout cancels nothing
+        stopped = out.closed = True  # from here on, a late disconnect or timeout cancels nothing
+        if push is not None:
+            push.out = None
         timer.cancel()
-        for helper in (*helpers, *out._flushes):
+        for helper in (*helpers, *out._flushes, *([out.pending] if out.pending else [])):
             helper.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await helper

@@ -106,8 +106,10 @@ class ConvertingStorage:
                 await events.aclose()
 
     def _unchanged(self, event: st.Event) -> bool:
-        return self._out(event.object) is event.object and (
-            event.prev is None or self._out(event.prev) is event.prev)
+        """Whether `watch` yields `event` as it came (`_out` keeps both objects)."""
+        version, prev = self._api_version, event.prev
+        return event.object.get("apiVersion") == version and (
+            prev is None or prev.get("apiVersion") == version)
 
     async def current_revision(self) -> int:
         return await self.backend.current_revision()

@@ -44,6 +44,7 @@ class Frames:
     def __init__(self, size: int = FRAMES_KEPT) -> None:
         self.size = size
         self._lines: dict[tuple[str, int], tuple[Object, bytes]] = {}
+        self._last: tuple[str, Object, bytes, str | None] | None = None
         self.hits = self.misses = 0
 
     def line(self, type_: str, obj: Object) -> bytes:
@@ -61,6 +62,23 @@ class Frames:
         return line
 
 
+    def pushed(self, type_: str, obj: Object) -> tuple[bytes, str | None]:
+        """`line`, and the object's resourceVersion, for the push path: the fan-out asks
+        for one event once per watcher in a row, so the last answer is kept at hand."""
+        last = self._last
+        if last is not None and last[1] is obj and last[0] == type_:
+            return last[2], last[3]
+        meta = obj.get("metadata")
+        rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        answer = (type_, obj, self.line(type_, obj), None if rv is None else str(rv))
+        self._last = answer
+        return answer[2], answer[3]
+
+
+async def _unbound(message: dict[str, Any]) -> None:
+    raise RuntimeError("a watch writer used before its stream began")
+
+
 FRAMES = Frames()
 
 
@@ -68,18 +86,18 @@ class _Out:
     """The lines not yet written, and the resourceVersion of the last one that was; a write
     the push path began that had to wait (`pending`), and whether writes are under way."""
 
-    __slots__ = ("_flushes", "_scheduled", "chunks", "closed", "pending", "rv", "send",
+    __slots__ = ("_flushes", "_scheduled", "chunks", "pending", "pushing", "rv", "send",
                  "sending", "sent_rv")
 
-    def __init__(self, send: Send) -> None:
-        self.send = send
+    def __init__(self, send: Send | None) -> None:
+        self.send: Send = send or _unbound
         self.chunks: list[bytes] = []
         self.rv = self.sent_rv = ""
         self._scheduled = False
         self._flushes: set[asyncio.Future[None]] = set()
         self.pending: asyncio.Future[None] | None = None
         self.sending = 0
-        self.closed = False
+        self.pushing = False  # the push sink writes (while the stream runs, on a coroutine send)
 
     async def write(self, body: bytes) -> None:
         """One body message, after any pushed write still under way (the order it came in)."""
@@ -129,23 +147,25 @@ class _Out:
         if not flush.cancelled():
             flush.exception()  # a client gone: the request's own send says so next
 
-    def push(self, type_: str, obj: Object) -> bool:
-        """Write one event now, from outside this watch's task (the storage's fan-out, while
-        the task waits on its empty queue): the frame as the task would have written it, its
-        body message sent by driving `send` by hand. A `send` that has to wait (the client
-        is not reading: flow control) goes on in a task of its own, which every later write
-        waits for. False when a write of this watch is under way: the event goes the queued
-        way, behind it."""
-        if self.closed or self.chunks or self.sending or self._flushes:
+    def __call__(self, event: Event) -> bool:
+        """The push sink (`storage.subscriber.Sink`): write one event now, from outside this
+        watch's task (the storage's fan-out, while the task waits on its empty queue): the
+        frame as the task would have written it, its body message sent by driving `send` by
+        hand. A `send` that has to wait (the client is not reading: flow control) goes on in
+        a task of its own, which every later write waits for. False when pushing is off or a
+        write of this watch is under way: the event goes the queued way, behind it."""
+        if not self.pushing or self.chunks or self.sending or self._flushes:
             return False
         pending = self.pending
         if pending is not None:
             if not pending.done() or pending.cancelled() or pending.exception() is not None:
                 return False  # the task raises it when it next writes
             self.pending = None
-        self.rv = self.sent_rv = str(obj.get("metadata", {}).get("resourceVersion", self.rv))
-        coro = self.send({"type": "http.response.body", "body": FRAMES.line(type_, obj),
-                          "more_body": True})
+        line, rv = FRAMES.pushed(event.type, event.object)
+        if rv is not None:
+            self.rv = rv
+        self.sent_rv = self.rv
+        coro = self.send({"type": "http.response.body", "body": line, "more_body": True})
         try:
             waiting = coro.send(None)
         except StopIteration:
@@ -157,6 +177,15 @@ class _Out:
             return False  # queued: the task wakes, and its next write raises `exc`
         self.pending = asyncio.ensure_future(_resumed(coro, waiting))
         return True
+
+
+class WatchPush(_Out):
+    """A watch's writer made before its stream (`stream_watch(push=...)`), so that it can be
+    offered to the storage as the sink of a watch whose events are written as they come (JSON
+    objects, no shape per watcher): `storage.subscriber.offer_push(watcher, push)`."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
 
 
 @types.coroutine
@@ -174,21 +203,6 @@ def _suspended(coro: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, 
 
 async def _resumed(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
     await _suspended(coro, waiting)
-
-
-class WatchPush:
-    """The watch endpoint's sink (`storage.subscriber.Sink`) for a watch whose events are
-    written as they come (JSON objects, no per-watcher shape): the storage's fan-out calls it
-    while the watch's task waits, and it writes the event's shared frame at once."""
-
-    __slots__ = ("out",)
-
-    def __init__(self) -> None:
-        self.out: _Out | None = None
-
-    def __call__(self, event: Event) -> bool:
-        out = self.out
-        return out is not None and out.push(event.type, event.object)
 
 
 async def _wait_disconnect(receive: Receive) -> None:
@@ -250,14 +264,14 @@ async def stream_watch(
     def stop(_: object = None) -> None:  # the timeout, or the client went away
         nonlocal stopped
         if not stopped:
-            stopped = out.closed = True
+            stopped, out.pushing = True, False
             task.cancel()
 
     if body_send is not None:
         send = body_send
-    out = _Out(send)
-    if push is not None and inspect.iscoroutinefunction(send):  # driven by hand: a coroutine
-        push.out = out
+    out = _Out(send) if push is None else push
+    out.send = send
+    out.pushing = push is not None and inspect.iscoroutinefunction(send)  # driven by hand
     helpers = [asyncio.ensure_future(_wait_disconnect(receive))]
     helpers[0].add_done_callback(stop)
     if bookmark is not None:
@@ -290,9 +304,8 @@ async def stream_watch(
             await out.flush()  # what came before the error, then the error itself
         raise
     finally:
-        stopped = out.closed = True  # from here on, a late disconnect or timeout cancels nothing
-        if push is not None:
-            push.out = None
+        stopped, out.pushing = True, False  # from here on, a late disconnect or timeout
+        # cancels nothing, and nothing is pushed
         timer.cancel()
         for helper in (*helpers, *out._flushes, *([out.pending] if out.pending else [])):
             helper.cancel()

@@ -94,17 +94,6 @@ class Subscriber:
         self.idle = False
 
 
-def _push(subscriber: Subscriber, sink: Sink, event: Event) -> bool:
-    try:
-        pushed = sink(event)
-    except Exception:  # a sink's bug: the event goes the queued way, the fan-out goes on
-        log.exception("watch push to %r failed", subscriber.prefix)
-        return False
-    if pushed:
-        subscriber.last = event.revision
-    return pushed
-
-
 def deliver(subscribers: set[Subscriber], event: Event) -> None:
     """Give `event` to each subscriber whose prefix holds its key (a BOOKMARK to all): through
     its sink when its task is idle (push), else into its queue. One whose queue is full is
@@ -114,10 +103,15 @@ def deliver(subscribers: set[Subscriber], event: Event) -> None:
     bookmark = event.type == "BOOKMARK"
     for subscriber in subscribers:
         if bookmark or event.key.startswith(subscriber.prefix):
-            sink = subscriber.sink
-            if (sink is not None and subscriber.idle and not bookmark
-                    and event.revision > subscriber.last and _push(subscriber, sink, event)):
-                continue
+            if subscriber.idle and not bookmark and event.revision > subscriber.last:
+                try:
+                    pushed = subscriber.sink(event)  # type: ignore[misc]  # idle: has a sink
+                except Exception:  # a sink's bug: this event goes the queued way
+                    log.exception("watch push to %r failed", subscriber.prefix)
+                    pushed = False
+                if pushed:
+                    subscriber.last = event.revision
+                    continue
             try:
                 subscriber.put(event)
             except asyncio.QueueFull:

@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from k8s_aggapi.conversion.converter import KindConverter
 from k8s_aggapi.storage import interface as st
-from k8s_aggapi.storage.subscriber import forward_push
+from k8s_aggapi.storage.subscriber import Guard, forward_push
 
 _API_VERSION = operator.itemgetter("apiVersion")
 
@@ -33,6 +33,7 @@ class ConvertingStorage:
         self.storage_version = storage_version
         self.version = version or converter.hub
         self._api_version = converter.api_version(self.version)
+        self._guard = Guard(self._unchanged)  # a push offer's test, one per event
 
     def _in(self, obj: st.Object) -> st.Object:
         return self.converter.convert(obj, self.storage_version)
@@ -93,7 +94,7 @@ class ConvertingStorage:
 
     async def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[st.Event]:
         # an offered push goes on to the backend for the events yielded as they came
-        forward_push(self, self.backend, self._unchanged)
+        forward_push(self, self.backend, self._guard)
         events = self.backend.watch(prefix, after_revision=after_revision)
         try:
             async for event in events:

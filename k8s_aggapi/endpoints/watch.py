@@ -11,6 +11,14 @@ task iterates the events itself (one wake-up per batch, no task or future per ev
 writes the events queued behind one another in one body message (the storage's hint,
 `more_queued`). A slow client is the storage's to bound: its watch queue holds at most
 `--watch-queue-length` events, then the watcher is ended, as upstream's cacher ends it.
+
+Push: a watch whose events go out as they come (JSON objects, no Table, no
+PartialObjectMetadata, nothing filtered or converted per watcher on the way) offers its writer
+to the storage as a sink (`storage.subscriber.offer_push`). While its task waits on an empty
+queue, the storage's fan-out writes each event through it, driving the server's `send`
+coroutine by hand: no queue put, no task wake-up, no generator frames per watcher and event.
+A `send` that has to wait (flow control) goes on in a task of its own; the events behind it
+take the queued way, and every later write waits for it, so the order holds.
 """
 
 from __future__ import annotations
@@ -61,7 +69,6 @@ class Frames:
         lines[key] = (obj, line)
         return line
 
-
     def pushed(self, type_: str, obj: Object) -> tuple[bytes, str | None]:
         """`line`, and the object's resourceVersion, for the push path: the fan-out asks
         for one event once per watcher in a row, so the last answer is kept at hand."""
@@ -80,6 +87,7 @@ async def _unbound(message: dict[str, Any]) -> None:
 
 
 FRAMES = Frames()
+_DONE = object()
 
 
 class _Out:
@@ -161,20 +169,24 @@ class _Out:
             if not pending.done() or pending.cancelled() or pending.exception() is not None:
                 return False  # the task raises it when it next writes
             self.pending = None
-        line, rv = FRAMES.pushed(event.type, event.object)
+        type_, obj, last = event.type, event.object, FRAMES._last  # `Frames.pushed`, inline
+        if last is not None and last[1] is obj and last[0] == type_:
+            line, rv = last[2], last[3]
+        else:
+            line, rv = FRAMES.pushed(type_, obj)
         if rv is not None:
             self.rv = rv
         self.sent_rv = self.rv
         coro = self.send({"type": "http.response.body", "body": line, "more_body": True})
-        try:
-            waiting = coro.send(None)
-        except StopIteration:
-            return True
+        try:  # one step: a coroutine that returns gives `_DONE`, with no StopIteration raised
+            waiting = next(coro.__await__(), _DONE)
         except Exception as exc:  # as the task's own write would have raised it
             failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(exc)
             self.pending = failed
             return False  # queued: the task wakes, and its next write raises `exc`
+        if waiting is _DONE:
+            return True
         self.pending = asyncio.ensure_future(_resumed(coro, waiting))
         return True
 
@@ -245,7 +257,7 @@ async def stream_watch(
 
     `push`, when given, was offered to the storage for these events
     (`storage.subscriber.offer_push`), and `transform` is the identity: while this task waits
-    for events, the storage's fan-out may write them through it instead (see `_Out.push`)."""
+    for events, the storage's fan-out may write them through it instead (`_Out.__call__`)."""
     await send({
         "type": "http.response.start",
         "status": 200,

@@ -4,7 +4,8 @@ Single process, no persistence. Revisions grow by one per write, like etcd's. Th
 `history` writes are kept as events and as per-key versions, so a watch resumes and a read
 (`get`/`list` with `at_revision`) sees one past revision; older ones fail with `Expired` (HTTP
 410 upstream), as etcd's compaction does. A watcher that falls `watch_queue_length` events
-behind is ended, as upstream's cacher ends it.
+behind is ended, as upstream's cacher ends it. A watcher idle on its empty queue whose
+endpoint offered a sink (`subscriber.offer_push`) has its events written by the write itself.
 """
 
 from __future__ import annotations

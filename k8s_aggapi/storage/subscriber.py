@@ -58,18 +58,31 @@ def take_push(source: object) -> Sink | None:
     return offer.sink
 
 
-def forward_push(source: object, inner: object,
-                 keep: Callable[[Event], bool] | None = None) -> None:
+class Guard:
+    """A layer's test of the events it would yield unchanged (`keep`), asked once per event
+    for all the watchers it passed an offer on for (the fan-out asks for each in a row)."""
+
+    __slots__ = ("event", "keep", "ok")
+
+    def __init__(self, keep: Callable[[Event], bool]) -> None:
+        self.keep = keep
+        self.event: Event | None = None
+        self.ok = False
+
+
+def forward_push(source: object, inner: object, guard: Guard | None = None) -> None:
     """Pass an offer made to `source` on to `inner`, whose events `source` yields as they
-    are; `keep(event)` False sends that event the queued way (a layer would change it)."""
+    are; an event `guard` does not keep goes the queued way (the layer would change it)."""
     sink = take_push(source)
     if sink is None:
         return
-    if keep is not None:
-        plain = sink
+    if guard is not None:
+        plain, keep = sink, guard.keep
 
         def sink(event: Event) -> bool:
-            return keep(event) and plain(event)
+            if event is not guard.event:
+                guard.ok, guard.event = keep(event), event
+            return guard.ok and plain(event)
     offer_push(inner, sink)
 
 

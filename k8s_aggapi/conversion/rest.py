@@ -32,6 +32,7 @@ from k8s_aggapi.registry.rest import (
     WatchEvent,
 )
 from k8s_aggapi.registry.store import RECORDED, Store, track_managed_fields
+from k8s_aggapi.storage.subscriber import forward_push, take_push
 
 
 class VersionedREST(Getter, Lister, Watcher, Creater, Updater, Deleter, CollectionDeleter):
@@ -91,7 +92,9 @@ class VersionedREST(Getter, Lister, Watcher, Creater, Updater, Deleter, Collecti
 
     def watch(self, ctx: RequestContext, options: ListOptions) -> AsyncIterator[WatchEvent]:
         if self.reader is not None:
+            forward_push(self, self.reader)  # the reader's events, as they are
             return self.reader.watch(ctx, options)
+        take_push(self)  # converted per watcher: the queued way
         return self._watch(ctx, options)
 
     async def _watch(self, ctx: RequestContext, options: ListOptions) -> AsyncIterator[WatchEvent]:

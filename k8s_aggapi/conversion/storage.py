@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 from k8s_aggapi.conversion.converter import KindConverter
 from k8s_aggapi.storage import interface as st
+from k8s_aggapi.storage.subscriber import Guard, forward_push
 
 _API_VERSION = operator.itemgetter("apiVersion")
 
@@ -32,6 +33,7 @@ class ConvertingStorage:
         self.storage_version = storage_version
         self.version = version or converter.hub
         self._api_version = converter.api_version(self.version)
+        self._guard = Guard(self._unchanged)  # a push offer's test, one per event
 
     def _in(self, obj: st.Object) -> st.Object:
         return self.converter.convert(obj, self.storage_version)
@@ -91,6 +93,8 @@ class ConvertingStorage:
         return self._out(await self.backend.delete(key, expected_revision=expected_revision))
 
     async def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[st.Event]:
+        # an offered push goes on to the backend for the events yielded as they came
+        forward_push(self, self.backend, self._guard)
         events = self.backend.watch(prefix, after_revision=after_revision)
         try:
             async for event in events:
@@ -101,6 +105,12 @@ class ConvertingStorage:
         finally:
             if isinstance(events, AsyncGenerator):  # the backend's watch ends with ours
                 await events.aclose()
+
+    def _unchanged(self, event: st.Event) -> bool:
+        """Whether `watch` yields `event` as it came (`_out` keeps both objects)."""
+        version, prev = self._api_version, event.prev
+        return event.object.get("apiVersion") == version and (
+            prev is None or prev.get("apiVersion") == version)
 
     async def current_revision(self) -> int:
         return await self.backend.current_revision()

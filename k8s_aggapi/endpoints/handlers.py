@@ -42,7 +42,7 @@ from k8s_aggapi.endpoints.responses import (
     send_json,
     send_parts,
 )
-from k8s_aggapi.endpoints.watch import stream_watch
+from k8s_aggapi.endpoints.watch import WatchPush, stream_watch
 from k8s_aggapi.limits import DEFAULT_LIMITS, ServerLimits
 from k8s_aggapi.patching import apply as ssa
 from k8s_aggapi.patching import managedfields, schema
@@ -54,6 +54,7 @@ from k8s_aggapi.registry.table import INCLUDE_OBJECT, list_table, partial_metada
 from k8s_aggapi.registry.validation import is_dns1123_label
 from k8s_aggapi.registry.watch import bookmark_object
 from k8s_aggapi.request import context
+from k8s_aggapi.storage.subscriber import offer_push
 
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 _WRITE_OPTIONS = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
@@ -337,12 +338,17 @@ class Handler:
         def bookmark(rv: str) -> rest.Object:
             return bookmark_object(kind, api_version, rv)
 
-        events = _served(self.rest.watcher).watch(self.ctx, options)
+        watcher = _served(self.rest.watcher)
+        push = None
+        if target is Target.OBJECT:  # the objects as they come: the storage may write them
+            push = WatchPush()
+            offer_push(watcher, push)
+        events = watcher.watch(self.ctx, options)
         await stream_watch(
             events, self.send, self.receive, transform=transform,
             bookmark=bookmark if options.allow_watch_bookmarks else None,
             duration=float(options.timeout_seconds) if options.timeout_seconds else None,
-            body_send=self.scope.get(context.RAW_SEND),
+            body_send=self.scope.get(context.RAW_SEND), push=push,
         )
 
     def _check_type(self, body: dict[str, Any]) -> None:

@@ -11,19 +11,30 @@ task iterates the events itself (one wake-up per batch, no task or future per ev
 writes the events queued behind one another in one body message (the storage's hint,
 `more_queued`). A slow client is the storage's to bound: its watch queue holds at most
 `--watch-queue-length` events, then the watcher is ended, as upstream's cacher ends it.
+
+Push: a watch whose events go out as they come (JSON objects, no Table, no
+PartialObjectMetadata, nothing filtered or converted per watcher on the way) offers its writer
+to the storage as a sink (`storage.subscriber.offer_push`). While its task waits on an empty
+queue, the storage's fan-out writes each event through it, driving the server's `send`
+coroutine by hand: no queue put, no task wake-up, no generator frames per watcher and event.
+A `send` that has to wait (flow control) goes on in a task of its own; the events behind it
+take the queued way, and every later write waits for it, so the order holds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import random
-from collections.abc import AsyncIterator, Callable
+import types
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from typing import Any
 
 import orjson
 
 from k8s_aggapi.registry.rest import Object, WatchEvent
+from k8s_aggapi.storage.interface import Event
 from k8s_aggapi.storage.subscriber import more_queued
 
 Send = Callable[[dict[str, Any]], Any]
@@ -41,6 +52,7 @@ class Frames:
     def __init__(self, size: int = FRAMES_KEPT) -> None:
         self.size = size
         self._lines: dict[tuple[str, int], tuple[Object, bytes]] = {}
+        self._last: tuple[str, Object, bytes, str | None] | None = None
         self.hits = self.misses = 0
 
     def line(self, type_: str, obj: Object) -> bytes:
@@ -57,30 +69,72 @@ class Frames:
         lines[key] = (obj, line)
         return line
 
+    def pushed(self, type_: str, obj: Object) -> tuple[bytes, str | None]:
+        """`line`, and the object's resourceVersion, for the push path: the fan-out asks
+        for one event once per watcher in a row, so the last answer is kept at hand."""
+        last = self._last
+        if last is not None and last[1] is obj and last[0] == type_:
+            return last[2], last[3]
+        meta = obj.get("metadata")
+        rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        answer = (type_, obj, self.line(type_, obj), None if rv is None else str(rv))
+        self._last = answer
+        return answer[2], answer[3]
+
+
+async def _unbound(message: dict[str, Any]) -> None:
+    raise RuntimeError("a watch writer used before its stream began")
+
 
 FRAMES = Frames()
+_DONE = object()
 
 
 class _Out:
-    """The lines not yet written, and the resourceVersion of the last one that was."""
+    """The lines not yet written, and the resourceVersion of the last one that was; a write
+    the push path began that had to wait (`pending`), and whether writes are under way."""
 
-    __slots__ = ("_flushes", "_scheduled", "chunks", "rv", "send", "sent_rv")
+    __slots__ = ("_flushes", "_scheduled", "chunks", "pending", "pushing", "rv", "send",
+                 "sending", "sent_rv")
 
-    def __init__(self, send: Send) -> None:
-        self.send = send
+    def __init__(self, send: Send | None) -> None:
+        self.send: Send = send or _unbound
         self.chunks: list[bytes] = []
         self.rv = self.sent_rv = ""
         self._scheduled = False
         self._flushes: set[asyncio.Future[None]] = set()
+        self.pending: asyncio.Future[None] | None = None
+        self.sending = 0
+        self.pushing = False  # the push sink writes (while the stream runs, on a coroutine send)
+
+    async def write(self, body: bytes) -> None:
+        """One body message, after any pushed write still under way (the order it came in)."""
+        self.sending += 1
+        try:
+            await self.settle()
+            await self.send({"type": "http.response.body", "body": body, "more_body": True})
+        finally:
+            self.sending -= 1
+
+    async def settle(self) -> None:
+        """Wait for a pushed write that had to wait; raise what it raised."""
+        pending = self.pending
+        if pending is not None:
+            try:
+                await pending
+            finally:
+                if self.pending is pending:
+                    self.pending = None
 
     async def flush(self) -> None:
         chunks = self.chunks
         if not chunks:
+            if self.pending is not None:
+                await self.settle()
             return
         self.chunks = []
         self.sent_rv = self.rv
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        await self.send({"type": "http.response.body", "body": body, "more_body": True})
+        await self.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
     def flush_when_idle(self) -> None:
         """More events were said to be queued, but the filters above the storage may drop
@@ -101,6 +155,67 @@ class _Out:
         if not flush.cancelled():
             flush.exception()  # a client gone: the request's own send says so next
 
+    def __call__(self, event: Event) -> bool:
+        """The push sink (`storage.subscriber.Sink`): write one event now, from outside this
+        watch's task (the storage's fan-out, while the task waits on its empty queue): the
+        frame as the task would have written it, its body message sent by driving `send` by
+        hand. A `send` that has to wait (the client is not reading: flow control) goes on in
+        a task of its own, which every later write waits for. False when pushing is off or a
+        write of this watch is under way: the event goes the queued way, behind it."""
+        if not self.pushing or self.chunks or self.sending or self._flushes:
+            return False
+        pending = self.pending
+        if pending is not None:
+            if not pending.done() or pending.cancelled() or pending.exception() is not None:
+                return False  # the task raises it when it next writes
+            self.pending = None
+        type_, obj, last = event.type, event.object, FRAMES._last  # `Frames.pushed`, inline
+        if last is not None and last[1] is obj and last[0] == type_:
+            line, rv = last[2], last[3]
+        else:
+            line, rv = FRAMES.pushed(type_, obj)
+        if rv is not None:
+            self.rv = rv
+        self.sent_rv = self.rv
+        coro = self.send({"type": "http.response.body", "body": line, "more_body": True})
+        try:  # one step: a coroutine that returns gives `_DONE`, with no StopIteration raised
+            waiting = next(coro.__await__(), _DONE)
+        except Exception as exc:  # as the task's own write would have raised it
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            self.pending = failed
+            return False  # queued: the task wakes, and its next write raises `exc`
+        if waiting is _DONE:
+            return True
+        self.pending = asyncio.ensure_future(_resumed(coro, waiting))
+        return True
+
+
+class WatchPush(_Out):
+    """A watch's writer made before its stream (`stream_watch(push=...)`), so that it can be
+    offered to the storage as the sink of a watch whose events are written as they come (JSON
+    objects, no shape per watcher): `storage.subscriber.offer_push(watcher, push)`."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+
+@types.coroutine
+def _suspended(coro: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, None, None]:
+    """Go on with `coro`, driven by hand until it yielded `waiting` (the future it waits for,
+    or None for a bare yield): this generator yields it to its task, which resumes it when
+    `waiting` is done, then hands over to `coro` itself."""
+    try:
+        yield waiting
+    except BaseException:
+        coro.close()
+        raise
+    yield from coro
+
+
+async def _resumed(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
+    await _suspended(coro, waiting)
+
 
 async def _wait_disconnect(receive: Receive) -> None:
     while True:
@@ -115,8 +230,7 @@ async def _bookmarks(out: _Out, bookmark: Callable[[str], Object], interval: flo
         if out.sent_rv or out.rv:
             await out.flush()
             line = orjson.dumps({"type": "BOOKMARK", "object": bookmark(out.sent_rv)})
-            await out.send({"type": "http.response.body", "body": line + b"\n",
-                            "more_body": True})
+            await out.write(line + b"\n")
 
 
 async def stream_watch(
@@ -129,6 +243,7 @@ async def stream_watch(
     duration: float | None,
     bookmark_interval: float = BOOKMARK_INTERVAL,
     body_send: Send | None = None,
+    push: WatchPush | None = None,
 ) -> None:
     """Write `events` to the client until timeout or disconnect; `transform` shapes objects
     (Table, PartialObjectMetadata or identity); `bookmark(rv)` makes a bookmark object.
@@ -138,7 +253,11 @@ async def stream_watch(
     outside those wrappers: `request.context.RAW_SEND`), go straight to it: per watcher and
     event one coroutine frame less, and nothing a wrapper does per body message is lost (the
     response middleware records status and duration from the start and the end, not per
-    chunk, as upstream's WATCH metrics are taken when the request ends)."""
+    chunk, as upstream's WATCH metrics are taken when the request ends).
+
+    `push`, when given, was offered to the storage for these events
+    (`storage.subscriber.offer_push`), and `transform` is the identity: while this task waits
+    for events, the storage's fan-out may write them through it instead (`_Out.__call__`)."""
     await send({
         "type": "http.response.start",
         "status": 200,
@@ -157,12 +276,14 @@ async def stream_watch(
     def stop(_: object = None) -> None:  # the timeout, or the client went away
         nonlocal stopped
         if not stopped:
-            stopped = True
+            stopped, out.pushing = True, False
             task.cancel()
 
     if body_send is not None:
         send = body_send
-    out = _Out(send)
+    out = _Out(send) if push is None else push
+    out.send = send
+    out.pushing = push is not None and inspect.iscoroutinefunction(send)  # driven by hand
     helpers = [asyncio.ensure_future(_wait_disconnect(receive))]
     helpers[0].add_done_callback(stop)
     if bookmark is not None:
@@ -195,9 +316,10 @@ async def stream_watch(
             await out.flush()  # what came before the error, then the error itself
         raise
     finally:
-        stopped = True  # from here on, a late disconnect or timeout cancels nothing
+        stopped, out.pushing = True, False  # from here on, a late disconnect or timeout
+        # cancels nothing, and nothing is pushed
         timer.cancel()
-        for helper in (*helpers, *out._flushes):
+        for helper in (*helpers, *out._flushes, *([out.pending] if out.pending else [])):
             helper.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await helper

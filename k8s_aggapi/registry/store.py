@@ -48,6 +48,7 @@ from k8s_aggapi.registry.strategy import Strategy
 from k8s_aggapi.registry.validation import FOREGROUND, ORPHAN
 from k8s_aggapi.registry.watch import watch_store
 from k8s_aggapi.storage import interface as st
+from k8s_aggapi.storage.subscriber import take_push
 from k8s_aggapi.storage.update import DELETE, Delete, guaranteed_update
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -245,7 +246,7 @@ class Store(Getter, Lister, Creater, Updater, Deleter, CollectionDeleter, Watche
         return options.label_selector.matches(labels) and options.field_selector.matches(obj)
 
     def watch(self, ctx: RequestContext, options: ListOptions) -> AsyncIterator[WatchEvent]:
-        return watch_store(self, ctx, options)
+        return watch_store(self, ctx, options, take_push(self))
 
     # write ----------------------------------------------------------------
     def _normalize(self, ctx: RequestContext, obj: Object, name: str) -> Object:

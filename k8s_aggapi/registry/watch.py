@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from k8s_aggapi import errors
 from k8s_aggapi.registry.rest import ListOptions, RequestContext, WatchEvent
 from k8s_aggapi.storage import interface as st
+from k8s_aggapi.storage.subscriber import Sink, offer_push
 
 if TYPE_CHECKING:
     from k8s_aggapi.registry.store import Store
@@ -20,7 +21,7 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 async def watch_store(
-    store: Store, ctx: RequestContext, options: ListOptions
+    store: Store, ctx: RequestContext, options: ListOptions, push: Sink | None = None
 ) -> AsyncIterator[WatchEvent]:
     """Where the stream starts, as upstream's watch semantics say:
 
@@ -30,6 +31,10 @@ async def watch_store(
       at least as new as resourceVersion as ADDED events, then, with bookmarks allowed, a
       BOOKMARK at that state's revision annotated `k8s.io/initial-events-end: "true"`;
     - `sendInitialEvents=false`: no initial state; "" or "0" starts at the latest revision.
+
+    `push`, the endpoint's sink (`storage.subscriber`), goes on to the backend's watch when
+    no selector filters: the backend's events other than BOOKMARKs are then yielded as they
+    are, so the fan-out may write them itself.
     """
     prefix = store.list_prefix(ctx)
     rv = options.resource_version
@@ -59,8 +64,10 @@ async def watch_store(
         after = await store.backend.current_revision()
     else:
         after = int(rv)
-    events = store.backend.watch(prefix, after_revision=after)
     filtering = not (options.label_selector.empty() and options.field_selector.empty())
+    if push is not None and not filtering:
+        offer_push(store.backend, push)
+    events = store.backend.watch(prefix, after_revision=after)
     try:
         async for event in events:
             if event.type == "BOOKMARK":  # the backend's progress: all up to it was sent

@@ -17,6 +17,8 @@ follows it with one backend watch; from then on:
 - a watch from a revision the cache still holds is served from memory: its history, then
   live events, through a bounded queue per watcher (a watcher that falls `queue_length`
   events behind is ended, as upstream's cacher ends it; it resumes from its last revision).
+  A watcher waiting on its empty queue whose endpoint offered a sink (`subscriber.Sink`)
+  has its events written by the fan-out itself: no queue put, no task wake-up.
   A watch from before the cache's window goes to the backend, which may answer Expired.
 """
 
@@ -40,7 +42,7 @@ from k8s_aggapi.storage.interface import (
     ProgressRequester,
     Storage,
 )
-from k8s_aggapi.storage.subscriber import MORE, Subscriber, deliver
+from k8s_aggapi.storage.subscriber import MORE, Sink, Subscriber, deliver, take_push
 
 log = logging.getLogger("k8s_aggapi.storage.cacher")
 
@@ -171,7 +173,7 @@ class _ResourceCache:
             watcher.ended = True
             with contextlib.suppress(asyncio.QueueFull):
                 # wake a waiting getter; what is queued is still delivered
-                watcher.queue.put_nowait(Event("BOOKMARK", "", {}, self.revision))
+                watcher.put(Event("BOOKMARK", "", {}, self.revision))
         self.watchers.clear()
 
     async def wait_fresh(self, revision: int, seconds: float) -> bool:
@@ -215,8 +217,12 @@ class _ResourceCache:
                               len(keys) - limit, keys[limit])
         return ListResult([self.objects[k] for k in keys], self.revision)
 
-    async def watch(self, prefix: str, after_revision: int) -> AsyncIterator[Event]:
-        watcher = Subscriber(prefix, self.cacher.queue_length)
+    async def watch(self, prefix: str, after_revision: int,
+                    sink: Sink | None = None) -> AsyncIterator[Event]:
+        """History after `after_revision`, then live events; with a `sink`, the live events
+        that come while this watch waits on its empty queue are written through the sink by
+        `_apply`'s fan-out instead (`subscriber.deliver`)."""
+        watcher = Subscriber(prefix, self.cacher.queue_length, sink)
         # replay and subscribe with no await in between: no event falls in a gap
         backlog = [e for e in self.history if e.revision > after_revision]
         self.watchers.add(watcher)
@@ -225,12 +231,19 @@ class _ResourceCache:
                 if event.key.startswith(prefix):
                     MORE.set(True)
                     yield event
-            last = max([after_revision, *(e.revision for e in backlog)])
+            watcher.last = max([after_revision, *(e.revision for e in backlog)])
             queue = watcher.queue
             while not (watcher.ended and queue.empty()):
-                event = await queue.get()
-                if event.revision > last:  # never a bookmark behind what was sent
-                    last = event.revision
+                if queue.empty() and sink is not None:
+                    watcher.idle = True  # until an event is queued (or this wait ends)
+                    try:
+                        event = await queue.get()
+                    finally:
+                        watcher.idle = False
+                else:
+                    event = await queue.get()
+                if event.revision > watcher.last:  # never a bookmark behind what was sent
+                    watcher.last = event.revision
                     MORE.set(not queue.empty())
                     yield event
         finally:
@@ -367,13 +380,14 @@ class Cacher:
             await self.backend.request_progress()
 
     async def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[Event]:
+        sink = take_push(self)  # an idle watcher's events written by the fan-out itself
         cache = await self._cache(prefix)
         if after_revision < cache.oldest:
             # before the cache's window: the backend may still have it (or says Expired)
             async for event in self.backend.watch(prefix, after_revision=after_revision):
                 yield event
             return
-        async for event in cache.watch(prefix, after_revision):
+        async for event in cache.watch(prefix, after_revision, sink):
             yield event
 
     async def stop(self) -> None:

@@ -4,7 +4,8 @@ Single process, no persistence. Revisions grow by one per write, like etcd's. Th
 `history` writes are kept as events and as per-key versions, so a watch resumes and a read
 (`get`/`list` with `at_revision`) sees one past revision; older ones fail with `Expired` (HTTP
 410 upstream), as etcd's compaction does. A watcher that falls `watch_queue_length` events
-behind is ended, as upstream's cacher ends it.
+behind is ended, as upstream's cacher ends it. A watcher idle on its empty queue whose
+endpoint offered a sink (`subscriber.offer_push`) has its events written by the write itself.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from k8s_aggapi.storage.interface import (
     ListResult,
     Object,
 )
-from k8s_aggapi.storage.subscriber import MORE, Subscriber, deliver
+from k8s_aggapi.storage.subscriber import MORE, Subscriber, deliver, take_push
 
 log = logging.getLogger("k8s_aggapi.storage")
 
@@ -214,10 +215,10 @@ class MemoryStorage:
         """A BOOKMARK at the current revision to every watcher (all before it was queued)."""
         for watcher in self._watchers:
             with contextlib.suppress(asyncio.QueueFull):
-                watcher.queue.put_nowait(Event("BOOKMARK", "", {}, self._revision))
+                watcher.put(Event("BOOKMARK", "", {}, self._revision))
 
     async def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[Event]:
-        watcher = Subscriber(prefix, self._queue_length)
+        watcher = Subscriber(prefix, self._queue_length, take_push(self))
         # Replay and subscribe with no await in between, so no event falls in a gap.
         oldest = self._history[0].revision if self._history else self._revision + 1
         if after_revision < self._revision and after_revision + 1 < oldest:
@@ -230,9 +231,16 @@ class MemoryStorage:
                     MORE.set(True)
                     yield event
             # A getter waits only on an empty queue, which cannot overflow: no lost wake-up.
-            queue = watcher.queue
+            queue, pushed = watcher.queue, watcher.sink is not None
             while not (watcher.ended and queue.empty()):
-                event = await queue.get()
+                if queue.empty() and pushed:
+                    watcher.idle = True  # `deliver` writes through the sink until it queues
+                    try:
+                        event = await queue.get()
+                    finally:
+                        watcher.idle = False
+                else:
+                    event = await queue.get()
                 MORE.set(not queue.empty())
                 yield event
         finally:

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from examples.sample_apiserver.apis import wardle_admission, wardle_group
 from k8s_aggapi.storage import MemoryStorage
+from k8s_aggapi.storage.cacher import Cacher
 from k8s_aggapi.testing import build_test_app
 
 A = "/apis/wardle.example.com/v1alpha1"
@@ -145,6 +146,35 @@ def test_ban_flunder(client):
         assert r.json()["details"] == {"name": "banned", "group": "wardle.example.com",
                                        "kind": "flunders"}
     assert client.post(f"{A}/namespaces/ns/flunders", json=alpha("allowed")).status_code == 201
+
+
+class RevisionCounting(MemoryStorage):
+    """Counts reads of the current revision: what a consistent read from the cache costs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.revision_reads = 0
+
+    async def current_revision(self) -> int:
+        self.revision_reads += 1
+        return await super().current_revision()
+
+
+def test_ban_flunder_reads_fischers_from_the_watch_cache():
+    """As upstream's informer lister: the cache as it is (resourceVersion "0"), so a create
+    does not read the backend's revision and wait for the cache to reach it (on etcd: a
+    range and a progress notification per create)."""
+    backend = RevisionCounting()
+    groups = [wardle_group(Cacher(backend))]
+    fischer = {"apiVersion": "wardle.example.com/v1alpha1", "kind": "Fischer",
+               "metadata": {"name": "fish"}, "disallowedFlunders": ["banned"]}
+    with TestClient(build_test_app(groups, admission=wardle_admission(groups))) as c:
+        assert c.post(f"{A}/fischers", json=fischer).status_code == 201
+        backend.revision_reads = 0
+        assert c.post(f"{A}/namespaces/ns/flunders", json=alpha("banned")).status_code == 403
+        for name in ("a", "b", "c"):
+            assert c.post(f"{A}/namespaces/ns/flunders", json=alpha(name)).status_code == 201
+        assert backend.revision_reads == 0
 
 
 async def test_an_object_kept_in_another_version_reads_in_every_version(client, backend):

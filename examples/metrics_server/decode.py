@@ -6,7 +6,11 @@ Only the five families upstream reads are looked at (`node_cpu_usage_seconds_tot
 picks their sample lines out of the body in C, and every other line is skipped unread. The
 series (name and labels) of a node rarely change from one scrape to the next: a `NodeCache`
 keeps the last response's series and what they mean (which line is whose CPU, memory, start
-time), so an unchanged response is read as columns of numbers, labels unparsed.
+time), so an unchanged response is read as columns of numbers, labels unparsed. A response laid
+out line for line as the last one (the usual case: a kubelet writes the same lines in the same
+order, only the numbers change) is not even searched: a `Reader` splits it into tokens and
+picks each column's numbers by position, and hands anything it cannot vouch for to the
+expression, so both ways give the same scrape or the same error (tests say so, on mutations).
 
 Rules as upstream's decoder (`pkg/scraper/client/resource/decode.go`): a sample without a
 timestamp gets the request time; a point's timestamp is that of its last CPU or memory line;
@@ -22,6 +26,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -46,6 +51,11 @@ _SAMPLE = re.compile(
     rb"|node_(?:cpu_usage_seconds_total|memory_working_set_bytes))(?:\{[^}]*\})?)"
     rb"(?: ([^ \t\n]+)(?: ([^ \t\n]+))?(?![^\n])|([{ \t][^\n]*))")
 _FIRST = (b"container_", b"node_")  # a body that starts with a line of ours gets a \n first
+_NAMES = tuple(_FAMILIES)  # what a line of ours starts with (and maybe some other lines)
+_LINE_OF_OURS = re.compile(b"\n(?:" + b"|".join(map(re.escape, _NAMES)) + b")")
+_NOT_SEPARATOR = bytes(c for c in range(256) if c not in b" \n")
+_GIGA = (1e9).__mul__
+_NOT_NEGATIVE = (0.0).__le__  # False for NaN
 _LABEL = re.compile(rb'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _UINT64 = 1.8446744073709552e19
 _NS_PER_MS = 1_000_000
@@ -85,10 +95,13 @@ def _to_uint(value: float) -> int:
 _Pick = Callable[[Sequence[Any]], tuple[Any, ...]]
 
 
+_INDEXES = tuple(range(1 << 14))  # one int object per index, shared by every node's pickers
+
+
 def _picker(indexes: Sequence[int]) -> _Pick:
     """seq -> the items at `indexes`, as a tuple (itemgetter alone gives a bare item for one)."""
     if len(indexes) >= 2:
-        return itemgetter(*indexes)
+        return itemgetter(*[_INDEXES[i] if i < len(_INDEXES) else i for i in indexes])
     return lambda seq: tuple(seq[i] for i in indexes)
 
 
@@ -97,12 +110,15 @@ class Plan:
     timestamp. Made once per distinct response layout."""
 
     __slots__ = (
+        "columns",
         "cpu",
         "layout",
         "lines",
         "memory",
         "node",
         "raw_start",
+        "reader",
+        "reader_tried",
         "series",
         "stamp",
         "start",
@@ -133,12 +149,13 @@ class Plan:
         self.layout = Layout(tuple(k for k, _ in kept)) if kept else EMPTY
         self.node = node
         missing = len(lines)  # the index of a 0 appended to the values
-        self.cpu = _picker([s[0] for _, s in kept])
-        self.memory = _picker([s[1] for _, s in kept])
-        self.start = _picker([s[2] if s[2] >= 0 else missing for _, s in kept])
-        self.stamp = _picker([s[3] for _, s in kept])
+        # the line of each kept container's cpu, memory, start time (`missing`) and timestamp
+        self.columns = tuple([s[f] if s[f] >= 0 else missing for _, s in kept] for f in range(4))
+        self.cpu, self.memory, self.start, self.stamp = map(_picker, self.columns)
         self.raw_start: Sequence[bytes] = ()
         self.start_ns = array("Q")
+        self.reader: Reader | None = None  # for responses laid out as the one it was made of
+        self.reader_tried = False  # made (or found not to fit) from the last slow read
 
     def apply(self, values: list[float], raw_values: tuple[bytes, ...],
               raw_stamps: Sequence[bytes], default_ns: int) -> NodeScrape:
@@ -193,6 +210,148 @@ def _filtered(node: MetricsPoint | None, layout: Layout, values: list[float],
         array("q", [timestamp[i] for i in kept]))
 
 
+class Reader:
+    """A response laid out as the one a plan was made from, read without the regular
+    expression: a kubelet writes the same lines in the same order every time (only the
+    numbers change), so the part of the body up to the last line of ours is split into tokens
+    (`replace` and `split`, in C) and each column's numbers are picked by position
+    (`itemgetter`) and converted by `map`, in C too.
+
+    Exact: a response is read this way only when that part has the same separators (every
+    space and newline where it was, so every token is on the same line at the same place),
+    no tab, the series of ours as tokens where they were, no other line starting with a name
+    of ours, and no line of ours after it (the comment line that followed the last line of
+    ours marks where it ends); and when every number is what the expression's way accepts
+    without a second look (a value a float that is neither negative, NaN nor too large, a
+    timestamp digits). Anything else goes the expression's way, which says what is wrong with
+    it, so both ways give the same scrape or the same error."""
+
+    __slots__ = ("_all_stamps", "_cpu", "_memory", "_node", "_rest", "_series", "_stamp",
+                 "_start", "_starts", "anchor", "plan", "separators", "tokens")
+
+    def __init__(self, plan: Plan, anchor: bytes, part: bytes, tokens: int,
+                 at: tuple[list[int], list[int], list[int]], starts: list[int]) -> None:
+        """`at`: the token of each line of ours' series, value and timestamp (`tokens`: none);
+        `starts`: the first token of every other line that is not a comment."""
+        self.plan = plan
+        self.anchor = anchor  # b"\n" + the comment line after the last line of ours, or b""
+        self.separators = part.translate(None, _NOT_SEPARATOR)  # its spaces and newlines
+        self.tokens = tokens
+        series_at, value_at, stamp_at = at
+        value_at.append(tokens + 1)  # the line `plan.lines` (a missing start) reads b"0"
+        cpu, memory, start, stamp = plan.columns
+        used = {*cpu, *memory}
+        self._series = _picker(series_at)
+        self._cpu = _picker([value_at[i] for i in cpu])
+        self._memory = _picker([value_at[i] for i in memory])
+        self._start = _picker([value_at[i] for i in start])
+        self._stamp = _picker([stamp_at[i] for i in stamp])
+        cpu_at, memory_at, node_stamp_at = plan.node
+        self._node: _Pick | None = None
+        if cpu_at >= 0 and memory_at >= 0:
+            self._node = _picker([value_at[cpu_at], value_at[memory_at], stamp_at[node_stamp_at]])
+            used |= {cpu_at, memory_at}
+        # what is read only to be checked: the values of no column (and the start times,
+        # checked when they change), every timestamp
+        rest = [value_at[i] for i in range(plan.lines) if i not in used and i not in start]
+        self._rest = _picker(rest) if rest else None
+        stamps = [t for t in stamp_at if t != tokens]
+        self._all_stamps = _picker(stamps) if stamps else None
+        self._starts = _picker(starts) if starts else None
+
+    @classmethod
+    def of(cls, plan: Plan, body: bytes, series: Sequence[bytes],
+           stamped: Sequence[bool]) -> Reader | None:
+        """The reader of responses laid out as `body`, whose lines of ours have `series`, with
+        a timestamp where `stamped`; None when `body` is not of that mould (the caller
+        checks that the reader reads `body` as the expression did)."""
+        lines = body.split(b"\n")
+        ours = [i for i, line in enumerate(lines) if line.startswith(_NAMES)]
+        if not ours or len(ours) != len(series) or b"\t" in body:
+            return None
+        last = ours[-1]
+        anchor = b""
+        if last + 1 < len(lines) and lines[last + 1].startswith(b"#"):
+            anchor = b"\n" + lines[last + 1]
+            lines = lines[:last + 1]
+        at: tuple[list[int], list[int], list[int]] = ([], [], [])
+        starts: list[int] = []
+        token = k = 0
+        for i, line in enumerate(lines):
+            n = line.count(b" ") + 1
+            if k < len(ours) and ours[k] == i:
+                if n != 2 + stamped[k] or not line.startswith(series[k] + b" "):
+                    return None
+                at[0].append(token)
+                at[1].append(token + 1)
+                at[2].append(token + 2 if stamped[k] else -1)
+                k += 1
+            elif not line.startswith(b"#"):
+                starts.append(token)
+            token += n
+        at[2][:] = [t if t >= 0 else token for t in at[2]]  # no timestamp: the token b""
+        return cls(plan, anchor, b"\n".join(lines), token, at, starts)
+
+    def scrape(self, body: bytes, default_ns: int) -> NodeScrape | None:
+        """The scrape of `body`, or None when the expression's way must read it."""
+        if self.anchor:
+            end = body.rfind(self.anchor)
+            if end < 0 or _LINE_OF_OURS.search(body, end):
+                return None
+            part = body[:end]
+        else:
+            part = body
+        tokens = part.replace(b"\n", b" ").split(b" ")
+        if (len(tokens) != self.tokens or b"\t" in part
+                or b"\n".join(self._series(tokens)) != self.plan.series
+                or part.translate(None, _NOT_SEPARATOR) != self.separators
+                or (self._starts is not None
+                    and any(map(bytes.startswith, self._starts(tokens), repeat(_NAMES))))):
+            return None
+        tokens += (b"", b"0")
+        try:
+            return self._columns(tokens, default_ns)
+        except (ValueError, OverflowError):  # not a number, NaN, infinite, too large
+            return None
+
+    def _columns(self, tokens: list[bytes], default_ns: int) -> NodeScrape | None:
+        if self._all_stamps is not None:
+            stamps = b"".join(self._all_stamps(tokens))
+            if stamps and not stamps.isdigit():
+                return None
+        if self._rest is not None:
+            rest = list(map(float, self._rest(tokens)))
+            if not all(map(_NOT_NEGATIVE, rest)):  # NaN too
+                return None
+        node = None
+        if self._node is not None:
+            raw_cpu, raw_memory, stamp = self._node(tokens)
+            node_cpu, node_memory = float(raw_cpu), float(raw_memory)
+            if not (node_cpu >= 0 and node_memory >= 0):
+                return None
+            point = MetricsPoint(0, int(stamp) * _NS_PER_MS if stamp else default_ns,
+                                 _to_uint(node_cpu * 1e9), _to_uint(node_memory), True, True)
+            if point.cpu and point.memory and point.timestamp:
+                node = point
+        plan = self.plan
+        timestamp = array("q", _ns(self._stamp(tokens), default_ns))
+        cpu = list(map(float, self._cpu(tokens)))
+        memory = list(map(float, self._memory(tokens)))
+        if 0 in timestamp or (cpu and min(cpu) < 0) or (memory and min(memory) < 0):
+            return None
+        # a NaN, an infinity or a number past uint64 raises here: the expression's way then
+        cpu_ns = array("Q", map(int, map(_GIGA, cpu)))
+        memory_bytes = array("Q", map(int, memory))
+        raw_start = self._start(tokens)
+        if raw_start != plan.raw_start:  # start times change only when containers restart
+            start = list(map(float, raw_start))
+            if start and min(start) < 0:
+                return None
+            plan.raw_start, plan.start_ns = raw_start, array("Q", map(int, map(_GIGA, start)))
+        return NodeScrape.columns(node, plan.layout, cpu_ns, memory_bytes, plan.start_ns,
+                                  timestamp)
+
+
 class NodeCache:
     """What one node's last response left for the next: the plan of its series."""
 
@@ -208,6 +367,12 @@ def _invalid(lines: Sequence[bytes], values: Sequence[bytes], at: int) -> Decode
 
 def decode(body: bytes, default_ns: int, cache: NodeCache | None = None) -> NodeScrape:
     """The node and container points in `body`; `default_ns` is the request time."""
+    plan = cache.plan if cache is not None else None
+    if plan is not None and plan.reader is not None:
+        scrape = plan.reader.scrape(body, default_ns)
+        if scrape is not None:
+            return scrape
+        plan.reader, plan.reader_tried = None, False  # made again from this body if it fits
     samples = _SAMPLE.findall(b"\n" + body if body.startswith(_FIRST) else body)
     if not samples:
         return NodeScrape()
@@ -237,7 +402,6 @@ def decode(body: bytes, default_ns: int, cache: NodeCache | None = None) -> Node
         raise _invalid(lines, raw_values, next(i for i, t in enumerate(raw_stamps)
                                                if t.startswith(b"-")))
     series = b"\n".join(lines)
-    plan = cache.plan if cache is not None else None
     if plan is None or plan.lines != len(lines) or plan.series != series:
         # the same number of lines joined the same: none has a \n of its own, as in the plan
         if series.count(b"\n") != len(lines) - 1:  # `{` without `}` on its line ran on
@@ -246,9 +410,20 @@ def decode(body: bytes, default_ns: int, cache: NodeCache | None = None) -> Node
         if cache is not None:
             cache.plan = plan
     try:
-        return plan.apply(values, tuple(raw_values), raw_stamps, default_ns)
+        scrape = plan.apply(values, tuple(raw_values), raw_stamps, default_ns)
     except OverflowError:  # a timestamp past 2262
         raise DecodeError("timestamp out of range") from None
+    if cache is not None and not plan.reader_tried:
+        plan.reader_tried = True
+        reader = Reader.of(plan, body, lines, [bool(t) for t in raw_stamps])
+        if reader is not None and _same(reader.scrape(body, default_ns), scrape):
+            plan.reader = reader
+    return scrape
+
+
+def _same(a: NodeScrape | None, b: NodeScrape) -> bool:
+    return a is not None and (a.node, a.layout, a.cpu, a.memory, a.start, a.timestamp) == (
+        b.node, b.layout, b.cpu, b.memory, b.start, b.timestamp)
 
 
 def _slow_lines(samples: list[tuple[bytes, bytes, bytes, bytes]]

@@ -60,13 +60,20 @@ class KubeletHTTP:
         self.user_agent = user_agent
         self._idle: dict[Address, list[_Connection]] = {}
 
+    def request(self, host: str, port: int, path: str, headers: bytes) -> bytes:
+        """The bytes of a GET of `path`; `headers`: extra header lines, each ending in CRLF."""
+        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return (f"GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {self.user_agent}"
+                f"\r\nAccept-Encoding: gzip\r\n").encode() + headers + b"\r\n"
+
     async def get(self, host: str, port: int, path: str, headers: bytes,
                   seconds: float) -> Response:
         """`headers`: extra header lines, each ending in CRLF. TimeoutError past `seconds`
         (connecting, the TLS handshake and the whole response)."""
-        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        request = (f"GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {self.user_agent}"
-                   f"\r\nAccept-Encoding: gzip\r\n").encode() + headers + b"\r\n"
+        return await self.send(host, port, self.request(host, port, path, headers), seconds)
+
+    async def send(self, host: str, port: int, request: bytes, seconds: float) -> Response:
+        """`get` with the request made by `request` (a caller asking again keeps it)."""
         async with asyncio.timeout(seconds):
             conn = self._take((host, port))
             if conn is not None:

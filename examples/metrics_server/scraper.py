@@ -108,13 +108,27 @@ class _NodeState:
     """What the scraper keeps per node: its decoder cache, its self-metric series, and the
     address its connection is kept to."""
 
-    __slots__ = ("address", "cache", "duration", "last_request")
+    __slots__ = ("address", "cache", "duration", "last_request", "request")
 
     def __init__(self, monitoring: Monitoring, name: str) -> None:
         self.cache = NodeCache()
         self.duration: Any = monitoring.request_duration.labels(name)
         self.last_request: Any = monitoring.last_request.labels(name)
         self.address: tuple[str, int] | None = None
+        # the request's bytes, kept while the node, the client and its headers are the same
+        self.request: tuple[NodeInfo, KubeletHTTP, bytes, bytes] | None = None
+
+    def target(self, node: NodeInfo, options: KubeletOptions, http: KubeletHTTP,
+               headers: bytes) -> bytes:
+        kept = self.request
+        if (kept is not None and kept[0] is node and kept[1] is http
+                and kept[2] is headers):
+            return kept[3]
+        host, port, path = node_target(node, options)
+        self.address = (host, port)
+        request = http.request(host, port, path, headers)
+        self.request = (node, http, headers, request)
+        return request
 
 
 class Scraper:
@@ -128,6 +142,7 @@ class Scraper:
         self.keepalive = keepalive
         self._http: KubeletHTTP | None = None
         self._http_key: Credentials | None = None
+        self._headers = ("", b"")  # (the token, the header lines it makes)
         self._semaphore = asyncio.Semaphore(options.max_concurrent)
         self._nodes: dict[str, _NodeState] = {}
 
@@ -148,10 +163,11 @@ class Scraper:
                 self.options, creds)
             self._http = KubeletHTTP(context, keepalive=self.keepalive)
             self._http_key = creds
-        headers = b""  # no Accept, as upstream (kwok answers 406 to text/plain)
-        if creds.token and not self.options.completely_insecure:
-            headers = f"Authorization: Bearer {creds.token}\r\n".encode()
-        return self._http, headers
+        token = creds.token if not self.options.completely_insecure else ""
+        if self._headers[0] != token:  # no Accept, as upstream (kwok answers 406 to text/plain)
+            self._headers = (token, f"Authorization: Bearer {token}\r\n".encode()
+                             if token else b"")
+        return self._http, self._headers[1]
 
     async def scrape(self, nodes: Sequence[NodeInfo]) -> CycleResult:
         http, headers = self._client()
@@ -173,6 +189,8 @@ class Scraper:
                     result.failed.append(node.name)
                 else:
                     result.scraped[node.name] = outcome
+        self.monitoring.success.inc(len(result.scraped))  # once per cycle, not per node
+        self.monitoring.failure.inc(len(result.failed))
         return result
 
     async def _slot(self, http: KubeletHTTP, headers: bytes, delay: float,
@@ -190,27 +208,24 @@ class Scraper:
             # whole milliseconds, as upstream (a Prometheus timestamp), so `window` reads "10.005s"
             request_time = time.time_ns() // 1_000_000 * 1_000_000
             try:
-                host, port, path = node_target(node, self.options)
-                state.address = (host, port)
-                response = await http.get(host, port, path, headers,
-                                          self.options.request_timeout)
+                request = state.target(node, self.options, http, headers)
+                assert state.address is not None
+                response = await http.send(*state.address, request,
+                                           self.options.request_timeout)
                 if response.status != 200:
                     raise ScrapeError(f"request failed, status: {response.status} "
                                       f"{response.reason}".rstrip())
                 scrape = decode(response.body, request_time, state.cache)
             except (ScrapeError, DecodeError, HTTPError, OSError, ssl.SSLError,
                     ValueError) as exc:
-                self.monitoring.failure.inc()
                 log.warning("Failed to scrape node %s: %s", node.name, exc)
                 return None
             except TimeoutError:
-                self.monitoring.failure.inc()
                 log.warning("Failed to scrape node %s: timeout to access kubelet", node.name)
                 return None
             finally:
                 state.duration.observe(time.monotonic() - started)
                 state.last_request.set(request_time / 1e9)
-            self.monitoring.success.inc()
             return scrape
 
     async def close(self) -> None:

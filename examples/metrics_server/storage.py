@@ -117,6 +117,7 @@ class NodeEntry:
 
     __slots__ = (
         "_values",
+        "aged",
         "cpu",
         "layout",
         "memory",
@@ -132,7 +133,7 @@ class NodeEntry:
     )
 
     def __init__(self, name: str, scraped_at: float, node: Series | None, scrape: NodeScrape,
-                 prev: tuple[array[int], array[int], array[int]]) -> None:
+                 prev: tuple[array[int], array[int], array[int]], aged: bool) -> None:
         self.name, self.scraped_at, self.node = name, scraped_at, node
         self.node_value = _node_value(node, name)
         self.layout: Layout = scrape.layout
@@ -140,6 +141,9 @@ class NodeEntry:
         self.start, self.timestamp = scrape.start, scrape.timestamp
         self.prev_cpu, self.prev_start, self.prev_timestamp = prev
         self._values: dict[PodKey, PodValue | None] = {}
+        # every container older than the resolution at its last point (what lets the next
+        # scrape with the same start times skip two checks)
+        self.aged = aged
 
     def two_points(self) -> int:
         """Containers with two points."""
@@ -190,16 +194,23 @@ _NONE = (array("Q"), array("Q"), array("q"))
 
 
 def _prev_columns(old: NodeEntry | None, new: NodeScrape, resolution_ns: int
-                  ) -> tuple[array[int], array[int], array[int]]:
-    """The `prev` columns (cpu, start, timestamp) of the containers in `new`."""
+                  ) -> tuple[tuple[array[int], array[int], array[int]], bool]:
+    """The `prev` columns (cpu, start, timestamp) of the containers in `new`, and whether
+    every one of them is older than the resolution."""
     start, ts = new.start, new.timestamp
     if not ts:
-        return _NONE
-    if (old is not None and old.layout is new.layout
-            and min(map(sub, ts, start)) >= resolution_ns  # none fresh (or restarted fresh)
+        return _NONE, False
+    # the same start times (the decoder kept their column) as a scrape where every container
+    # was older than the resolution: a newer point is older still, and every start is before
+    # the last point, so only "all newer" is left to check
+    if (old is not None and old.layout is new.layout and start is old.start and old.aged
+            and resolution_ns > 0 and all(map(gt, ts, old.timestamp))):
+        return (old.cpu, old.start, old.timestamp), True
+    aged = min(map(sub, ts, start)) >= resolution_ns  # none fresh (or restarted fresh)
+    if (aged and old is not None and old.layout is new.layout
             and all(map(lt, start, old.timestamp))  # none restarted since the last point
             and all(map(gt, ts, old.timestamp))):  # all newer than the last point
-        return old.cpu, old.start, old.timestamp
+        return (old.cpu, old.start, old.timestamp), True
     n = len(ts)
     cpu_p, start_p, ts_p = array("Q", bytes(8 * n)), array("Q", bytes(8 * n)), array("q", [
         NO_PREV]) * n
@@ -217,7 +228,7 @@ def _prev_columns(old: NodeEntry | None, new: NodeScrape, resolution_ns: int
         elif old.prev_timestamp[j] != NO_PREV and old.prev_timestamp[j] < t:
             cpu_p[i], start_p[i], ts_p[i] = (old.prev_cpu[j], old.prev_start[j],
                                              old.prev_timestamp[j])
-    return cpu_p, start_p, ts_p
+    return (cpu_p, start_p, ts_p), aged
 
 
 class MetricsStorage:
@@ -244,7 +255,7 @@ class MetricsStorage:
             old = self.entries.get(name)
             node = next_series(old.node if old else None, scrape.node) if scrape.node else None
             entries[name] = NodeEntry(name, now, node, scrape,
-                                      _prev_columns(old, scrape, self.resolution_ns))
+                                      *_prev_columns(old, scrape, self.resolution_ns))
         forgotten = [name for name in self.entries if name not in entries]
         self.entries = entries
         pods: dict[PodKey, str] = {}

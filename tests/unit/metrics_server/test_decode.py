@@ -216,3 +216,114 @@ def test_a_warm_cache_reads_as_a_cold_one(warm: list[bytes], lines: list[bytes])
             decode(body, NOW, cache)
         return
     assert _view(decode(body, NOW, cache)) == cold
+
+
+# A response laid out as the last one is read without the regular expression (`Reader`): the
+# same scrape, or the same error, as a cold read, whatever changed in it.
+
+def _commented(body: bytes) -> bytes:
+    """`body` with HELP and TYPE lines before each family, as a kubelet writes it."""
+    out, seen = [], set()
+    for line in body.split(b"\n"):
+        name = line.split(b"{")[0].split(b" ")[0]
+        if line and not line.startswith(b"#") and name not in seen:
+            seen.add(name)
+            out += [b"# HELP " + name + b" [STABLE] what it is", b"# TYPE " + name + b" gauge"]
+        out.append(line)
+    return b"\n".join(out)
+
+
+COMMENTED = _commented(NORMAL)
+
+
+def _warm(body: bytes) -> NodeCache:
+    cache = NodeCache()
+    decode(body, NOW, cache)
+    assert cache.plan is not None and cache.plan.reader is not None
+    return cache
+
+
+def _same_as_cold(body: bytes, cache: NodeCache) -> None:
+    try:
+        cold = _view(decode(body, NOW))
+    except DecodeError:
+        with pytest.raises(DecodeError):
+            decode(body, NOW, cache)
+        return
+    assert _view(decode(body, NOW, cache)) == cold
+
+
+def test_a_response_laid_out_as_the_last_is_read_by_the_reader() -> None:
+    cache = _warm(NORMAL)
+    plan = cache.plan
+    assert plan is not None and plan.reader is not None
+    second = NORMAL.replace(b"} 4.710169 1633253812125", b"} 5.5 1633253817125").replace(
+        b"} 1.6756736e+07 1633253812126", b"} 2e+07 1633253817126")
+    scrape = plan.reader.scrape(second, NOW)
+    assert scrape is not None  # the reader read it, not the expression
+    assert _view(scrape) == _view(decode(second, NOW))
+    assert decode(second, NOW, cache).layout is scrape.layout
+    assert scrape.pods["ns1", "p1"]["c1"].cpu == int(5.5 * 1e9)
+    assert scrape.pods["ns1", "p1"]["c1"].memory == 20_000_000
+    assert scrape.pods["ns1", "p1"]["c1"].timestamp == 1633253817126 * 10**6  # memory's line
+
+
+def test_the_real_responses_are_read_by_the_reader() -> None:
+    for name in ("metrics_resource_kind_70pods.txt", "metrics_resource_kubelet_families.txt"):
+        body = fixture(name)
+        cache = _warm(body)
+        again = body.replace(b" 1633253812125\n", b" 1633253817125\n")
+        assert cache.plan is not None and cache.plan.reader is not None
+        assert cache.plan.reader.scrape(again, NOW) is not None
+        _same_as_cold(again, cache)
+
+
+_CHANGES = [
+    (b"} 4.710169 ", b"} -4.710169 "),  # negative: the whole response fails
+    (b"} 4.710169 ", b"} NaN "),
+    (b"} 4.710169 ", b"} 1e400 "),  # infinite
+    (b"} 1000 1633253812126", b"} 1e30 1633253812126"),  # past uint64
+    (b"} 1000 1633253812126", b"} -1e-12 1633253812126"),
+    (b" 1633253812125\n", b" -1633253812125\n"),
+    (b" 1633253812125\n", b" +1633253812125\n"),
+    (b" 1633253812125\n", b" 16332538_12125\n"),
+    (b" 1633253812125\n", b" 1633253812125\t\n"),
+    (b"} 1.5 1633253812125\n", b"} 1.5\n1633253812125\n"),  # a line broken in two
+    (b'} 1.5 1633253812125\ncontainer_memory', b'} 1.5 1633253812125 container_memory'),
+    (b"} 1.6332537e+09 1633253812000", b"} -1.6332537e+09 1633253812000"),  # start time
+    (b"} 1.6332537e+09 1633253812000", b"} 1.7e+09 1633253812000"),  # a restart
+    (b"# TYPE container_cpu_usage_seconds_total counter", b"container_cpu_usage_seconds_total 1 2"),
+    (b"# TYPE pod_cpu_usage_seconds_total gauge", b"node_cpu_usage_seconds_total 1 2"),
+    (b"# HELP pod_cpu_usage_seconds_total", b"#HELP pod_cpu_usage_seconds_total"),
+    (b"scrape_error 0", b'container_cpu_usage_seconds_total{container="c",namespace="n",pod="p"}'
+                        b" 1 2"),
+    (b"node_memory_working_set_bytes 1.616273408e+09",
+     b"node_memory_working_set_bytes -1.616273408e+09"),
+    (b'pod="p1"} 4.710169', b'pod="p2"} 4.710169'),
+]
+
+
+@pytest.mark.parametrize(("body", "change"), [
+    (body, change) for body in (NORMAL, COMMENTED) for change in _CHANGES if change[0] in body])
+def test_a_changed_response_reads_as_a_cold_one(body: bytes, change: tuple[bytes, bytes]) -> None:
+    old, new = change
+    cache = _warm(body)
+    _same_as_cold(body.replace(old, new, 1), cache)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(COMMENTED) - 1),
+                          st.sampled_from([b" ", b"\n", b"\t", b"-", b"+", b"_", b"x", b"{",
+                                           b"}", b"e", b"#", b"0", b"9", b".", b""])),
+                min_size=1, max_size=4))
+def test_a_mutated_response_reads_as_a_cold_one(edits: list[tuple[int, bytes]]) -> None:
+    for original in (NORMAL, COMMENTED):
+        _mutated_reads_as_cold(original, edits)
+
+
+def _mutated_reads_as_cold(original: bytes, edits: list[tuple[int, bytes]]) -> None:
+    cache = _warm(original)
+    body = bytearray(original)
+    for at, char in sorted(edits, reverse=True):
+        body[at % len(original):at % len(original) + 1] = char
+    _same_as_cold(bytes(body), cache)

@@ -187,3 +187,18 @@ async def test_a_node_no_longer_scraped_is_forgotten_and_connections_are_kept(
     # a's unchanged series were read by the plan of the first cycle: the same layout
     assert second.scraped["a"].layout is first.scraped["a"].layout
     assert len(fake.seen) == 3
+
+
+async def test_a_new_token_is_sent_on_the_next_scrape(
+        kubelet: tuple[Kubelet, int], pki: tuple[ssl.SSLContext, Path]) -> None:
+    fake, port = kubelet
+    token = ["one"]
+    scraper = Scraper(KubeletOptions(use_node_status_port=True,
+                                     preferred_address_types=("InternalIP",)),
+                      Monitoring(15), lambda: Credentials(token=token[0], ca_file=str(pki[1])))
+    await scraper.scrape(nodes(port, "a"))
+    await scraper.scrape(nodes(port, "a"))  # the request's bytes kept
+    token[0] = "two"
+    await scraper.scrape(nodes(port, "a"))
+    await scraper.close()
+    assert fake.seen == [("a", "Bearer one"), ("a", "Bearer one"), ("a", "Bearer two")]

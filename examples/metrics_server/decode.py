@@ -226,8 +226,9 @@ class Reader:
     timestamp digits). Anything else goes the expression's way, which says what is wrong with
     it, so both ways give the same scrape or the same error."""
 
-    __slots__ = ("_all_stamps", "_cpu", "_memory", "_node", "_rest", "_series", "_stamp",
-                 "_start", "_starts", "anchor", "plan", "separators", "tokens")
+    __slots__ = ("_all_stamps", "_cpu", "_kept_cpu", "_kept_memory", "_kept_stamp", "_memory",
+                 "_node", "_rest", "_series", "_stamp", "_start", "_starts", "anchor", "plan",
+                 "separators", "tokens")
 
     def __init__(self, plan: Plan, anchor: bytes, part: bytes, tokens: int,
                  at: tuple[list[int], list[int], list[int]], starts: list[int]) -> None:
@@ -258,6 +259,8 @@ class Reader:
         stamps = [t for t in stamp_at if t != tokens]
         self._all_stamps = _picker(stamps) if stamps else None
         self._starts = _picker(starts) if starts else None
+        none: tuple[tuple[bytes, ...] | None, array[int]] = (None, array("Q"))
+        self._kept_cpu = self._kept_memory = self._kept_stamp = none
 
     @classmethod
     def of(cls, plan: Plan, body: bytes, series: Sequence[bytes],
@@ -334,16 +337,39 @@ class Reader:
             if point.cpu and point.memory and point.timestamp:
                 node = point
         plan = self.plan
-        timestamp = array("q", _ns(self._stamp(tokens), default_ns))
-        cpu = list(map(float, self._cpu(tokens)))
-        memory = list(map(float, self._memory(tokens)))
-        if 0 in timestamp or (cpu and min(cpu) < 0) or (memory and min(memory) < 0):
-            return None
-        # a NaN, an infinity or a number past uint64 raises here: the expression's way then
-        cpu_ns = array("Q", map(int, map(_GIGA, cpu)))
-        memory_bytes = array("Q", map(int, memory))
+        # a column whose tokens are the last response's is the last one's (at a resolution
+        # shorter than the kubelet's housekeeping, a container's sample often repeats; start
+        # times repeat until a restart): compared as tokens, not converted again
+        raw_stamp = self._stamp(tokens)
+        if raw_stamp == self._kept_stamp[0]:
+            timestamp = self._kept_stamp[1]
+        else:
+            timestamp = array("q", _ns(raw_stamp, default_ns))
+            if 0 in timestamp:
+                return None
+            if b"" not in raw_stamp:  # else the request time is in it
+                self._kept_stamp = (raw_stamp, timestamp)
+        raw_cpu = self._cpu(tokens)
+        if raw_cpu == self._kept_cpu[0]:
+            cpu_ns = self._kept_cpu[1]
+        else:
+            cpu = list(map(float, raw_cpu))
+            if cpu and min(cpu) < 0:
+                return None
+            # a NaN, an infinity or a number past uint64 raises: the expression's way then
+            cpu_ns = array("Q", map(int, map(_GIGA, cpu)))
+            self._kept_cpu = (raw_cpu, cpu_ns)
+        raw_memory = self._memory(tokens)
+        if raw_memory == self._kept_memory[0]:
+            memory_bytes = self._kept_memory[1]
+        else:
+            memory = list(map(float, raw_memory))
+            if memory and min(memory) < 0:
+                return None
+            memory_bytes = array("Q", map(int, memory))
+            self._kept_memory = (raw_memory, memory_bytes)
         raw_start = self._start(tokens)
-        if raw_start != plan.raw_start:  # start times change only when containers restart
+        if raw_start != plan.raw_start:
             start = list(map(float, raw_start))
             if start and min(start) < 0:
                 return None

@@ -241,6 +241,7 @@ class MetricsStorage:
         self.clock = clock
         self.entries: dict[str, NodeEntry] = {}
         self._pods: dict[PodKey, str] = {}  # pod -> the node whose entry has it
+        self._pods_unique = False  # no pod in two entries' layouts (`_pods` made afresh)
 
     def store(self, scraped: Mapping[str, NodeScrape], failed: Iterable[str] = ()) -> list[str]:
         """Take a cycle: `scraped` nodes' new data, `failed` nodes kept within the grace
@@ -257,12 +258,17 @@ class MetricsStorage:
             entries[name] = NodeEntry(name, now, node, scrape,
                                       *_prev_columns(old, scrape, self.resolution_ns))
         forgotten = [name for name in self.entries if name not in entries]
-        self.entries = entries
-        pods: dict[PodKey, str] = {}
-        # oldest first, so a pod reported by two nodes (one within its grace) is the newer's
-        for entry in sorted(entries.values(), key=lambda e: e.scraped_at):
-            pods.update(entry.layout.owner(entry.name))
-        self._pods = pods
+        old_entries, self.entries = self.entries, entries
+        if not (self._pods_unique and len(entries) == len(old_entries) and all(
+                (o := old_entries.get(name)) is not None and o.layout is e.layout
+                for name, e in entries.items())):
+            # else every node reports the pods it did, each pod on one node: the same map
+            pods: dict[PodKey, str] = {}
+            # oldest first, so a pod reported by two nodes (one within its grace) is the newer's
+            for entry in sorted(entries.values(), key=lambda e: e.scraped_at):
+                pods.update(entry.layout.owner(entry.name))
+            self._pods = pods
+            self._pods_unique = len(pods) == sum(len(e.layout.pods) for e in entries.values())
         return forgotten
 
     # reads ----------------------------------------------------------------

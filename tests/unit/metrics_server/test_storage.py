@@ -372,3 +372,28 @@ def test_a_kept_start_column_gives_what_per_container_rules_give(
         kept.store({"node1": scrape})
         fresh.store({"node1": columns(Layout(KEYS), points)})
         assert values(kept) == values(fresh)
+
+
+def test_which_node_has_a_pod_follows_layouts_kept_and_changed() -> None:
+    """The pod -> node map is kept while every node reports the layout it did (no pod on two
+    nodes), and made again when one changes: a pod that moved is found on its new node."""
+    s = MetricsStorage(15)
+    a, b = Layout((("ns1", "pod1", "c"),)), Layout((("ns2", "pod2", "c"),))
+    moved = Layout((("ns1", "pod1", "c"), ("ns2", "pod2", "c")))
+
+    def cycle(ts: float, layouts: dict[str, Layout]) -> None:
+        s.store({name: columns(layout, [point(ts, ts, MI, start_s=-100)] * len(layout.keys))
+                 for name, layout in layouts.items()})
+
+    for ts in (10, 25, 40):
+        cycle(ts, {"node1": a, "node2": b})
+    assert s.pod("ns1", "pod1") is not None
+    assert s.pod("ns2", "pod2") is not None
+    assert s._pods == {("ns1", "pod1"): "node1", ("ns2", "pod2"): "node2"}
+    cycle(55, {"node1": Layout(()), "node2": moved})  # pod1 now on node2, with one point
+    assert s._pods == {("ns1", "pod1"): "node2", ("ns2", "pod2"): "node2"}
+    assert s.pod("ns1", "pod1") is None  # no two points on node2 yet
+    cycle(70, {"node1": Layout(()), "node2": moved})
+    assert s.pod("ns1", "pod1") is not None
+    cycle(85, {"node2": moved})  # node1 gone
+    assert s._pods == {("ns1", "pod1"): "node2", ("ns2", "pod2"): "node2"}

@@ -95,7 +95,7 @@ def _to_uint(value: float) -> int:
 _Pick = Callable[[Sequence[Any]], tuple[Any, ...]]
 
 
-_INDEXES = tuple(range(1 << 14))  # one int object per index, shared by every node's pickers
+_INDEXES = tuple(range(1 << 12))  # one int object per index, shared by every node's pickers
 
 
 def _picker(indexes: Sequence[int]) -> _Pick:

@@ -54,7 +54,6 @@ _FIRST = (b"container_", b"node_")  # a body that starts with a line of ours get
 _NAMES = tuple(_FAMILIES)  # what a line of ours starts with (and maybe some other lines)
 _LINE_OF_OURS = re.compile(b"\n(?:" + b"|".join(map(re.escape, _NAMES)) + b")")
 _NOT_SEPARATOR = bytes(c for c in range(256) if c not in b" \n")
-_GIGA = (1e9).__mul__
 _NOT_NEGATIVE = (0.0).__le__  # False for NaN
 _LABEL = re.compile(rb'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _UINT64 = 1.8446744073709552e19
@@ -179,6 +178,16 @@ class Plan:
         if raw_start != self.raw_start:  # start times change only when containers restart
             self.raw_start, self.start_ns = raw_start, _column(self.start(values), 1e9)
         return NodeScrape.columns(node, self.layout, cpu, memory, self.start_ns, timestamp)
+
+
+def _uints(raw: Sequence[bytes], scale: float) -> array[int] | None:
+    """uint64(float(token) x scale) of each token; None for a negative one. A NaN, an
+    infinity or a number past uint64 raises (ValueError, OverflowError)."""
+    values = list(map(float, raw))
+    if values and min(values) < 0:
+        return None
+    scaled = map(scale.__mul__, values) if scale != 1.0 else values
+    return array("Q", map(int, scaled))
 
 
 def _ns(raw: Sequence[bytes], default_ns: int) -> Iterable[int]:
@@ -350,31 +359,17 @@ class Reader:
             if b"" not in raw_stamp:  # else the request time is in it
                 self._kept_stamp = (raw_stamp, timestamp)
         raw_cpu = self._cpu(tokens)
-        if raw_cpu == self._kept_cpu[0]:
-            cpu_ns = self._kept_cpu[1]
-        else:
-            cpu = list(map(float, raw_cpu))
-            if cpu and min(cpu) < 0:
-                return None
-            # a NaN, an infinity or a number past uint64 raises: the expression's way then
-            cpu_ns = array("Q", map(int, map(_GIGA, cpu)))
-            self._kept_cpu = (raw_cpu, cpu_ns)
+        cpu_ns = self._kept_cpu[1] if raw_cpu == self._kept_cpu[0] else _uints(raw_cpu, 1e9)
         raw_memory = self._memory(tokens)
-        if raw_memory == self._kept_memory[0]:
-            memory_bytes = self._kept_memory[1]
-        else:
-            memory = list(map(float, raw_memory))
-            if memory and min(memory) < 0:
-                return None
-            memory_bytes = array("Q", map(int, memory))
-            self._kept_memory = (raw_memory, memory_bytes)
+        memory_bytes = (self._kept_memory[1] if raw_memory == self._kept_memory[0]
+                        else _uints(raw_memory, 1.0))
         raw_start = self._start(tokens)
-        if raw_start != plan.raw_start:
-            start = list(map(float, raw_start))
-            if start and min(start) < 0:
-                return None
-            plan.raw_start, plan.start_ns = raw_start, array("Q", map(int, map(_GIGA, start)))
-        return NodeScrape.columns(node, plan.layout, cpu_ns, memory_bytes, plan.start_ns,
+        start_ns = plan.start_ns if raw_start == plan.raw_start else _uints(raw_start, 1e9)
+        if cpu_ns is None or memory_bytes is None or start_ns is None:
+            return None
+        self._kept_cpu, self._kept_memory = (raw_cpu, cpu_ns), (raw_memory, memory_bytes)
+        plan.raw_start, plan.start_ns = raw_start, start_ns
+        return NodeScrape.columns(node, plan.layout, cpu_ns, memory_bytes, start_ns,
                                   timestamp)
 
 

@@ -234,14 +234,7 @@ class _ResourceCache:
             watcher.last = max([after_revision, *(e.revision for e in backlog)])
             queue = watcher.queue
             while not (watcher.ended and queue.empty()):
-                if queue.empty() and sink is not None:
-                    watcher.idle = True  # until an event is queued (or this wait ends)
-                    try:
-                        event = await queue.get()
-                    finally:
-                        watcher.idle = False
-                else:
-                    event = await queue.get()
+                event = await watcher.get()
                 if event.revision > watcher.last:  # never a bookmark behind what was sent
                     watcher.last = event.revision
                     MORE.set(not queue.empty())

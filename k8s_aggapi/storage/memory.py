@@ -231,16 +231,9 @@ class MemoryStorage:
                     MORE.set(True)
                     yield event
             # A getter waits only on an empty queue, which cannot overflow: no lost wake-up.
-            queue, pushed = watcher.queue, watcher.sink is not None
+            queue = watcher.queue
             while not (watcher.ended and queue.empty()):
-                if queue.empty() and pushed:
-                    watcher.idle = True  # `deliver` writes through the sink until it queues
-                    try:
-                        event = await queue.get()
-                    finally:
-                        watcher.idle = False
-                else:
-                    event = await queue.get()
+                event = await watcher.get()
                 MORE.set(not queue.empty())
                 yield event
         finally:

@@ -101,6 +101,18 @@ class Subscriber:
         self.idle = False
         self.last = 0
 
+    async def get(self) -> Event:
+        """The next queued event; with a sink, `idle` while the queue is empty (`deliver`
+        then writes through the sink until it queues)."""
+        queue = self.queue
+        if self.sink is None or not queue.empty():
+            return await queue.get()
+        self.idle = True
+        try:
+            return await queue.get()
+        finally:
+            self.idle = False
+
     def put(self, event: Event) -> None:
         """Queue `event` (QueueFull when full); the task will wake: no push overtakes it."""
         self.queue.put_nowait(event)
@@ -135,4 +147,3 @@ def deliver(subscribers: set[Subscriber], event: Event) -> None:
                  subscriber.queue.qsize(), subscriber.queue.maxsize)
         subscriber.ended = True
         subscribers.discard(subscriber)
-

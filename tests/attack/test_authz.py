@@ -93,9 +93,21 @@ def test_no_bypass(authz_server: SampleServer, admin: Client, identity: str,
     assert not prober.errors, "\n".join(prober.errors)
 
 
-def test_sar_stand_in_saw_every_request(sar: SARServer) -> None:
-    """The attempts were decided by the webhook, not short-circuited before it."""
+def test_sar_stand_in_saw_every_request(authz_server: SampleServer, sar: SARServer) -> None:
+    """Each verb's denial was decided by the webhook, not short-circuited before it (the test
+    sends its own requests: the other tests of this module may run on another worker)."""
+    user = authz_server.client(USER)
+    b = f"{bypass.FISCHERS}/fuzz-b"
+    patch = {"Content-Type": "application/merge-patch+json"}
+    for method, target, body, headers in [
+            ("GET", b, None, None), ("GET", bypass.FISCHERS, None, None),
+            ("GET", f"{bypass.FISCHERS}?watch=1", None, None),
+            ("PATCH", b, b"{}", patch), ("PUT", b, b"{}", {"Content-Type": "application/json"}),
+            ("DELETE", b, None, None)]:
+        assert user.request(method, target, body=body, headers=headers).status == 403, target
+    user.close()
     users = {r.get("user") for r in sar.reviews}
     assert USER in users
-    verbs = {r.get("resourceAttributes", {}).get("verb") for r in sar.reviews}
+    verbs = {r.get("resourceAttributes", {}).get("verb") for r in sar.reviews
+             if r.get("user") == USER}
     assert {"get", "list", "watch", "patch", "update", "delete"} <= verbs

@@ -321,38 +321,22 @@ def values(s: MetricsStorage) -> list[object]:
     return [s.pod("ns1", "pod1"), s.pod("ns2", "pod2"), s.points(), s.has_pod_data()]
 
 
+_CYCLES = st.lists(st.lists(st.tuples(st.integers(-5, 30), st.integers(-2, 20),
+                                      st.integers(0, 8)), min_size=3, max_size=3),
+                   min_size=1, max_size=8)
+
+
+@pytest.mark.parametrize("keep_start", [False, True], ids=["new-start", "kept-start"])
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.tuples(st.integers(-5, 30), st.integers(-2, 20), st.integers(0, 8)),
-                         min_size=3, max_size=3), min_size=1, max_size=8))
+@given(cycles=_CYCLES)
 def test_a_kept_layout_gives_what_per_container_rules_give(
-        cycles: list[list[tuple[int, int, int]]]) -> None:
+        keep_start: bool, cycles: list[list[tuple[int, int, int]]]) -> None:
     """Storage lines a node's columns up whole when its layout is the same object as last
     time; the answers are those of the container-by-container rules (a new layout each time).
     Steps per container and cycle: time and CPU forward (sometimes back), a restart now and
-    then (a new start time, just before the point or long before)."""
-    kept, fresh = MetricsStorage(15), MetricsStorage(15)
-    layout = Layout(KEYS)
-    state = [[100, 50, 0] for _ in KEYS]  # ts, cpu, start (seconds)
-    for cycle in cycles:
-        for (dt, dcpu, restart), c in zip(cycle, state, strict=True):
-            c[0], c[1] = c[0] + dt, max(c[1] + dcpu, 0)
-            if restart == 1:
-                c[2] = c[0] - 12  # fresh: 12 s old at a 15 s resolution
-            elif restart == 2:
-                c[2] = c[0] - 40
-        points = [point(ts, cpu, MI, start_s=start) for ts, cpu, start in state]
-        kept.store({"node1": columns(layout, points)})
-        fresh.store({"node1": columns(Layout(KEYS), points)})
-        assert values(kept) == values(fresh)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.tuples(st.integers(-5, 30), st.integers(-2, 20), st.integers(0, 8)),
-                         min_size=3, max_size=3), min_size=1, max_size=8))
-def test_a_kept_start_column_gives_what_per_container_rules_give(
-        cycles: list[list[tuple[int, int, int]]]) -> None:
-    """As above, with the start column the same object while no start time changes (as the
-    decoder hands it over), which lets storage skip the age and restart checks."""
+    then (a new start time, just before the point or long before). With `keep_start` the start
+    column is the same object while no start time changes (as the decoder hands it over),
+    which lets storage skip the age and restart checks."""
     kept, fresh = MetricsStorage(15), MetricsStorage(15)
     layout = Layout(KEYS)
     state = [[100, 50, 0] for _ in KEYS]  # ts, cpu, start (seconds)
@@ -366,7 +350,7 @@ def test_a_kept_start_column_gives_what_per_container_rules_give(
                 c[2] = c[0] - 40
         points = [point(ts, cpu, MI, start_s=start) for ts, cpu, start in state]
         scrape = columns(layout, points)
-        if scrape.start == start_column:
+        if keep_start and scrape.start == start_column:
             scrape.start = start_column  # the same object, as the decoder keeps it
         start_column = scrape.start
         kept.store({"node1": scrape})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import (
     CollectorRegistry,
@@ -113,6 +113,15 @@ class RequestSeries:
         self.sum += seconds
 
 
+def cumulative(bounds: Sequence[str], counts: Sequence[int]) -> list[tuple[str, float]]:
+    """A histogram's (le, count) pairs from the count in each bucket alone (the last +Inf)."""
+    acc, buckets = 0, []
+    for bound, count in zip(bounds, counts, strict=True):
+        acc += count
+        buckets.append((bound, float(acc)))
+    return buckets
+
+
 class RequestCollector(Collector):
     """`apiserver_request_total` and `apiserver_request_duration_seconds`, as prometheus_client's
     Counter and Histogram expose them (`_created` samples included unless disabled), counted in
@@ -141,12 +150,8 @@ class RequestCollector(Collector):
             labels = list(series.labels)
             for code, (count, first) in list(series.codes.items()):
                 requests.add_metric([*labels, code], count, created=first if created else None)
-            counts, total, acc = list(series.buckets), series.sum, 0
-            buckets = []
-            for bound, count in zip(self.BOUNDS, counts, strict=True):
-                acc += count
-                buckets.append((bound, float(acc)))
-            durations.add_metric(labels, buckets, total)
+            counts, total = list(series.buckets), series.sum
+            durations.add_metric(labels, cumulative(self.BOUNDS, counts), total)
             if created:  # what Histogram adds, and HistogramMetricFamily cannot
                 durations.samples.append(Sample(
                     "apiserver_request_duration_seconds_created",

@@ -22,7 +22,6 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from examples.metrics_server.cluster import Credentials
 from examples.metrics_server.decode import DecodeError, NodeCache, decode
@@ -108,12 +107,11 @@ class _NodeState:
     """What the scraper keeps per node: its decoder cache, its self-metric series, and the
     address its connection is kept to."""
 
-    __slots__ = ("address", "cache", "duration", "last_request", "request")
+    __slots__ = ("address", "cache", "request", "series")
 
     def __init__(self, monitoring: Monitoring, name: str) -> None:
         self.cache = NodeCache()
-        self.duration: Any = monitoring.request_duration.labels(name)
-        self.last_request: Any = monitoring.last_request.labels(name)
+        self.series = monitoring.kubelet_requests.node(name)
         self.address: tuple[str, int] | None = None
         # the request's bytes, kept while the node, the client and its headers are the same
         self.request: tuple[NodeInfo, KubeletHTTP, bytes, bytes] | None = None
@@ -224,8 +222,7 @@ class Scraper:
                 log.warning("Failed to scrape node %s: timeout to access kubelet", node.name)
                 return None
             finally:
-                state.duration.observe(time.monotonic() - started)
-                state.last_request.set(request_time / 1e9)
+                state.series.observe(time.monotonic() - started, request_time / 1e9)
             return scrape
 
     async def close(self) -> None:

@@ -102,7 +102,7 @@ def test_hanging_garbage_and_vanishing_kubelets_do_not_stop_the_others(
     assert metrics_server.server.process.running, logs_of(metrics_server.server)
 
 
-def test_livez_and_readyz_stay_ok_with_bad_kubelets(
+def test_health_and_per_node_metrics_with_bad_kubelets(
         metrics_server: MetricsServer, control_plane: ControlPlane,
         bad_kubelets: dict[str, FakeKubelet]) -> None:
     wait_until("two scrapes of the hanging kubelet",
@@ -110,6 +110,16 @@ def test_livez_and_readyz_stay_ok_with_bad_kubelets(
     for path in ("/livez", "/readyz", "/healthz"):
         status = _direct_get(control_plane, metrics_server, path)
         assert status == (200, "ok"), (path, status)
+    # every node's requests, failed or not, in the per-node families, as upstream counts them
+    code, text = _direct_get(control_plane, metrics_server, "/metrics")
+    assert code == 200
+    samples = {line.rpartition(" ")[0]: float(line.rpartition(" ")[2])
+               for line in text.splitlines() if line.startswith("metrics_server_kubelet_")}
+    for name in ("bad-hang", "bad-garbage", NODE):
+        count = samples.get(
+            f'metrics_server_kubelet_request_duration_seconds_count{{node="{name}"}}', 0)
+        assert count >= 1, (name, sorted(samples)[:20])
+        assert samples[f'metrics_server_kubelet_last_request_time_seconds{{node="{name}"}}'] > 0
 
 
 def _direct_get(control_plane: ControlPlane, metrics_server: MetricsServer,

@@ -170,7 +170,7 @@ def test_health_checks_in_upstreams_order() -> None:
 
 def test_a_deleted_node_loses_its_series_and_cache() -> None:
     m = MetricsManager(MetricsOptions())
-    m.monitoring.last_request.labels("gone").set(1)
+    m.monitoring.kubelet_requests.node("gone").observe(0.1, 1.0)
     m.scraper._nodes["gone"] = _NodeState(m.monitoring, "gone")
     m._node_deleted(NodeInfo("gone", {}, (), 0, ""))
     samples = [s for fam in m.monitoring.registry.collect() for s in fam.samples

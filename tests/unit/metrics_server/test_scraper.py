@@ -151,9 +151,8 @@ async def test_one_bad_kubelet_does_not_stop_the_others(
 
 def test_forgetting_a_node_removes_its_series() -> None:
     m = Monitoring(15)
-    m.request_duration.labels("gone").observe(0.1)
-    m.last_request.labels("gone").set(1)
-    m.last_request.labels("kept").set(1)
+    m.kubelet_requests.node("gone").observe(0.1, 1.0)
+    m.kubelet_requests.node("kept").observe(0.1, 1.0)
     m.forget_node("gone")
     m.forget_node("never-seen")
     samples = {s.labels.get("node") for fam in m.registry.collect() for s in fam.samples}

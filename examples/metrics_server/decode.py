@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
@@ -187,23 +187,24 @@ def _uints(raw: Sequence[bytes], scale: float) -> array[int] | None:
     if values and min(values) < 0:
         return None
     scaled = map(scale.__mul__, values) if scale != 1.0 else values
-    return array("Q", map(int, scaled))
+    return array("Q", list(map(int, scaled)))  # of a list: faster than of an iterator
 
 
-def _ns(raw: Sequence[bytes], default_ns: int) -> Iterable[int]:
-    """Nanoseconds of millisecond timestamps (digits), `default_ns` for an empty one."""
+def _ns(raw: Sequence[bytes], default_ns: int) -> list[int]:
+    """Nanoseconds of millisecond timestamps (digits), `default_ns` for an empty one. A list:
+    an array is made faster of a list (its length known) than of an iterator."""
     if b"" not in raw:
-        return map(_NS_PER_MS.__mul__, map(int, raw))
+        return list(map(_NS_PER_MS.__mul__, map(int, raw)))
     if default_ns % _NS_PER_MS == 0:  # the scraper's request time is whole ms
         fill = {b"": b"%d" % (default_ns // _NS_PER_MS)}.get
-        return map(_NS_PER_MS.__mul__, map(int, map(fill, raw, raw)))
+        return list(map(_NS_PER_MS.__mul__, map(int, map(fill, raw, raw))))
     return [int(t) * _NS_PER_MS if t else default_ns for t in raw]
 
 
 def _column(values: Sequence[float], scale: float) -> array[int]:
     """uint64(value x scale) of each value, as Go converts."""
     if not values or max(values) * scale < _UINT64:
-        return array("Q", map(int, map(scale.__mul__, values)))
+        return array("Q", list(map(int, map(scale.__mul__, values))))
     return array("Q", [_to_uint(v * scale) for v in values])
 
 

@@ -6,6 +6,13 @@ request (URL objects, header multidicts, timers, trace hooks) than our decoder s
 30 KB it returns. This reads exactly what a kubelet sends: a status line, headers, a body by
 Content-Length, chunked or up to the close, gzip when the kubelet chose it. A reused
 connection the kubelet closed meanwhile is retried once on a new one, as Go's transport does.
+
+Deadlines: requests that start together (a scrape slot) share one `Deadline`, one timer for
+all of them rather than an `asyncio.timeout` each (a timer, a task lookup and three running
+loop lookups per request, each a getpid(2)). When it fires, the exchanges still on a
+connection are aborted and raise TimeoutError; a new connection (the first cycle, a kubelet
+that closed the kept one) has an `asyncio.timeout_at` of its own, for the connect and TLS
+handshake.
 """
 
 from __future__ import annotations
@@ -33,13 +40,50 @@ class Response:
 
 
 class _Connection:
-    __slots__ = ("idle_since", "reader", "writer")
+    __slots__ = ("idle_since", "reader", "timed_out", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer, self.idle_since = reader, writer, 0.0
+        self.timed_out = False
 
     def close(self) -> None:
         self.writer.transport.abort()
+
+
+class Deadline:
+    """A time (the running loop's clock) by which the exchanges watched must be done."""
+
+    __slots__ = ("_active", "_timer", "expired", "when")
+
+    def __init__(self, when: float) -> None:
+        self.when = when
+        self.expired = False
+        self._active: set[_Connection] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(asyncio.get_running_loop().time() + seconds)
+
+    def watch(self, conn: _Connection) -> None:
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_at(self.when, self._expire)
+        self._active.add(conn)
+
+    def unwatch(self, conn: _Connection) -> None:
+        self._active.discard(conn)
+
+    def cancel(self) -> None:
+        """No more exchanges to watch: the timer goes."""
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _expire(self) -> None:
+        self.expired = True
+        for conn in self._active:
+            conn.timed_out = True
+            conn.close()
+        self._active.clear()
 
 
 class _Stale(Exception):
@@ -74,18 +118,49 @@ class KubeletHTTP:
 
     async def send(self, host: str, port: int, request: bytes, seconds: float) -> Response:
         """`get` with the request made by `request` (a caller asking again keeps it)."""
-        async with asyncio.timeout(seconds):
-            conn = self._take((host, port))
-            if conn is not None:
-                try:
-                    return await self._exchange(conn, (host, port), request, reused=True)
-                except _Stale:
-                    pass
+        deadline = Deadline.after(seconds)
+        try:
+            return await self.send_by(host, port, request, deadline)
+        finally:
+            deadline.cancel()
+
+    async def send_by(self, host: str, port: int, request: bytes,
+                      deadline: Deadline) -> Response:
+        """`send` by a deadline that may be shared (its owner cancels it when done)."""
+        address = (host, port)
+        conn = self._take(address)
+        if conn is not None:
+            try:
+                return await self._watched(conn, address, request, deadline)
+            except _Stale:
+                pass
+        if deadline.expired:
+            raise TimeoutError
+        async with asyncio.timeout_at(deadline.when):
             conn = await self._connect(host, port)
             try:
-                return await self._exchange(conn, (host, port), request, reused=False)
+                return await self._exchange(conn, address, request, reused=False)
             except _Stale:
                 raise HTTPError("connection closed before a response") from None
+
+    async def _watched(self, conn: _Connection, address: Address, request: bytes,
+                       deadline: Deadline) -> Response:
+        """The exchange on a kept connection, aborted when `deadline` passes."""
+        if deadline.expired:
+            self._put(address, conn)
+            raise TimeoutError
+        deadline.watch(conn)
+        try:
+            response = await self._exchange(conn, address, request, reused=True)
+        except Exception:
+            if conn.timed_out:  # aborted by the deadline: whatever the read saw of it
+                raise TimeoutError from None
+            raise
+        finally:
+            deadline.unwatch(conn)
+        if conn.timed_out:  # a body up to the close, cut by the abort
+            raise TimeoutError
+        return response
 
     async def _connect(self, host: str, port: int) -> _Connection:
         reader, writer = await asyncio.open_connection(

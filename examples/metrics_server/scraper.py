@@ -10,7 +10,8 @@ annotation; the credentials are the rest config's (bearer token or client certif
 starts after a random delay below min(8 ms x nodes, 4 s) and has `--kubelet-request-timeout`.
 Unlike upstream, at most `--kubelet-max-concurrent-scrapes` run at once (upstream starts one
 goroutine per node), and the delays are rounded down to 100 ms, so the requests of a slot
-start together (one timer, one wake-up) instead of one by one.
+start together (one timer, one wake-up) instead of one by one, and share one deadline
+(`kubelet_http.Deadline`); a request that waited for a free place has its own.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from examples.metrics_server.cluster import Credentials
 from examples.metrics_server.decode import DecodeError, NodeCache, decode
 from examples.metrics_server.informers import NodeInfo
-from examples.metrics_server.kubelet_http import HTTPError, KubeletHTTP
+from examples.metrics_server.kubelet_http import Deadline, HTTPError, KubeletHTTP
 from examples.metrics_server.monitoring import Monitoring
 from examples.metrics_server.points import NodeScrape
 
@@ -194,22 +195,28 @@ class Scraper:
     async def _slot(self, http: KubeletHTTP, headers: bytes, delay: float,
                     nodes: list[NodeInfo]) -> list[NodeScrape | None]:
         await asyncio.sleep(delay)
-        return await asyncio.gather(*(self._one(http, headers, node) for node in nodes))
+        deadline = Deadline.after(self.options.request_timeout)  # one timer for the slot
+        try:
+            return await asyncio.gather(*(self._one(http, headers, node, deadline)
+                                          for node in nodes))
+        finally:
+            deadline.cancel()
 
-    async def _one(self, http: KubeletHTTP, headers: bytes,
-                   node: NodeInfo) -> NodeScrape | None:
+    async def _one(self, http: KubeletHTTP, headers: bytes, node: NodeInfo,
+                   deadline: Deadline) -> NodeScrape | None:
         state = self._nodes.get(node.name)
         if state is None:
             state = self._nodes[node.name] = _NodeState(self.monitoring, node.name)
+        waits = self._semaphore.locked()
         async with self._semaphore:
             started = time.monotonic()
+            own = Deadline.after(self.options.request_timeout) if waits else None
             # whole milliseconds, as upstream (a Prometheus timestamp), so `window` reads "10.005s"
             request_time = time.time_ns() // 1_000_000 * 1_000_000
             try:
                 request = state.target(node, self.options, http, headers)
                 assert state.address is not None
-                response = await http.send(*state.address, request,
-                                           self.options.request_timeout)
+                response = await http.send_by(*state.address, request, own or deadline)
                 if response.status != 200:
                     raise ScrapeError(f"request failed, status: {response.status} "
                                       f"{response.reason}".rstrip())
@@ -222,6 +229,8 @@ class Scraper:
                 log.warning("Failed to scrape node %s: timeout to access kubelet", node.name)
                 return None
             finally:
+                if own is not None:  # it waited for a free slot: its deadline is its own
+                    own.cancel()
                 state.series.observe(time.monotonic() - started, request_time / 1e9)
             return scrape
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from examples.metrics_server import kubelet_http
-from examples.metrics_server.kubelet_http import HTTPError, KubeletHTTP
+from examples.metrics_server.kubelet_http import Deadline, HTTPError, KubeletHTTP
 from k8s_aggapi.serving.certs import new_ca, new_cert
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -34,6 +34,9 @@ class Server:
                 self.requests.append(head)
                 answer = self.answers[min(len(self.requests), len(self.answers)) - 1]
                 if answer == b"hang":
+                    await asyncio.sleep(5)
+                if answer.startswith(b"HANG:"):  # a part of a response, then nothing
+                    writer.write(answer[5:])
                     await asyncio.sleep(5)
                 if answer == b"drop":
                     break
@@ -136,6 +139,47 @@ async def test_the_deadline_covers_the_whole_response(server: tuple[Server, int]
         await client.get("127.0.0.1", port, "/", b"", 0.2)
     s.answers = [ok(b"fine")]
     assert (await client.get("127.0.0.1", port, "/", b"", 5)).body == b"fine"
+    await client.close()
+
+
+async def test_a_shared_deadline_ends_only_the_exchanges_still_going() -> None:
+    servers = [Server(), Server()]
+    started = [await asyncio.start_server(x.handle, "127.0.0.1", 0) for x in servers]
+    ports = [srv.sockets[0].getsockname()[1] for srv in started]
+    hanging, answering = servers
+    hanging.answers = [ok(b"a"), b"hang", ok(b"again")]
+    answering.answers = [ok(b"b")]
+    client = KubeletHTTP(None)
+    for port in ports:  # a connection kept to each
+        await client.get("127.0.0.1", port, "/", b"", 5)
+    deadline = Deadline.after(0.3)
+    outcomes = await asyncio.gather(
+        *(client.send_by("127.0.0.1", port, client.request("127.0.0.1", port, "/", b""),
+                         deadline) for port in ports), return_exceptions=True)
+    deadline.cancel()
+    assert isinstance(outcomes[0], TimeoutError) and deadline.expired
+    assert not isinstance(outcomes[1], BaseException) and outcomes[1].body == b"b"
+    # the aborted connection is not kept; the other one is
+    assert (await client.get("127.0.0.1", ports[0], "/", b"", 5)).body == b"again"
+    assert (await client.get("127.0.0.1", ports[1], "/", b"", 5)).body == b"b"
+    assert (hanging.connections, answering.connections) == (2, 1)
+    with pytest.raises(TimeoutError):  # an expired deadline fails at once, connection kept
+        await client.send_by("127.0.0.1", ports[1], b"", deadline)
+    assert (await client.get("127.0.0.1", ports[1], "/", b"", 5)).body == b"b"
+    assert answering.connections == 1
+    await client.close()
+    for srv in started:
+        srv.close()
+
+
+async def test_a_body_up_to_the_close_cut_by_the_deadline_is_a_timeout(
+        server: tuple[Server, int]) -> None:
+    s, port = server
+    s.answers = [ok(b"first"), b"HANG:HTTP/1.1 200 OK\r\n\r\npart of a bo"]
+    client = KubeletHTTP(None)
+    await client.get("127.0.0.1", port, "/", b"", 5)
+    with pytest.raises(TimeoutError):
+        await client.get("127.0.0.1", port, "/", b"", 0.3)
     await client.close()
 
 

@@ -8,6 +8,7 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from aiohttp import web
@@ -64,6 +65,8 @@ class Kubelet:
         mode = self.modes.get(name, "ok")
         if mode == "slow":
             await asyncio.sleep(1.5)
+        if mode == "dawdle":
+            await asyncio.sleep(0.4)
         if mode == "garbage":
             return web.Response(body=b"node_cpu_usage_seconds_total banana\n")
         if mode == "no-timestamps":
@@ -147,6 +150,21 @@ async def test_one_bad_kubelet_does_not_stop_the_others(
     assert set(result.scraped) == {"ok"}
     assert sorted(result.failed) == ["err", "junk", "lost", "slow"]
     assert monitoring.failure._value.get() == 4
+
+
+async def test_a_request_that_waited_for_a_place_has_a_deadline_of_its_own(
+        kubelet: tuple[Kubelet, int], pki: tuple[ssl.SSLContext, Path]) -> None:
+    fake, port = kubelet
+    names = ("a", "b", "c", "d")
+    fake.modes = dict.fromkeys(names, "dawdle")  # 0.4 s each, one at a time: 1.6 s in all
+    scraper = Scraper(KubeletOptions(use_node_status_port=True, request_timeout=1.0,
+                                     max_concurrent=1, preferred_address_types=("InternalIP",)),
+                      Monitoring(15), lambda: Credentials(ca_file=str(pki[1])))
+    for _ in range(2):  # new connections, then kept ones
+        with patch("examples.metrics_server.scraper.random.uniform", return_value=0.0):
+            result = await scraper.scrape(nodes(port, *names))  # all in one slot
+        assert set(result.scraped) == set(names) and not result.failed
+    await scraper.close()
 
 
 def test_forgetting_a_node_removes_its_series() -> None:

@@ -8,9 +8,9 @@ event. `chunk_writer(send)` gives, for exactly that `send` (a bound `send` of uv
 httptools `RequestResponseCycle`, nothing wrapped around it), a writer of a framed chunk
 (`frame(body)`: `<size hex>\\r\\n<body>\\r\\n`, byte for byte what `send` writes for a body
 message with `more_body`; framed once per event for all its watchers) to the cycle's
-transport itself, when that is what `send` would do
-at once: the response head sent with chunked encoding, the response not complete, the client
-not gone, the transport not closing and its writes not paused (flow control). Otherwise the
+transport itself, when that is what `send` would do at once: the response head sent with
+chunked encoding, the response not complete, the client not gone, the transport not closing
+and its writes not paused (flow control). Otherwise the
 writer says False and writes nothing, and the caller sends the message through `send`, which
 waits for the transport to drain, drops writes to a gone client, or ends the response.
 

@@ -19,6 +19,12 @@ queue, the storage's fan-out writes each event through it, driving the server's 
 coroutine by hand: no queue put, no task wake-up, no generator frames per watcher and event.
 A `send` that has to wait (flow control) goes on in a task of its own; the events behind it
 take the queued way, and every later write waits for it, so the order holds.
+
+Chunks past `send`: when the server's own `send` is uvicorn's httptools `send` itself
+(`serving.chunks.chunk_writer`), a body message it would write at once is written to the
+connection directly, framed as `send` frames it (once per event for all its watchers): no
+message dict, no coroutine, none of `send`'s checks per watcher and event. Anything else
+(flow control, a client gone, another protocol or server) goes through `send` as before.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from typing import Any
 import orjson
 
 from k8s_aggapi.registry.rest import Object, WatchEvent
+from k8s_aggapi.serving.chunks import ChunkWriter, chunk_writer, frame
 from k8s_aggapi.storage.interface import Event
 from k8s_aggapi.storage.subscriber import more_queued
 
@@ -52,7 +59,7 @@ class Frames:
     def __init__(self, size: int = FRAMES_KEPT) -> None:
         self.size = size
         self._lines: dict[tuple[str, int], tuple[Object, bytes]] = {}
-        self._last: tuple[str, Object, bytes, str | None] | None = None
+        self._last: tuple[str, Object, bytes, str | None, bytes] | None = None
         self.hits = self.misses = 0
 
     def line(self, type_: str, obj: Object) -> bytes:
@@ -69,17 +76,19 @@ class Frames:
         lines[key] = (obj, line)
         return line
 
-    def pushed(self, type_: str, obj: Object) -> tuple[bytes, str | None]:
-        """`line`, and the object's resourceVersion, for the push path: the fan-out asks
-        for one event once per watcher in a row, so the last answer is kept at hand."""
+    def pushed(self, type_: str, obj: Object) -> tuple[bytes, str | None, bytes]:
+        """`line`, the object's resourceVersion and the line framed as a chunk, for the push
+        path: the fan-out asks for one event once per watcher in a row, so the last answer
+        is kept at hand."""
         last = self._last
         if last is not None and last[1] is obj and last[0] == type_:
-            return last[2], last[3]
+            return last[2], last[3], last[4]
         meta = obj.get("metadata")
         rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
-        answer = (type_, obj, self.line(type_, obj), None if rv is None else str(rv))
+        line = self.line(type_, obj)
+        answer = (type_, obj, line, None if rv is None else str(rv), frame(line))
         self._last = answer
-        return answer[2], answer[3]
+        return answer[2], answer[3], answer[4]
 
 
 async def _unbound(message: dict[str, Any]) -> None:
@@ -94,11 +103,12 @@ class _Out:
     """The lines not yet written, and the resourceVersion of the last one that was; a write
     the push path began that had to wait (`pending`), and whether writes are under way."""
 
-    __slots__ = ("_flushes", "_scheduled", "chunks", "pending", "pushing", "rv", "send",
-                 "sending", "sent_rv")
+    __slots__ = ("_flushes", "_scheduled", "chunks", "direct", "pending", "pushing", "rv",
+                 "send", "sending", "sent_rv")
 
     def __init__(self, send: Send | None) -> None:
         self.send: Send = send or _unbound
+        self.direct: ChunkWriter | None = None  # body chunks past `send`: serving/chunks.py
         self.chunks: list[bytes] = []
         self.rv = self.sent_rv = ""
         self._scheduled = False
@@ -112,7 +122,9 @@ class _Out:
         self.sending += 1
         try:
             await self.settle()
-            await self.send({"type": "http.response.body", "body": body, "more_body": True})
+            direct = self.direct
+            if direct is None or not body or not direct(frame(body)):
+                await self.send({"type": "http.response.body", "body": body, "more_body": True})
         finally:
             self.sending -= 1
 
@@ -171,12 +183,15 @@ class _Out:
             self.pending = None
         type_, obj, last = event.type, event.object, FRAMES._last  # `Frames.pushed`, inline
         if last is not None and last[1] is obj and last[0] == type_:
-            line, rv = last[2], last[3]
+            line, rv, framed = last[2], last[3], last[4]
         else:
-            line, rv = FRAMES.pushed(type_, obj)
+            line, rv, framed = FRAMES.pushed(type_, obj)
         if rv is not None:
             self.rv = rv
         self.sent_rv = self.rv
+        direct = self.direct
+        if direct is not None and direct(framed):
+            return True
         coro = self.send({"type": "http.response.body", "body": line, "more_body": True})
         try:  # one step: a coroutine that returns gives `_DONE`, with no StopIteration raised
             waiting = next(coro.__await__(), _DONE)
@@ -283,6 +298,7 @@ async def stream_watch(
         send = body_send
     out = _Out(send) if push is None else push
     out.send = send
+    out.direct = None if body_send is None else chunk_writer(body_send)
     out.pushing = push is not None and inspect.iscoroutinefunction(send)  # driven by hand
     helpers = [asyncio.ensure_future(_wait_disconnect(receive))]
     helpers[0].add_done_callback(stop)

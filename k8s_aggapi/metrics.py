@@ -113,6 +113,13 @@ class RequestSeries:
         self.sum += seconds
 
 
+def bounds(buckets: Sequence[float]) -> tuple[str, ...]:
+    """A histogram's `le` labels for its upper bounds, +Inf last, as prometheus_client writes
+    them."""
+    return tuple(floatToGoString(b)  # type: ignore[no-untyped-call]
+                 for b in (*buckets, float("inf")))
+
+
 def cumulative(bounds: Sequence[str], counts: Sequence[int]) -> list[tuple[str, float]]:
     """A histogram's (le, count) pairs from the count in each bucket alone (the last +Inf)."""
     acc, buckets = 0, []
@@ -134,8 +141,7 @@ class RequestCollector(Collector):
     DURATIONS_HELP = (
         "Response latency distribution in seconds for each verb, dry run value, group, "
         "version, resource, subresource, scope and component.")
-    BOUNDS = tuple(floatToGoString(b)  # type: ignore[no-untyped-call]
-                   for b in (*DURATION_BUCKETS, float("inf")))
+    BOUNDS = bounds(DURATION_BUCKETS)
 
     def __init__(self) -> None:
         self.series: dict[RequestLabels, RequestSeries] = {}

@@ -19,9 +19,8 @@ from prometheus_client import metrics as prometheus_metrics
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
-from prometheus_client.utils import floatToGoString
 
-from k8s_aggapi.metrics import cumulative
+from k8s_aggapi.metrics import bounds, cumulative
 
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -61,8 +60,7 @@ class NodeRequests(Collector):
     `metrics_server_kubelet_last_request_time_seconds{node}`, as prometheus_client's Histogram
     and Gauge expose them (the histogram's `_created` samples included unless disabled)."""
 
-    BOUNDS = tuple(floatToGoString(b)  # type: ignore[no-untyped-call]
-                   for b in (*DEFAULT_BUCKETS, float("inf")))
+    BOUNDS = bounds(DEFAULT_BUCKETS)
 
     def __init__(self) -> None:
         self.nodes: dict[str, NodeSeries] = {}

@@ -2,16 +2,17 @@
 asyncio's own loop otherwise or when asked for, and the cyclic garbage collector's pace while
 it runs. `run()` is what `server.main` calls.
 
-The interpreter's default pace (a young collection every 700 net allocations of containers)
-suits a short script, not a server that keeps hundreds of thousands of objects (every stored
-object, in the watch cache and the memory storage, is a few dicts and lists): the requests'
-short-lived objects still alive at each young collection are promoted, the oldest generation
-fills with them, and full collections, each walking every object the server keeps, come every
-few thousand writes and take longer the more it stores (measured in docs/benchmarks.md: 44 to
-430 ms each between 5,000 and 40,000 flunders, a third of a create's CPU). With a young
-generation of 10,000 a request's objects are mostly gone before a collection sees them, and a
-full collection is rare. Nothing in the request path makes reference cycles on purpose, so
-what waits longer for collection is little.
+The interpreter's default pace (a young collection every 700 net allocations of containers, a
+full one after every 10 middle ones once the oldest generation grew by a quarter) suits a
+short script, not a server that keeps hundreds of thousands of objects (every stored object,
+in the watch cache and the memory storage, is a few dicts and lists): a request's objects
+still alive at each young collection are promoted, the oldest generation fills with them, and
+full collections, each walking everything the server keeps, come every few thousand writes
+and take longer the more it stores (in-process, 44 to 430 ms each between 5,000 and 40,000
+flunders; a fifth of a create's CPU; docs/benchmarks.md). A young generation of 2,000
+promotes fewer of them, and a full collection waits for 100 middle ones: none in 40,000
+creates. Nothing in the request path makes reference cycles on purpose,
+so what waits longer for collection is little.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ T = TypeVar("T")
 LOOPS = ("auto", "asyncio", "uvloop")
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 GCThresholds = tuple[int, int, int]
-GC_THRESHOLDS: GCThresholds = (10_000, 10, 10)  # `gc.set_threshold` while a server runs
+GC_THRESHOLDS: GCThresholds = (2_000, 10, 100)  # `gc.set_threshold` while a server runs
 
 
 def loop_factory(name: str = "auto") -> LoopFactory:

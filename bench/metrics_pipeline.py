@@ -40,7 +40,7 @@ from typing import Any
 
 from bench.gobuild import metrics_server_binary
 from bench.metricsplot import svg
-from bench.procs import cpu_seconds, proc_stats, tree
+from bench.procs import cpu_seconds, memory_bytes
 from k8s_aggapi.envtest import ControlPlane
 from k8s_aggapi.envtest.controlplane import NO_PROXY
 from k8s_aggapi.envtest.pki import KUBELET_SERVING
@@ -52,19 +52,6 @@ OUT = Path(__file__).parent / "out"
 SERVERS = ("ours", "upstream")
 BASE = "/apis/metrics.k8s.io/v1beta1"
 PODS_PER_NODE = 30
-
-
-def peak_rss_bytes(root: int) -> int:
-    """The sum of VmHWM over the process tree, minus the leash (a few MB of Python)."""
-    total = 0
-    for pid in tree(root, proc_stats()) - {root}:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
 
 
 @dataclass
@@ -225,7 +212,7 @@ def run_one(cp: ControlPlane, client: Client, fleet: Fleet, which: str, args: ar
             latencies.append(time.perf_counter() - t)
             assert status == 200, body[:300]
             items = len(json.loads(body)["items"])
-        rss = peak_rss_bytes(proc.pid)
+        rss = memory_bytes(proc.pid)
         cpu_cycle = (cpu1 - cpu0) * resolution / (w1 - w0)
         return {
             "server": which, "nodes": fleet.nodes, "pods_listed": items,

@@ -32,3 +32,18 @@ def cpu_seconds(root: int) -> float:
     """utime + stime of `root` and its descendants."""
     stats = proc_stats()
     return sum(stats[p][1] for p in tree(root, stats) if p in stats) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_bytes(root: int, field: str = "VmHWM") -> int:
+    """The sum of `field` of /proc/<pid>/status (VmHWM: the peak resident set, VmRSS: the
+    resident set now) over `root`'s descendants, `root` left out: it is the leash, a few MB
+    of Python."""
+    total = 0
+    for pid in tree(root, proc_stats()) - {root}:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(f"{field}:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total

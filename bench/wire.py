@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gobuild import loadgen_binary, sample_apiserver_binary
-from bench.procs import cpu_seconds, proc_stats, tree
+from bench.procs import cpu_seconds, memory_bytes, proc_stats, tree
 from bench.wireplot import svg
 from k8s_aggapi.envtest import ControlPlane
 from k8s_aggapi.envtest.processes import ManagedProcess, free_port, wait_for
@@ -274,8 +274,16 @@ class Bench:
         return result
 
     def measure(self, row: Row, op: str, tag: str) -> dict[str, Any]:
-        if op == "watch":
-            return self.measure_watch(row, tag)
+        """One cell; with the server's resident set after it and its peak so far (MiB)."""
+        result = self.measure_watch(row, tag) if op == "watch" else self.measure_requests(
+            row, op, tag)
+        pid = self.servers[row.server].process.pid
+        assert pid is not None
+        result["rss_mib"] = memory_bytes(pid, "VmRSS") / 2**20
+        result["peak_rss_mib"] = memory_bytes(pid, "VmHWM") / 2**20
+        return result
+
+    def measure_requests(self, row: Row, op: str, tag: str) -> dict[str, Any]:
         server = self.servers[row.server]
         method, path = OPS[op]
         cert, key = self.client(row.auth)
@@ -345,7 +353,8 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     table = []
     for (row, op), runs in cells.items():
         med = {k: statistics.median(r[k] for r in runs)
-               for k in ("rps", "p50_ms", "p99_ms", "cpu_per_10k")}
+               for k in ("rps", "p50_ms", "p99_ms", "cpu_per_10k", "rss_mib")}
+        med["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
         if all("instructions" in r for r in runs):
             med["instructions"] = statistics.median(r["instructions"] for r in runs)
         errors = sum(sum(r["errors"].values()) for r in runs)
@@ -367,7 +376,7 @@ def summarize(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def print_table(table: list[dict[str, Any]]) -> None:
     head = (f"{'op':<7} {'target':<11} {'req/s':>8} {'range':>13} {'p50 ms':>7} {'p99 ms':>7} "
-            f"{'CPU s/10k':>9} {'/ceiling':>8} {'/go':>6} {'errors':>6}")
+            f"{'CPU s/10k':>9} {'RSS MiB':>7} {'/ceiling':>8} {'/go':>6} {'errors':>6}")
     print(head)
     if any("instructions" in t for t in table):
         print("(under callgrind: requests/s and latencies are ~50x slower, read the "
@@ -377,7 +386,8 @@ def print_table(table: list[dict[str, Any]]) -> None:
             return f"{v:.0%}" if v is not None else "-"
         span = f"{t['rps_min']:,.0f}-{t['rps_max']:,.0f}"
         print(f"{t['op']:<7} {t['row']:<11} {t['rps']:>8,.0f} {span:>13} {t['p50_ms']:>7.2f} "
-              f"{t['p99_ms']:>7.2f} {t['cpu_per_10k']:>9.2f} {pct(t['vs_ceiling']):>8} "
+              f"{t['p99_ms']:>7.2f} {t['cpu_per_10k']:>9.2f} {t['rss_mib']:>7.0f} "
+              f"{pct(t['vs_ceiling']):>8} "
               f"{pct(t['vs_go']):>6} {t['errors']:>6}" + (
                   f"  {t['instructions']:>10,.0f} instr/req "
                   f"{pct(t.get('vs_ceiling_instructions')):>5} of the ceiling's"
@@ -388,11 +398,13 @@ def markdown(table: list[dict[str, Any]]) -> str:
     """The table as docs/benchmarks.md shows it."""
     def pct(v: float | None) -> str:
         return f"{v:.0%}" if v is not None else "-"
-    lines = ["| op | target | req/s | p50 ms | p99 ms | CPU s / 10k req | vs ceiling | vs Go |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| op | target | req/s | p50 ms | p99 ms | CPU s / 10k req | RSS MiB | peak RSS MiB "
+             "| vs ceiling | vs Go |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += [f"| {t['op'].upper()} | {t['row']} | {t['rps']:,.0f} | {t['p50_ms']:.2f} | "
-              f"{t['p99_ms']:.2f} | {t['cpu_per_10k']:.2f} | {pct(t['vs_ceiling'])} | "
-              f"{pct(t['vs_go'])} |" for t in table]
+              f"{t['p99_ms']:.2f} | {t['cpu_per_10k']:.2f} | {t['rss_mib']:.0f} | "
+              f"{t['peak_rss_mib']:.0f} | {pct(t['vs_ceiling'])} | {pct(t['vs_go'])} |"
+              for t in table]
     if any("instructions" in t for t in table):
         lines = ["| op | target | instructions / request | ceiling's / ours |",
                  "| --- | --- | ---: | ---: |"]

@@ -11,8 +11,8 @@ full collections, each walking everything the server keeps, come every few thous
 and take longer the more it stores (in-process, 44 to 430 ms each between 5,000 and 40,000
 flunders; a fifth of a create's CPU; docs/benchmarks.md). A young generation of 2,000
 promotes fewer of them, and a full collection waits for 100 middle ones: none in 40,000
-creates. Nothing in the request path makes reference cycles on purpose,
-so what waits longer for collection is little.
+creates. Nothing in the request path makes reference cycles on purpose, so what waits longer
+for collection is little.
 """
 
 from __future__ import annotations
